@@ -1,0 +1,913 @@
+"""The account aggregate: wallets, positions in cross and isolated mode side by side, and every operation.
+
+Every operation is atomic: it either applies in full and returns the past-tense events it caused, or raises
+:class:`~marginlab.errors.MarginLabError` and leaves the account exactly as it was. Money is conserved:
+cross wallets + isolated margins + fees paid + insurance-fund delta always equal deposits plus the trading
+PnL against the market plus funding received (``tests/unit/domain/test_conservation.py``).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from marginlab.domain import events as ev
+from marginlab.domain.enums import (
+    Liquidity,
+    LiquidationStyle,
+    MarginMode,
+    ModeSwitchPolicy,
+    PositionMode,
+    RemoveMarginCap,
+    Side,
+)
+from marginlab.domain.instrument import Instrument
+from marginlab.domain.liquidation import Leg, equity_minus_requirement, solve_price
+from marginlab.domain.position import Position
+from marginlab.domain.tiers import TierBasis
+from marginlab.domain.venue import Venue
+from marginlab.errors import InputError, InsufficientMargin, OperationRejected
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+Key = tuple[str, Side]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SymbolSettings:
+    """Per-symbol margin mode and leverage (what the venue remembers when flat)."""
+
+    mode: MarginMode
+    leverage: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AutoAddMargin:
+    """Top up isolated positions from the cross wallet before they liquidate.
+
+    When a position's margin ratio (maintenance / equity) reaches ``trigger`` (e.g. 0.8 == 80 %), enough
+    margin is added to bring it back to ``target``, as far as the cross wallet allows.
+    """
+
+    trigger: Decimal = Decimal("0.8")
+    target: Decimal = Decimal("0.5")
+
+    def __post_init__(self) -> None:
+        if not (ZERO < self.target < self.trigger <= ONE):
+            raise InputError(
+                "auto_add_margin", f"trigger={self.trigger}, target={self.target}",
+                "0 < target < trigger <= 1",
+            )
+
+
+def _positive(field: str, value: Decimal) -> Decimal:
+    if not isinstance(value, Decimal) or not value.is_finite() or value <= ZERO:
+        raise InputError(field, value, "a finite number > 0")
+    return value
+
+
+class Account:
+    """A margin account on one venue.
+
+    Parameters
+    ----------
+    venue : Venue
+        Rule set: tiers, fees, and the venue's policies.
+    balances : Mapping[str, Decimal]
+        Initial cross wallet balance per asset (>= 0).
+    position_mode : PositionMode
+        One-way (one position per symbol) or hedge (one per side).
+    insurance_fund : Decimal or None
+        Balance of the venue's insurance fund available to this account; None models a fund deep
+        enough never to need auto-deleveraging. The fund's net gains from this account are tracked either way.
+    auto_add_margin : AutoAddMargin or None
+        Optional policy topping up isolated positions from the cross wallet.
+    """
+
+    def __init__(
+        self,
+        venue: Venue,
+        *,
+        balances: Mapping[str, Decimal] | None = None,
+        position_mode: PositionMode = PositionMode.ONE_WAY,
+        insurance_fund: Decimal | None = None,
+        auto_add_margin: AutoAddMargin | None = None,
+    ) -> None:
+        if position_mode is PositionMode.HEDGE and not venue.supports_hedge:
+            raise OperationRejected(
+                f"{venue.name}.position_mode", f"{venue.title} has no hedge mode (one-way only)"
+            )
+        self.venue = venue
+        self.position_mode = position_mode
+        self.auto_add_margin = auto_add_margin
+        self._wallets: dict[str, Decimal] = {}
+        self._positions: dict[Key, Position] = {}
+        self._settings: dict[str, SymbolSettings] = {}
+        self._fund_capacity = insurance_fund
+        self.insurance_fund = ZERO
+        self.fees_paid = ZERO
+        self.deposits = ZERO
+        self.trading_pnl = ZERO
+        self.funding = ZERO
+        self.ledger: list[ev.Event] = []
+        for asset, amount in (balances or {}).items():
+            if amount < ZERO:
+                raise InputError(f"balances.{asset}", amount, "a number >= 0")
+            if amount > ZERO:
+                self.deposit(asset, amount)
+            else:
+                self._wallets.setdefault(asset, ZERO)
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def positions(self) -> tuple[Position, ...]:
+        """Return the open positions in the order they were opened."""
+        return tuple(self._positions.values())
+
+    def wallet(self, asset: str) -> Decimal:
+        """Return the cross wallet balance of ``asset`` (isolated margins excluded)."""
+        return self._wallets.get(asset, ZERO)
+
+    @property
+    def wallets(self) -> dict[str, Decimal]:
+        """Return a copy of the cross wallet balances."""
+        return dict(self._wallets)
+
+    def settings(self, symbol: str) -> SymbolSettings:
+        """Return the symbol's margin mode and leverage (venue defaults if never set)."""
+        native = self.venue.resolve_symbol(symbol)
+        return self._settings.get(
+            native, SymbolSettings(mode=MarginMode.CROSS, leverage=self.venue.default_leverage)
+        )
+
+    def position(self, symbol: str, side: Side | None = None) -> Position:
+        """Return the open position of ``symbol`` (``side`` is needed only in hedge mode with both sides)."""
+        return self._positions[self._key(symbol, side)]
+
+    def leg(self, position: Position) -> Leg:
+        """Return the liquidation-condition leg of ``position`` under this venue's rules."""
+        fee = position.instrument.taker_fee if self.venue.fee_in_liquidation else ZERO
+        return Leg(
+            side=position.side, qty=position.qty, entry=position.entry,
+            instrument=position.instrument, close_fee_rate=fee, basis=self.venue.maintenance_basis,
+        )
+
+    def maintenance_margin(self, position: Position, price: Decimal | None = None) -> Decimal:
+        """Return the maintenance requirement at ``price`` (default: mark), close fee where the venue adds it."""
+        return self.leg(position).maintenance(position.mark if price is None else price)
+
+    def cross_positions(self, settle: str) -> list[Position]:
+        """Return the cross positions margined in ``settle``."""
+        return [
+            p for p in self._positions.values()
+            if p.mode is MarginMode.CROSS and p.instrument.settle == settle
+        ]
+
+    def cross_margin_balance(self, settle: str) -> Decimal:
+        """Return cross wallet + unrealized PnL of the cross positions at mark."""
+        return self.wallet(settle) + sum(
+            (p.unrealized_pnl() for p in self.cross_positions(settle)), ZERO
+        )
+
+    def cross_maintenance_margin(self, settle: str) -> Decimal:
+        """Return the summed maintenance requirement of the cross positions at mark."""
+        return sum((self.maintenance_margin(p) for p in self.cross_positions(settle)), ZERO)
+
+    def cross_initial_margin(self, settle: str) -> Decimal:
+        """Return the summed initial margin of the cross positions at mark."""
+        return sum((p.initial_margin() for p in self.cross_positions(settle)), ZERO)
+
+    def available_balance(self, settle: str) -> Decimal:
+        """Return what new orders or isolated margin may use: cross wallet + cross uPnL - cross IM."""
+        return self.cross_margin_balance(settle) - self.cross_initial_margin(settle)
+
+    def position_equity(self, position: Position) -> Decimal:
+        """Return the equity backing a position: isolated margin + uPnL, or the cross margin balance."""
+        if position.mode is MarginMode.ISOLATED:
+            return position.margin + position.unrealized_pnl()
+        return self.cross_margin_balance(position.instrument.settle)
+
+    def margin_ratio(self, position: Position) -> Decimal | None:
+        """Return maintenance / equity of the position's margin pool (1 == liquidation); None if equity <= 0."""
+        if position.mode is MarginMode.ISOLATED:
+            equity, mm = position.margin + position.unrealized_pnl(), self.maintenance_margin(position)
+        else:
+            settle = position.instrument.settle
+            equity = self.cross_margin_balance(settle)
+            mm = self.cross_maintenance_margin(settle)
+        return mm / equity if equity > ZERO else None
+
+    def liquidation_price(self, position: Position) -> Decimal | None:
+        """Return the mark price at which the position liquidates, or None if no positive price does.
+
+        Isolated: the position's own margin backs it. Cross: the cross wallet plus the other cross positions'
+        unrealized PnL minus their maintenance margin at their marks back every cross position of the symbol,
+        so in hedge mode both sides share one price (Binance FAQ b3c689c1f50a44cabb3a84e663b81d93).
+        """
+        legs, fixed = self._liquidation_group(position)
+        return solve_price(legs, fixed, reference=position.mark)
+
+    def bankruptcy_price(self, position: Position) -> Decimal | None:
+        """Return the mark price at which the position's margin pool is exhausted, or None."""
+        legs, fixed = self._liquidation_group(position, maintenance=False)
+        return solve_price(legs, fixed, reference=position.mark, maintenance=False)
+
+    def _liquidation_group(
+        self, position: Position, *, maintenance: bool = True
+    ) -> tuple[list[Leg], Decimal]:
+        if position.mode is MarginMode.ISOLATED:
+            return [self.leg(position)], position.margin
+        settle = position.instrument.settle
+        group = [p for p in self.cross_positions(settle) if p.symbol == position.symbol]
+        others = [p for p in self.cross_positions(settle) if p.symbol != position.symbol]
+        fixed = self.wallet(settle)
+        for other in others:
+            fixed += other.unrealized_pnl()
+            if maintenance:
+                fixed -= self.maintenance_margin(other)
+        return [self.leg(p) for p in group], fixed
+
+    def is_liquidatable(self, position: Position) -> bool:
+        """Return whether the position's margin pool is at or below its maintenance requirement at mark."""
+        if position.mode is MarginMode.ISOLATED:
+            return equity_minus_requirement([self.leg(position)], position.margin, position.mark) <= 0
+        settle = position.instrument.settle
+        return self.cross_margin_balance(settle) <= self.cross_maintenance_margin(settle)
+
+    # --------------------------------------------------------------- plumbing
+    @contextmanager
+    def _atomic(self) -> Iterator[None]:
+        """Restore every attribute if the block raises (positions are immutable, so shallow copies do)."""
+        saved = {
+            name: copy.copy(value) if isinstance(value, dict) else value
+            for name, value in self.__dict__.items()
+            if name != "ledger"
+        }
+        ledger_length = len(self.ledger)
+        try:
+            yield
+        except BaseException:
+            self.__dict__.update(saved)
+            del self.ledger[ledger_length:]
+            raise
+
+    def _record(self, events: list[ev.Event]) -> list[ev.Event]:
+        self.ledger.extend(events)
+        return events
+
+    def _key(self, symbol: str, side: Side | None) -> Key:
+        native = self.venue.resolve_symbol(symbol)
+        if side is not None:
+            if (native, side) not in self._positions:
+                raise OperationRejected("position.exists", f"no open {side} position in {native}")
+            return native, side
+        sides = [s for (sym, s) in self._positions if sym == native]
+        if not sides:
+            raise OperationRejected("position.exists", f"no open position in {native}")
+        if len(sides) > 1:
+            raise InputError("side", None, f"long or short: {native} has both sides open")
+        return native, sides[0]
+
+    def _fee(self, instrument: Instrument, notional: Decimal, liquidity: Liquidity) -> Decimal:
+        rate = instrument.taker_fee if liquidity is Liquidity.TAKER else instrument.maker_fee
+        return notional * rate
+
+    def _require_available(self, asset: str, amount: Decimal, what: str) -> None:
+        available = self.available_balance(asset)
+        if amount > available:
+            raise InsufficientMargin(
+                what=what, required=amount, available=available, rule="available_balance"
+            )
+
+    def _debit(self, asset: str, amount: Decimal, what: str) -> None:
+        """Take ``amount`` from the cross wallet, keeping it within the available balance."""
+        self._require_available(asset, amount, what)
+        self._wallets[asset] = self.wallet(asset) - amount
+
+    def _check_leverage(self, instrument: Instrument, leverage: Decimal, notional: Decimal) -> None:
+        _positive("leverage", leverage)
+        tier = instrument.tiers.tier_for(instrument.tier_size(notional, ONE))
+        if leverage > tier.max_leverage:
+            raise OperationRejected(
+                f"{self.venue.name}.max_leverage",
+                f"leverage {leverage} exceeds {instrument.symbol}'s maximum {tier.max_leverage} "
+                f"at notional {notional}",
+            )
+
+    def _check_lot(self, instrument: Instrument, qty: Decimal) -> None:
+        _positive("qty", qty)
+        if qty % instrument.lot_size != ZERO:
+            raise InputError("qty", qty, f"a multiple of {instrument.symbol}'s lot size {instrument.lot_size}")
+
+    # --------------------------------------------------------------- operations
+    def deposit(self, asset: str, amount: Decimal) -> list[ev.Event]:
+        """Add money to the cross wallet of ``asset``."""
+        _positive("amount", amount)
+        self._wallets[asset] = self.wallet(asset) + amount
+        self.deposits += amount
+        return self._record([ev.Deposited(asset=asset, amount=amount)])
+
+    def import_position(
+        self,
+        instrument: Instrument,
+        side: Side,
+        qty: Decimal,
+        entry: Decimal,
+        *,
+        mark: Decimal | None = None,
+        leverage: Decimal | None = None,
+        mode: MarginMode = MarginMode.CROSS,
+        margin: Decimal | None = None,
+    ) -> list[ev.Event]:
+        """Place an existing position in the account as it stands (no fill, no fee).
+
+        The isolated ``margin`` (default ``qty * entry / leverage``) is deposited with it, since the
+        account's balances are cross wallets. Leverage is checked against the tier at the entry notional.
+        """
+        with self._atomic():
+            _positive("qty", qty)
+            _positive("entry", entry)
+            mark = _positive("mark", entry if mark is None else mark)
+            leverage = self.venue.default_leverage if leverage is None else leverage
+            self._check_leverage(instrument, leverage, qty * entry)
+            key = (instrument.symbol, side)
+            self._check_can_hold(instrument.symbol, side, mode)
+            if mode is MarginMode.ISOLATED:
+                margin = qty * entry / leverage if margin is None else margin
+                _positive("margin", margin)
+            else:
+                if margin is not None:
+                    raise InputError("margin", margin, "no margin for a cross position")
+                margin = ZERO
+            self._positions[key] = Position(
+                instrument=instrument, side=side, qty=qty, entry=entry, mark=mark,
+                leverage=leverage, mode=mode, margin=margin,
+            )
+            self._settings[instrument.symbol] = SymbolSettings(mode=mode, leverage=leverage)
+            self.deposits += margin
+            self._sync_marks(instrument.symbol, mark)
+            return self._record([
+                ev.PositionImported(
+                    symbol=instrument.symbol, side=side, qty=qty, entry=entry, mode=mode,
+                    leverage=leverage, margin=margin,
+                )
+            ])
+
+    def _check_can_hold(self, symbol: str, side: Side, mode: MarginMode) -> None:
+        if (symbol, side) in self._positions:
+            raise OperationRejected(
+                "position.exists", f"a {side} position in {symbol} is already open; use increase"
+            )
+        if self.position_mode is PositionMode.ONE_WAY and (symbol, side.opposite) in self._positions:
+            raise OperationRejected(
+                "one_way", f"one-way mode holds one position per symbol: {symbol} has a "
+                f"{side.opposite} position open (close it, or use hedge mode)",
+            )
+        others = [p for (sym, _), p in self._positions.items() if sym == symbol]
+        if others and others[0].mode is not mode and self.venue.mode_switch is ModeSwitchPolicy.FLAT_ONLY:
+            raise OperationRejected(
+                f"{self.venue.name}.mode_switch",
+                f"{symbol} is in {others[0].mode} mode with a position open; {self.venue.title} keeps "
+                "one margin mode per symbol",
+            )
+
+    def _sync_marks(self, symbol: str, mark: Decimal) -> None:
+        for key, pos in self._positions.items():
+            if key[0] == symbol:
+                self._positions[key] = pos.with_mark(mark)
+
+    def open(
+        self,
+        symbol: str,
+        side: Side,
+        qty: Decimal,
+        price: Decimal,
+        *,
+        leverage: Decimal | None = None,
+        mode: MarginMode | None = None,
+        margin: Decimal | None = None,
+        liquidity: Liquidity = Liquidity.TAKER,
+    ) -> list[ev.Event]:
+        """Open a new position at fill ``price``; the fee is paid from the cross wallet.
+
+        ``mode`` and ``leverage`` default to the symbol's settings and become them. An isolated position
+        takes ``margin`` (default ``qty * price / leverage``, at least that) from the cross wallet.
+        """
+        with self._atomic():
+            instrument = self.venue.instrument(symbol)
+            self._check_lot(instrument, qty)
+            _positive("price", price)
+            settings = self.settings(instrument.symbol)
+            mode = settings.mode if mode is None else mode
+            leverage = settings.leverage if leverage is None else leverage
+            notional = qty * price
+            self._check_leverage(instrument, leverage, notional)
+            self._check_can_hold(instrument.symbol, side, mode)
+            settle = instrument.settle
+            fee = self._fee(instrument, notional, liquidity)
+            initial = notional / leverage
+            if mode is MarginMode.ISOLATED:
+                margin = initial if margin is None else _positive("margin", margin)
+                if margin < initial:
+                    raise InsufficientMargin(
+                        what="isolated margin", required=initial, available=margin,
+                        rule="initial_margin",
+                    )
+                self._debit(settle, margin + fee, f"opening {symbol}")
+            else:
+                if margin is not None:
+                    raise InputError("margin", margin, "no margin for a cross position")
+                margin = ZERO
+                self._require_available(settle, initial + fee, f"opening {symbol}")
+                self._wallets[settle] = self.wallet(settle) - fee
+            self.fees_paid += fee
+            self._settings[instrument.symbol] = SymbolSettings(mode=mode, leverage=leverage)
+            self._positions[(instrument.symbol, side)] = Position(
+                instrument=instrument, side=side, qty=qty, entry=price, mark=price,
+                leverage=leverage, mode=mode, margin=margin,
+            )
+            self._sync_marks(instrument.symbol, price)
+            return self._record([
+                ev.PositionOpened(
+                    symbol=instrument.symbol, side=side, qty=qty, price=price, fee=fee,
+                    realized_pnl=ZERO, mode=mode, leverage=leverage, margin=margin,
+                )
+            ])
+
+    def increase(
+        self,
+        symbol: str,
+        qty: Decimal,
+        price: Decimal,
+        *,
+        side: Side | None = None,
+        liquidity: Liquidity = Liquidity.TAKER,
+    ) -> list[ev.Event]:
+        """Grow an open position at fill ``price``; isolated positions take the added initial margin."""
+        with self._atomic():
+            key = self._key(symbol, side)
+            pos = self._positions[key]
+            instrument = pos.instrument
+            self._check_lot(instrument, qty)
+            _positive("price", price)
+            new_qty = pos.qty + qty
+            self._check_leverage(instrument, pos.leverage, new_qty * price)
+            fee = self._fee(instrument, qty * price, liquidity)
+            entry = (pos.qty * pos.entry + qty * price) / new_qty
+            added = qty * price / pos.leverage if pos.mode is MarginMode.ISOLATED else ZERO
+            if pos.mode is MarginMode.ISOLATED:
+                self._debit(instrument.settle, added + fee, f"increasing {symbol}")
+            else:
+                settle = instrument.settle
+                self._require_available(settle, qty * price / pos.leverage + fee, f"increasing {symbol}")
+                self._wallets[settle] = self.wallet(settle) - fee
+            self.fees_paid += fee
+            self._positions[key] = replace(pos, qty=new_qty, entry=entry, margin=pos.margin + added)
+            self._sync_marks(instrument.symbol, price)
+            return self._record([
+                ev.PositionIncreased(
+                    symbol=instrument.symbol, side=pos.side, qty=qty, price=price, fee=fee,
+                    realized_pnl=ZERO, entry=entry, margin_added=added,
+                )
+            ])
+
+    def reduce(
+        self,
+        symbol: str,
+        qty: Decimal,
+        price: Decimal,
+        *,
+        side: Side | None = None,
+        liquidity: Liquidity = Liquidity.TAKER,
+    ) -> list[ev.Event]:
+        """Close ``qty`` of a position at fill ``price``, realizing its PnL.
+
+        Isolated: PnL and fee are booked to the position's margin, then the closed fraction of that margin
+        returns to the cross wallet. A fill beyond the bankruptcy price is rejected (the position would have
+        been liquidated first).
+        """
+        with self._atomic():
+            key = self._key(symbol, side)
+            pos = self._positions[key]
+            self._check_lot(pos.instrument, qty)
+            _positive("price", price)
+            if qty > pos.qty:
+                raise InputError("qty", qty, f"at most the position size {pos.qty}")
+            return self._record(self._close_part(key, qty, price, liquidity))
+
+    def close(
+        self,
+        symbol: str,
+        price: Decimal,
+        *,
+        side: Side | None = None,
+        liquidity: Liquidity = Liquidity.TAKER,
+    ) -> list[ev.Event]:
+        """Close a whole position at fill ``price``."""
+        with self._atomic():
+            key = self._key(symbol, side)
+            _positive("price", price)
+            return self._record(self._close_part(key, self._positions[key].qty, price, liquidity))
+
+    def _close_part(
+        self, key: Key, qty: Decimal, price: Decimal, liquidity: Liquidity
+    ) -> list[ev.Event]:
+        pos = self._positions[key]
+        settle = pos.instrument.settle
+        pnl = pos.side.sign * qty * (price - pos.entry)
+        fee = self._fee(pos.instrument, qty * price, liquidity)
+        full = qty == pos.qty
+        released = ZERO
+        if pos.mode is MarginMode.ISOLATED:
+            booked = pos.margin + pnl - fee
+            if booked < ZERO:
+                raise OperationRejected(
+                    "isolated.bankruptcy",
+                    f"closing {qty} {pos.symbol} at {price} would lose more than the position's margin "
+                    f"{pos.margin}; it would have been liquidated first",
+                )
+            released = booked if full else booked * qty / pos.qty
+            self._wallets[settle] = self.wallet(settle) + released
+            remaining_margin = booked - released
+        else:
+            self._wallets[settle] = self.wallet(settle) + pnl - fee
+            remaining_margin = ZERO
+        self.fees_paid += fee
+        self.trading_pnl += pnl
+        if full:
+            del self._positions[key]
+        else:
+            self._positions[key] = replace(pos, qty=pos.qty - qty, margin=remaining_margin)
+        if pos.mode is MarginMode.CROSS and self.cross_margin_balance(settle) < ZERO:
+            raise OperationRejected(
+                "cross.bankruptcy",
+                f"closing {qty} {pos.symbol} at {price} leaves the cross margin balance negative; "
+                "the account would have been liquidated first",
+            )
+        if full:
+            return [
+                ev.PositionClosed(
+                    symbol=pos.symbol, side=pos.side, qty=qty, price=price, fee=fee,
+                    realized_pnl=pnl, margin_released=released,
+                )
+            ]
+        return [
+            ev.PositionReduced(
+                symbol=pos.symbol, side=pos.side, qty=qty, price=price, fee=fee,
+                realized_pnl=pnl, margin_released=released,
+            )
+        ]
+
+    def add_margin(self, symbol: str, amount: Decimal, *, side: Side | None = None) -> list[ev.Event]:
+        """Move ``amount`` from the cross wallet into an isolated position (Binance type 1)."""
+        with self._atomic():
+            key = self._key(symbol, side)
+            pos = self._positions[key]
+            _positive("amount", amount)
+            self._require_isolated(pos, "add_margin")
+            self._debit(pos.instrument.settle, amount, f"adding margin to {pos.symbol}")
+            self._positions[key] = replace(pos, margin=pos.margin + amount)
+            return self._record([
+                ev.MarginAdded(symbol=pos.symbol, side=pos.side, amount=amount, margin=pos.margin + amount)
+            ])
+
+    def max_removable_margin(self, position: Position) -> Decimal:
+        """Return how much isolated margin may be removed under the venue's cap (>= 0).
+
+        Binance USDⓈ-M (FAQ 360038447311): ``min(margin - MM, margin + uPnL - notional(mark)/leverage)``.
+        Hyperliquid (margining docs): keep ``max(initial margin, 10 % of notional)`` of equity.
+        Otherwise: keep the initial margin of equity.
+        """
+        equity = position.margin + position.unrealized_pnl()
+        initial = position.initial_margin()
+        cap = self.venue.remove_margin_cap
+        if cap is RemoveMarginCap.BINANCE:
+            room = min(position.margin - self.maintenance_margin(position), equity - initial)
+        elif cap is RemoveMarginCap.INITIAL_OR_10PCT:
+            room = equity - max(initial, position.notional() / 10)
+        else:
+            room = equity - initial
+        return max(ZERO, min(room, position.margin))
+
+    def remove_margin(self, symbol: str, amount: Decimal, *, side: Side | None = None) -> list[ev.Event]:
+        """Move ``amount`` from an isolated position back to the cross wallet, within the venue's cap."""
+        with self._atomic():
+            key = self._key(symbol, side)
+            pos = self._positions[key]
+            _positive("amount", amount)
+            self._require_isolated(pos, "remove_margin")
+            cap = self.max_removable_margin(pos)
+            if amount > cap:
+                raise InsufficientMargin(
+                    what=f"removing margin from {pos.symbol}", required=amount, available=cap,
+                    rule=f"{self.venue.name}.remove_margin_cap",
+                )
+            settle = pos.instrument.settle
+            self._wallets[settle] = self.wallet(settle) + amount
+            self._positions[key] = replace(pos, margin=pos.margin - amount)
+            return self._record([
+                ev.MarginRemoved(symbol=pos.symbol, side=pos.side, amount=amount, margin=pos.margin - amount)
+            ])
+
+    @staticmethod
+    def _require_isolated(pos: Position, op: str) -> None:
+        if pos.mode is not MarginMode.ISOLATED:
+            raise OperationRejected(f"{op}.isolated_only", f"{op} needs an isolated position; {pos.symbol} is cross")
+
+    def set_leverage(self, symbol: str, leverage: Decimal) -> list[ev.Event]:
+        """Change a symbol's leverage, checked against the tier max at its open notional.
+
+        Lowering the leverage of an isolated position tops its margin up to the new initial margin from the
+        cross wallet; raising it leaves the margin in place. Cross positions must keep a non-negative
+        available balance.
+        """
+        with self._atomic():
+            native = self.venue.resolve_symbol(symbol)
+            instrument = self._instrument_of(native)
+            open_positions = [(k, p) for k, p in self._positions.items() if k[0] == native]
+            notional = sum((p.notional() for _, p in open_positions), ZERO)
+            self._check_leverage(instrument, leverage, notional)
+            added = ZERO
+            for key, pos in open_positions:
+                new = replace(pos, leverage=leverage)
+                if pos.mode is MarginMode.ISOLATED and new.initial_margin() > pos.margin:
+                    top_up = new.initial_margin() - pos.margin
+                    self._debit(instrument.settle, top_up, f"lowering {native} leverage")
+                    new = replace(new, margin=pos.margin + top_up)
+                    added += top_up
+                self._positions[key] = new
+            if self.available_balance(instrument.settle) < ZERO:
+                raise InsufficientMargin(
+                    what=f"{native} at {leverage}x", required=-self.available_balance(instrument.settle),
+                    available=ZERO, rule="available_balance",
+                )
+            mode = self.settings(native).mode
+            self._settings[native] = SymbolSettings(mode=mode, leverage=leverage)
+            return self._record([ev.LeverageChanged(symbol=native, leverage=leverage, margin_added=added)])
+
+    def _instrument_of(self, native: str) -> Instrument:
+        for (sym, _), pos in self._positions.items():
+            if sym == native:
+                return pos.instrument
+        return self.venue.instrument(native)
+
+    def set_margin_mode(self, symbol: str, mode: MarginMode) -> list[ev.Event]:
+        """Switch a symbol between cross and isolated under the venue's policy.
+
+        With positions open (where allowed), going isolated moves each position's initial margin from the
+        cross wallet into it; going cross returns the isolated margin to the wallet.
+        """
+        with self._atomic():
+            native = self.venue.resolve_symbol(symbol)
+            open_positions = [(k, p) for k, p in self._positions.items() if k[0] == native]
+            current = self.settings(native)
+            if current.mode is mode:
+                return self._record([])
+            if open_positions and self.venue.mode_switch is ModeSwitchPolicy.FLAT_ONLY:
+                raise OperationRejected(
+                    f"{self.venue.name}.mode_switch",
+                    f"{self.venue.title} does not allow changing the margin mode of {native} with a "
+                    "position open",
+                )
+            moved = ZERO
+            for key, pos in open_positions:
+                settle = pos.instrument.settle
+                if mode is MarginMode.ISOLATED:
+                    margin = pos.qty * pos.entry / pos.leverage
+                    self._debit(settle, margin, f"isolating {native}")
+                    self._positions[key] = replace(pos, mode=mode, margin=margin)
+                    moved += margin
+                else:
+                    self._wallets[settle] = self.wallet(settle) + pos.margin
+                    self._positions[key] = replace(pos, mode=mode, margin=ZERO)
+                    moved -= pos.margin
+            self._settings[native] = SymbolSettings(mode=mode, leverage=current.leverage)
+            events: list[ev.Event] = [ev.MarginModeChanged(symbol=native, mode=mode, margin_moved=moved)]
+            events += self._liquidation_sweep()
+            return self._record(events)
+
+    def set_position_mode(self, position_mode: PositionMode) -> list[ev.Event]:
+        """Switch one-way/hedge mode; every venue requires the account to be flat."""
+        with self._atomic():
+            if position_mode is self.position_mode:
+                return self._record([])
+            if position_mode is PositionMode.HEDGE and not self.venue.supports_hedge:
+                raise OperationRejected(f"{self.venue.name}.position_mode", f"{self.venue.title} has no hedge mode")
+            if self._positions:
+                raise OperationRejected(
+                    "position_mode.flat_only", "the position mode can only change with no position open"
+                )
+            self.position_mode = position_mode
+            return self._record([ev.PositionModeChanged(position_mode=position_mode)])
+
+    def apply_funding(self, rates: Mapping[str, Decimal]) -> list[ev.Event]:
+        """Settle funding at each symbol's mark: longs pay ``notional * rate`` to shorts when rate > 0.
+
+        Isolated funding moves that position's margin; cross funding moves the cross wallet. The
+        liquidation check runs afterwards, since funding can push a position over the edge.
+        """
+        with self._atomic():
+            events: list[ev.Event] = []
+            for symbol, rate in rates.items():
+                native = self.venue.resolve_symbol(symbol)
+                if not isinstance(rate, Decimal) or not rate.is_finite():
+                    raise InputError(f"rates.{symbol}", rate, "a finite number")
+                for key, pos in list(self._positions.items()):
+                    if key[0] != native:
+                        continue
+                    amount = -pos.side.sign * pos.notional() * rate
+                    if pos.mode is MarginMode.ISOLATED:
+                        self._positions[key] = replace(pos, margin=pos.margin + amount)
+                    else:
+                        settle = pos.instrument.settle
+                        self._wallets[settle] = self.wallet(settle) + amount
+                    self.funding += amount
+                    events.append(ev.FundingSettled(
+                        symbol=native, side=pos.side, rate=rate, mark=pos.mark, amount=amount,
+                    ))
+            events += self._liquidation_sweep()
+            return self._record(events)
+
+    def update_marks(self, prices: Mapping[str, Decimal]) -> list[ev.Event]:
+        """Move mark prices, then run the auto-add policy and the liquidation check."""
+        with self._atomic():
+            events: list[ev.Event] = []
+            for symbol, price in prices.items():
+                native = self.venue.resolve_symbol(symbol)
+                _positive(f"prices.{symbol}", price)
+                self._sync_marks(native, price)
+                events.append(ev.MarkUpdated(symbol=native, mark=price))
+            events += self._auto_add()
+            events += self._liquidation_sweep()
+            return self._record(events)
+
+    # ------------------------------------------------------------- liquidation
+    def _auto_add(self) -> list[ev.Event]:
+        policy = self.auto_add_margin
+        if policy is None:
+            return []
+        events: list[ev.Event] = []
+        for key, pos in list(self._positions.items()):
+            if pos.mode is not MarginMode.ISOLATED:
+                continue
+            ratio = self.margin_ratio(pos)
+            if ratio is not None and ratio < policy.trigger:
+                continue
+            # equity needed so that mm / equity == target
+            needed = self.maintenance_margin(pos) / policy.target - (pos.margin + pos.unrealized_pnl())
+            amount = min(needed, max(ZERO, self.available_balance(pos.instrument.settle)))
+            if amount <= ZERO:
+                continue
+            settle = pos.instrument.settle
+            self._wallets[settle] = self.wallet(settle) - amount
+            self._positions[key] = replace(pos, margin=pos.margin + amount)
+            events.append(ev.MarginAdded(
+                symbol=pos.symbol, side=pos.side, amount=amount, margin=pos.margin + amount, auto=True,
+            ))
+        return events
+
+    def _liquidation_sweep(self) -> list[ev.Event]:
+        events: list[ev.Event] = []
+        for key in [k for k, p in self._positions.items() if p.mode is MarginMode.ISOLATED]:
+            if key in self._positions and self.is_liquidatable(self._positions[key]):
+                events += self._liquidate_isolated(key)
+        for settle in sorted({p.instrument.settle for p in self._positions.values()}):
+            book = self.cross_positions(settle)
+            if book and self.is_liquidatable(book[0]):
+                events += self._liquidate_cross(settle)
+        return events
+
+    def _step_down(self, key: Key) -> list[ev.Event]:
+        """Close just enough of the position at mark to drop it into the next lower tier (partial liquidation)."""
+        pos = self._positions[key]
+        tiers = pos.instrument.tiers.tiers
+        tier = pos.tier()
+        index = tiers.index(tier)
+        if not self.venue.partial_liquidation or index == 0:
+            return []
+        lower_cap = tiers[index - 1].floor if tiers[index - 1].cap is None else tiers[index - 1].cap
+        if pos.instrument.tiers.basis is TierBasis.CONTRACTS:
+            keep = pos.instrument.round_qty_down(lower_cap * pos.instrument.contract_size)
+        else:
+            keep = pos.instrument.round_qty_down(lower_cap / pos.mark)
+        qty = pos.qty - keep
+        if qty <= ZERO or keep <= ZERO:
+            return []
+        pnl = pos.side.sign * qty * (pos.mark - pos.entry)
+        fee = qty * pos.mark * pos.instrument.liquidation_fee
+        settle = pos.instrument.settle
+        if pos.mode is MarginMode.ISOLATED:
+            if pos.margin + pnl - fee < ZERO:
+                return []
+            self._positions[key] = replace(pos, qty=keep, margin=pos.margin + pnl - fee)
+        else:
+            self._wallets[settle] = self.wallet(settle) + pnl - fee
+            self._positions[key] = replace(pos, qty=keep)
+        self.trading_pnl += pnl
+        self.insurance_fund += fee
+        return [ev.PartiallyLiquidated(
+            symbol=pos.symbol, side=pos.side, qty=qty, mark=pos.mark, liquidation_fee=fee,
+            realized_pnl=pnl,
+        )]
+
+    def _liquidate_isolated(self, key: Key) -> list[ev.Event]:
+        events: list[ev.Event] = []
+        while self.is_liquidatable(self._positions[key]):
+            step = self._step_down(key)
+            if not step:
+                break
+            events += step
+        pos = self._positions[key]
+        if not self.is_liquidatable(pos):
+            return events
+        bankruptcy = self.bankruptcy_price(pos)
+        equity = pos.margin + pos.unrealized_pnl()
+        fee, returned, fund = self._settle_forfeit(equity, pos.notional(), pos.instrument.liquidation_fee)
+        settle = pos.instrument.settle
+        self._wallets[settle] = self.wallet(settle) + returned
+        del self._positions[key]
+        events += self._book_liquidation(pos, equity, fee, returned, fund, bankruptcy)
+        return events
+
+    def _settle_forfeit(
+        self, equity: Decimal, notional: Decimal, fee_rate: Decimal
+    ) -> tuple[Decimal, Decimal, Decimal]:
+        """Split a liquidated pool's equity at mark into (fee, returned to trader, insurance fund delta)."""
+        if equity <= ZERO:
+            return ZERO, ZERO, equity
+        fee = min(notional * fee_rate, equity)
+        if self.venue.liquidation_style is LiquidationStyle.BANKRUPTCY:
+            return fee, ZERO, equity
+        return fee, equity - fee, fee
+
+    def _book_liquidation(
+        self,
+        pos: Position,
+        equity: Decimal,
+        fee: Decimal,
+        returned: Decimal,
+        fund: Decimal,
+        bankruptcy: Decimal | None,
+    ) -> list[ev.Event]:
+        """Record one liquidated position: PnL against the market at mark, fund flows, and ADL if needed."""
+        events: list[ev.Event] = []
+        market_pnl = pos.unrealized_pnl()
+        shortfall = ZERO
+        if fund < ZERO and self._fund_capacity is not None:
+            cover = min(-fund, max(ZERO, self._fund_capacity + self.insurance_fund))
+            shortfall = -fund - cover
+            fund = -cover
+        if shortfall > ZERO and bankruptcy is not None:
+            # counterparties ranked by ADL absorb what the fund cannot: they trade at the bankruptcy price
+            adl_qty = pos.qty * shortfall / (-equity) if equity < ZERO else pos.qty
+            market_pnl += shortfall
+            events.append(ev.AutoDeleveraged(
+                symbol=pos.symbol, side=pos.side.opposite, qty=adl_qty, price=bankruptcy,
+                shortfall=shortfall,
+            ))
+        self.trading_pnl += market_pnl
+        self.insurance_fund += fund
+        style_price = bankruptcy if self.venue.liquidation_style is LiquidationStyle.BANKRUPTCY else pos.mark
+        realized = returned - pos.margin if pos.mode is MarginMode.ISOLATED else returned - equity + market_pnl
+        events.insert(0, ev.Liquidated(
+            symbol=pos.symbol, side=pos.side, mode=pos.mode, qty=pos.qty, entry=pos.entry,
+            mark=pos.mark, price=style_price if style_price is not None else pos.mark,
+            bankruptcy_price=bankruptcy, realized_pnl=realized, liquidation_fee=fee,
+            insurance_fund_delta=fund, loss=max(ZERO, equity) - returned,
+        ))
+        return events
+
+    def _liquidate_cross(self, settle: str) -> list[ev.Event]:
+        events: list[ev.Event] = []
+        while self.is_liquidatable(self.cross_positions(settle)[0]):
+            candidates = sorted(
+                ((self.maintenance_margin(p), (p.symbol, p.side)) for p in self.cross_positions(settle)),
+                reverse=True,
+            )
+            step = next((s for _, k in candidates if (s := self._step_down(k))), [])
+            if not step:
+                break
+            events += step
+        book = self.cross_positions(settle)
+        if not book or not self.is_liquidatable(book[0]):
+            return events
+        equity = self.cross_margin_balance(settle)
+        notional = sum((p.notional() for p in book), ZERO)
+        fee_rate = book[0].instrument.liquidation_fee
+        fee, returned, fund = self._settle_forfeit(equity, notional, fee_rate)
+        bankruptcies = {(p.symbol, p.side): self.bankruptcy_price(p) for p in book}
+        wallet = self.wallet(settle)
+        for pos in book:
+            del self._positions[(pos.symbol, pos.side)]
+        self._wallets[settle] = returned
+        # the pool's equity and flows are shared; book them on the positions pro rata to notional
+        for pos in book:
+            share = pos.notional() / notional if notional else ONE / len(book)
+            events += self._book_liquidation(
+                replace(pos, margin=wallet * share), equity * share, fee * share,
+                returned * share, fund * share, bankruptcies[(pos.symbol, pos.side)],
+            )
+        return events

@@ -1,0 +1,158 @@
+"""Liquidation and bankruptcy prices of linear positions, solved exactly with tier iteration.
+
+One general condition covers every venue (see ``docs/formulas.md``): at the liquidation price ``P`` the
+equity backing a group of legs (all the positions of one symbol that share a price) equals their maintenance
+requirement::
+
+    fixed + sum_i s_i * Q_i * (P - E_i)  =  sum_i MM_i(P)
+    MM_i(P) = Q_i * B_i * mmr_i - cum_i + Q_i * P * f_i
+
+``fixed`` is the isolated margin (isolated) or the cross wallet balance plus the other cross positions'
+unrealized PnL minus their maintenance margin at their marks (cross: Binance's ``WB - TMM1 + UPNL1``).
+``B_i`` is ``P`` on most venues and the entry price on Bybit classic; ``f_i`` is the close-fee rate where a
+venue puts the fee in the condition. With ``B_i = P`` this is Binance's formula (FAQ b3c689c1f50a44cabb3a84e663b81d93).
+
+The tier of each leg is the one holding its notional **at the liquidation price**: the condition is linear
+between tier boundaries, so we solve it on every interval between boundaries and keep the roots that fall
+inside their interval (Binance's bracket rule, done exhaustively instead of by trial).
+The bankruptcy price solves the same condition with no requirement (equity = 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal, localcontext
+
+from marginlab.domain.enums import MaintenanceBasis, Side
+from marginlab.domain.instrument import Instrument
+from marginlab.domain.tiers import RiskTier, TierBasis
+
+ZERO = Decimal(0)
+PRECISION = 50
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Leg:
+    """One position inside a liquidation condition.
+
+    Parameters
+    ----------
+    side : Side
+        Long or short.
+    qty : Decimal
+        Size in base units, > 0.
+    entry : Decimal
+        Entry price.
+    instrument : Instrument
+        Supplies the tiers.
+    close_fee_rate : Decimal
+        Fee rate added to the maintenance rate where the venue includes the close fee (else 0).
+    basis : MaintenanceBasis
+        Price at which the maintenance rate applies.
+    """
+
+    side: Side
+    qty: Decimal
+    entry: Decimal
+    instrument: Instrument
+    close_fee_rate: Decimal = ZERO
+    basis: MaintenanceBasis = MaintenanceBasis.LIQUIDATION_PRICE
+
+    def tier_at(self, price: Decimal) -> RiskTier:
+        """Return the tier in force at ``price`` (the last tier beyond the table's end)."""
+        tiers = self.instrument.tiers
+        size = self.instrument.tier_size(
+            self.qty, self.entry if self.basis is MaintenanceBasis.ENTRY else price
+        )
+        for tier in tiers.tiers:
+            if tier.cap is None or size <= tier.cap:
+                return tier
+        return tiers.tiers[-1]
+
+    def maintenance(self, price: Decimal) -> Decimal:
+        """Return the requirement of this leg at ``price``, close fee included where configured."""
+        tier = self.tier_at(price)
+        basis_price = self.entry if self.basis is MaintenanceBasis.ENTRY else price
+        return (
+            self.qty * basis_price * tier.mmr
+            - tier.maintenance_amount
+            + self.qty * price * self.close_fee_rate
+        )
+
+    def breakpoints(self) -> tuple[Decimal, ...]:
+        """Return the prices where this leg's tier changes (none when the tier does not move with price)."""
+        tiers = self.instrument.tiers
+        if self.basis is MaintenanceBasis.ENTRY or tiers.basis is TierBasis.CONTRACTS:
+            return ()
+        return tuple(floor / self.qty for floor in tiers.floors())
+
+
+def equity_minus_requirement(
+    legs: Sequence[Leg], fixed: Decimal, price: Decimal, *, maintenance: bool = True
+) -> Decimal:
+    """Return ``fixed + sum(PnL of legs at price) - sum(requirements at price)``; <= 0 means liquidatable."""
+    total = fixed
+    for leg in legs:
+        total += leg.side.sign * leg.qty * (price - leg.entry)
+        if maintenance:
+            total -= leg.maintenance(price)
+    return total
+
+
+def solve_price(
+    legs: Sequence[Leg], fixed: Decimal, *, reference: Decimal, maintenance: bool = True
+) -> Decimal | None:
+    """Return the positive price at which ``equity_minus_requirement`` is zero, or None if there is none.
+
+    Parameters
+    ----------
+    legs : sequence of Leg
+        Positions that move with the price (one symbol; both sides in hedge mode).
+    fixed : Decimal
+        Price-independent part of the equity minus requirement (see the module docstring).
+    reference : Decimal
+        Current mark price; where several prices satisfy the condition, the one nearest to it is returned
+        (the first one the market would reach).
+    maintenance : bool
+        False solves for the bankruptcy price (no requirement, no fee).
+    """
+    if not legs:
+        return None
+    with localcontext() as ctx:
+        ctx.prec = PRECISION
+        points = sorted({b for leg in legs for b in leg.breakpoints() if b > ZERO})
+        bounds = [ZERO, *points, None]
+        roots: list[Decimal] = []
+        for lo, hi in zip(bounds, bounds[1:], strict=False):
+            probe = (lo + hi) / 2 if hi is not None else lo + 1 if lo == ZERO else lo * 2
+            slope, intercept = _linear_piece(legs, fixed, probe, maintenance=maintenance)
+            if slope == ZERO:
+                continue
+            root = -intercept / slope
+            if root > ZERO and root >= lo and (hi is None or root <= hi):
+                roots.append(root)
+    if not roots:
+        return None
+    return min(roots, key=lambda r: (abs(r - reference), r))
+
+
+def _linear_piece(
+    legs: Sequence[Leg], fixed: Decimal, probe: Decimal, *, maintenance: bool
+) -> tuple[Decimal, Decimal]:
+    """Return (slope, intercept) of the condition on the tier interval that contains ``probe``."""
+    slope = ZERO
+    intercept = fixed
+    for leg in legs:
+        slope += leg.side.sign * leg.qty
+        intercept -= leg.side.sign * leg.qty * leg.entry
+        if not maintenance:
+            continue
+        tier = leg.tier_at(probe)
+        intercept += tier.maintenance_amount
+        slope -= leg.qty * leg.close_fee_rate
+        if leg.basis is MaintenanceBasis.ENTRY:
+            intercept -= leg.qty * leg.entry * tier.mmr
+        else:
+            slope -= leg.qty * tier.mmr
+    return slope, intercept
