@@ -23,10 +23,15 @@ def main() -> None:
         rows = []
         for t in tiers:
             info = t.get("info", {})
-            rows.append([
-                str(t["minNotional"]), str(t["maxNotional"]), str(t["maintenanceMarginRate"]),
-                str(info.get("cum", "0")), str(t["maxLeverage"]),
-            ])
+            rows.append(
+                [
+                    str(t["minNotional"]),
+                    str(t["maxNotional"]),
+                    str(t["maintenanceMarginRate"]),
+                    str(info.get("cum", "0")),
+                    str(t["maxLeverage"]),
+                ]
+            )
         markets[unified] = rows
     doc = {"snapshot": snapshot, "source": source.rsplit("/", 1)[-1], "markets": markets}
     with gzip.open(out, "wt", encoding="utf-8") as fh:

@@ -58,8 +58,6 @@ class InsufficientMargin(OperationRejected):
     """The operation needs more margin or balance than is available."""
 
     def __init__(self, *, what: str, required: Decimal, available: Decimal, rule: str) -> None:
-        super().__init__(
-            rule, f"insufficient balance for {what}: required {required}, available {available}"
-        )
+        super().__init__(rule, f"insufficient balance for {what}: required {required}, available {available}")
         self.required = required
         self.available = available

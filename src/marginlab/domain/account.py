@@ -16,8 +16,8 @@ from decimal import Decimal
 
 from marginlab.domain import events as ev
 from marginlab.domain.enums import (
-    Liquidity,
     LiquidationStyle,
+    Liquidity,
     MarginMode,
     ModeSwitchPolicy,
     PositionMode,
@@ -58,7 +58,8 @@ class AutoAddMargin:
     def __post_init__(self) -> None:
         if not (ZERO < self.target < self.trigger <= ONE):
             raise InputError(
-                "auto_add_margin", f"trigger={self.trigger}, target={self.target}",
+                "auto_add_margin",
+                f"trigger={self.trigger}, target={self.target}",
                 "0 < target < trigger <= 1",
             )
 
@@ -151,26 +152,29 @@ class Account:
         """Return the liquidation-condition leg of ``position`` under this venue's rules."""
         fee = position.instrument.taker_fee if self.venue.fee_in_liquidation else ZERO
         return Leg(
-            side=position.side, qty=position.qty, entry=position.entry,
-            instrument=position.instrument, close_fee_rate=fee, basis=self.venue.maintenance_basis,
+            side=position.side,
+            qty=position.qty,
+            entry=position.entry,
+            instrument=position.instrument,
+            close_fee_rate=fee,
+            basis=self.venue.maintenance_basis,
         )
 
     def maintenance_margin(self, position: Position, price: Decimal | None = None) -> Decimal:
-        """Return the maintenance requirement at ``price`` (default: mark), close fee where the venue adds it."""
+        """Return the maintenance requirement at ``price`` (default: mark), incl. the venue's close fee."""
         return self.leg(position).maintenance(position.mark if price is None else price)
 
     def cross_positions(self, settle: str) -> list[Position]:
         """Return the cross positions margined in ``settle``."""
         return [
-            p for p in self._positions.values()
+            p
+            for p in self._positions.values()
             if p.mode is MarginMode.CROSS and p.instrument.settle == settle
         ]
 
     def cross_margin_balance(self, settle: str) -> Decimal:
         """Return cross wallet + unrealized PnL of the cross positions at mark."""
-        return self.wallet(settle) + sum(
-            (p.unrealized_pnl() for p in self.cross_positions(settle)), ZERO
-        )
+        return self.wallet(settle) + sum((p.unrealized_pnl() for p in self.cross_positions(settle)), ZERO)
 
     def cross_maintenance_margin(self, settle: str) -> Decimal:
         """Return the summed maintenance requirement of the cross positions at mark."""
@@ -191,9 +195,12 @@ class Account:
         return self.cross_margin_balance(position.instrument.settle)
 
     def margin_ratio(self, position: Position) -> Decimal | None:
-        """Return maintenance / equity of the position's margin pool (1 == liquidation); None if equity <= 0."""
+        """Return maintenance / equity of the position's margin pool (1: liquidation); None if equity <= 0."""
         if position.mode is MarginMode.ISOLATED:
-            equity, mm = position.margin + position.unrealized_pnl(), self.maintenance_margin(position)
+            equity, mm = (
+                position.margin + position.unrealized_pnl(),
+                self.maintenance_margin(position),
+            )
         else:
             settle = position.instrument.settle
             equity = self.cross_margin_balance(settle)
@@ -300,7 +307,9 @@ class Account:
     def _check_lot(self, instrument: Instrument, qty: Decimal) -> None:
         _positive("qty", qty)
         if qty % instrument.lot_size != ZERO:
-            raise InputError("qty", qty, f"a multiple of {instrument.symbol}'s lot size {instrument.lot_size}")
+            raise InputError(
+                "qty", qty, f"a multiple of {instrument.symbol}'s lot size {instrument.lot_size}"
+            )
 
     # --------------------------------------------------------------- operations
     def deposit(self, asset: str, amount: Decimal) -> list[ev.Event]:
@@ -343,18 +352,31 @@ class Account:
                     raise InputError("margin", margin, "no margin for a cross position")
                 margin = ZERO
             self._positions[key] = Position(
-                instrument=instrument, side=side, qty=qty, entry=entry, mark=mark,
-                leverage=leverage, mode=mode, margin=margin,
+                instrument=instrument,
+                side=side,
+                qty=qty,
+                entry=entry,
+                mark=mark,
+                leverage=leverage,
+                mode=mode,
+                margin=margin,
             )
             self._settings[instrument.symbol] = SymbolSettings(mode=mode, leverage=leverage)
             self.deposits += margin
             self._sync_marks(instrument.symbol, mark)
-            return self._record([
-                ev.PositionImported(
-                    symbol=instrument.symbol, side=side, qty=qty, entry=entry, mode=mode,
-                    leverage=leverage, margin=margin,
-                )
-            ])
+            return self._record(
+                [
+                    ev.PositionImported(
+                        symbol=instrument.symbol,
+                        side=side,
+                        qty=qty,
+                        entry=entry,
+                        mode=mode,
+                        leverage=leverage,
+                        margin=margin,
+                    )
+                ]
+            )
 
     def _check_can_hold(self, symbol: str, side: Side, mode: MarginMode) -> None:
         if (symbol, side) in self._positions:
@@ -363,7 +385,8 @@ class Account:
             )
         if self.position_mode is PositionMode.ONE_WAY and (symbol, side.opposite) in self._positions:
             raise OperationRejected(
-                "one_way", f"one-way mode holds one position per symbol: {symbol} has a "
+                "one_way",
+                f"one-way mode holds one position per symbol: {symbol} has a "
                 f"{side.opposite} position open (close it, or use hedge mode)",
             )
         others = [p for (sym, _), p in self._positions.items() if sym == symbol]
@@ -413,7 +436,9 @@ class Account:
                 margin = initial if margin is None else _positive("margin", margin)
                 if margin < initial:
                     raise InsufficientMargin(
-                        what="isolated margin", required=initial, available=margin,
+                        what="isolated margin",
+                        required=initial,
+                        available=margin,
                         rule="initial_margin",
                     )
                 self._debit(settle, margin + fee, f"opening {symbol}")
@@ -426,16 +451,31 @@ class Account:
             self.fees_paid += fee
             self._settings[instrument.symbol] = SymbolSettings(mode=mode, leverage=leverage)
             self._positions[(instrument.symbol, side)] = Position(
-                instrument=instrument, side=side, qty=qty, entry=price, mark=price,
-                leverage=leverage, mode=mode, margin=margin,
+                instrument=instrument,
+                side=side,
+                qty=qty,
+                entry=price,
+                mark=price,
+                leverage=leverage,
+                mode=mode,
+                margin=margin,
             )
             self._sync_marks(instrument.symbol, price)
-            return self._record([
-                ev.PositionOpened(
-                    symbol=instrument.symbol, side=side, qty=qty, price=price, fee=fee,
-                    realized_pnl=ZERO, mode=mode, leverage=leverage, margin=margin,
-                )
-            ])
+            return self._record(
+                [
+                    ev.PositionOpened(
+                        symbol=instrument.symbol,
+                        side=side,
+                        qty=qty,
+                        price=price,
+                        fee=fee,
+                        realized_pnl=ZERO,
+                        mode=mode,
+                        leverage=leverage,
+                        margin=margin,
+                    )
+                ]
+            )
 
     def increase(
         self,
@@ -467,12 +507,20 @@ class Account:
             self.fees_paid += fee
             self._positions[key] = replace(pos, qty=new_qty, entry=entry, margin=pos.margin + added)
             self._sync_marks(instrument.symbol, price)
-            return self._record([
-                ev.PositionIncreased(
-                    symbol=instrument.symbol, side=pos.side, qty=qty, price=price, fee=fee,
-                    realized_pnl=ZERO, entry=entry, margin_added=added,
-                )
-            ])
+            return self._record(
+                [
+                    ev.PositionIncreased(
+                        symbol=instrument.symbol,
+                        side=pos.side,
+                        qty=qty,
+                        price=price,
+                        fee=fee,
+                        realized_pnl=ZERO,
+                        entry=entry,
+                        margin_added=added,
+                    )
+                ]
+            )
 
     def reduce(
         self,
@@ -512,9 +560,7 @@ class Account:
             _positive("price", price)
             return self._record(self._close_part(key, self._positions[key].qty, price, liquidity))
 
-    def _close_part(
-        self, key: Key, qty: Decimal, price: Decimal, liquidity: Liquidity
-    ) -> list[ev.Event]:
+    def _close_part(self, key: Key, qty: Decimal, price: Decimal, liquidity: Liquidity) -> list[ev.Event]:
         pos = self._positions[key]
         settle = pos.instrument.settle
         pnl = pos.side.sign * qty * (price - pos.entry)
@@ -550,14 +596,24 @@ class Account:
         if full:
             return [
                 ev.PositionClosed(
-                    symbol=pos.symbol, side=pos.side, qty=qty, price=price, fee=fee,
-                    realized_pnl=pnl, margin_released=released,
+                    symbol=pos.symbol,
+                    side=pos.side,
+                    qty=qty,
+                    price=price,
+                    fee=fee,
+                    realized_pnl=pnl,
+                    margin_released=released,
                 )
             ]
         return [
             ev.PositionReduced(
-                symbol=pos.symbol, side=pos.side, qty=qty, price=price, fee=fee,
-                realized_pnl=pnl, margin_released=released,
+                symbol=pos.symbol,
+                side=pos.side,
+                qty=qty,
+                price=price,
+                fee=fee,
+                realized_pnl=pnl,
+                margin_released=released,
             )
         ]
 
@@ -570,9 +626,9 @@ class Account:
             self._require_isolated(pos, "add_margin")
             self._debit(pos.instrument.settle, amount, f"adding margin to {pos.symbol}")
             self._positions[key] = replace(pos, margin=pos.margin + amount)
-            return self._record([
-                ev.MarginAdded(symbol=pos.symbol, side=pos.side, amount=amount, margin=pos.margin + amount)
-            ])
+            return self._record(
+                [ev.MarginAdded(symbol=pos.symbol, side=pos.side, amount=amount, margin=pos.margin + amount)]
+            )
 
     def max_removable_margin(self, position: Position) -> Decimal:
         """Return how much isolated margin may be removed under the venue's cap (>= 0).
@@ -602,20 +658,28 @@ class Account:
             cap = self.max_removable_margin(pos)
             if amount > cap:
                 raise InsufficientMargin(
-                    what=f"removing margin from {pos.symbol}", required=amount, available=cap,
+                    what=f"removing margin from {pos.symbol}",
+                    required=amount,
+                    available=cap,
                     rule=f"{self.venue.name}.remove_margin_cap",
                 )
             settle = pos.instrument.settle
             self._wallets[settle] = self.wallet(settle) + amount
             self._positions[key] = replace(pos, margin=pos.margin - amount)
-            return self._record([
-                ev.MarginRemoved(symbol=pos.symbol, side=pos.side, amount=amount, margin=pos.margin - amount)
-            ])
+            return self._record(
+                [
+                    ev.MarginRemoved(
+                        symbol=pos.symbol, side=pos.side, amount=amount, margin=pos.margin - amount
+                    )
+                ]
+            )
 
     @staticmethod
     def _require_isolated(pos: Position, op: str) -> None:
         if pos.mode is not MarginMode.ISOLATED:
-            raise OperationRejected(f"{op}.isolated_only", f"{op} needs an isolated position; {pos.symbol} is cross")
+            raise OperationRejected(
+                f"{op}.isolated_only", f"{op} needs an isolated position; {pos.symbol} is cross"
+            )
 
     def set_leverage(self, symbol: str, leverage: Decimal) -> list[ev.Event]:
         """Change a symbol's leverage, checked against the tier max at its open notional.
@@ -641,8 +705,10 @@ class Account:
                 self._positions[key] = new
             if self.available_balance(instrument.settle) < ZERO:
                 raise InsufficientMargin(
-                    what=f"{native} at {leverage}x", required=-self.available_balance(instrument.settle),
-                    available=ZERO, rule="available_balance",
+                    what=f"{native} at {leverage}x",
+                    required=-self.available_balance(instrument.settle),
+                    available=ZERO,
+                    rule="available_balance",
                 )
             mode = self.settings(native).mode
             self._settings[native] = SymbolSettings(mode=mode, leverage=leverage)
@@ -695,10 +761,13 @@ class Account:
             if position_mode is self.position_mode:
                 return self._record([])
             if position_mode is PositionMode.HEDGE and not self.venue.supports_hedge:
-                raise OperationRejected(f"{self.venue.name}.position_mode", f"{self.venue.title} has no hedge mode")
+                raise OperationRejected(
+                    f"{self.venue.name}.position_mode", f"{self.venue.title} has no hedge mode"
+                )
             if self._positions:
                 raise OperationRejected(
-                    "position_mode.flat_only", "the position mode can only change with no position open"
+                    "position_mode.flat_only",
+                    "the position mode can only change with no position open",
                 )
             self.position_mode = position_mode
             return self._record([ev.PositionModeChanged(position_mode=position_mode)])
@@ -725,9 +794,15 @@ class Account:
                         settle = pos.instrument.settle
                         self._wallets[settle] = self.wallet(settle) + amount
                     self.funding += amount
-                    events.append(ev.FundingSettled(
-                        symbol=native, side=pos.side, rate=rate, mark=pos.mark, amount=amount,
-                    ))
+                    events.append(
+                        ev.FundingSettled(
+                            symbol=native,
+                            side=pos.side,
+                            rate=rate,
+                            mark=pos.mark,
+                            amount=amount,
+                        )
+                    )
             events += self._liquidation_sweep()
             return self._record(events)
 
@@ -764,9 +839,15 @@ class Account:
             settle = pos.instrument.settle
             self._wallets[settle] = self.wallet(settle) - amount
             self._positions[key] = replace(pos, margin=pos.margin + amount)
-            events.append(ev.MarginAdded(
-                symbol=pos.symbol, side=pos.side, amount=amount, margin=pos.margin + amount, auto=True,
-            ))
+            events.append(
+                ev.MarginAdded(
+                    symbol=pos.symbol,
+                    side=pos.side,
+                    amount=amount,
+                    margin=pos.margin + amount,
+                    auto=True,
+                )
+            )
         return events
 
     def _liquidation_sweep(self) -> list[ev.Event]:
@@ -781,14 +862,14 @@ class Account:
         return events
 
     def _step_down(self, key: Key) -> list[ev.Event]:
-        """Close just enough of the position at mark to drop it into the next lower tier (partial liquidation)."""
+        """Close just enough of the position at mark to drop it one tier (partial liquidation)."""
         pos = self._positions[key]
         tiers = pos.instrument.tiers.tiers
         tier = pos.tier()
         index = tiers.index(tier)
         if not self.venue.partial_liquidation or index == 0:
             return []
-        lower_cap = tiers[index - 1].floor if tiers[index - 1].cap is None else tiers[index - 1].cap
+        lower_cap = tiers[index].floor  # the lower tier's cap is this tier's floor
         if pos.instrument.tiers.basis is TierBasis.CONTRACTS:
             keep = pos.instrument.round_qty_down(lower_cap * pos.instrument.contract_size)
         else:
@@ -808,10 +889,16 @@ class Account:
             self._positions[key] = replace(pos, qty=keep)
         self.trading_pnl += pnl
         self.insurance_fund += fee
-        return [ev.PartiallyLiquidated(
-            symbol=pos.symbol, side=pos.side, qty=qty, mark=pos.mark, liquidation_fee=fee,
-            realized_pnl=pnl,
-        )]
+        return [
+            ev.PartiallyLiquidated(
+                symbol=pos.symbol,
+                side=pos.side,
+                qty=qty,
+                mark=pos.mark,
+                liquidation_fee=fee,
+                realized_pnl=pnl,
+            )
+        ]
 
     def _liquidate_isolated(self, key: Key) -> list[ev.Event]:
         events: list[ev.Event] = []
@@ -864,20 +951,38 @@ class Account:
             # counterparties ranked by ADL absorb what the fund cannot: they trade at the bankruptcy price
             adl_qty = pos.qty * shortfall / (-equity) if equity < ZERO else pos.qty
             market_pnl += shortfall
-            events.append(ev.AutoDeleveraged(
-                symbol=pos.symbol, side=pos.side.opposite, qty=adl_qty, price=bankruptcy,
-                shortfall=shortfall,
-            ))
+            events.append(
+                ev.AutoDeleveraged(
+                    symbol=pos.symbol,
+                    side=pos.side.opposite,
+                    qty=adl_qty,
+                    price=bankruptcy,
+                    shortfall=shortfall,
+                )
+            )
         self.trading_pnl += market_pnl
         self.insurance_fund += fund
         style_price = bankruptcy if self.venue.liquidation_style is LiquidationStyle.BANKRUPTCY else pos.mark
-        realized = returned - pos.margin if pos.mode is MarginMode.ISOLATED else returned - equity + market_pnl
-        events.insert(0, ev.Liquidated(
-            symbol=pos.symbol, side=pos.side, mode=pos.mode, qty=pos.qty, entry=pos.entry,
-            mark=pos.mark, price=style_price if style_price is not None else pos.mark,
-            bankruptcy_price=bankruptcy, realized_pnl=realized, liquidation_fee=fee,
-            insurance_fund_delta=fund, loss=max(ZERO, equity) - returned,
-        ))
+        realized = (
+            returned - pos.margin if pos.mode is MarginMode.ISOLATED else returned - equity + market_pnl
+        )
+        events.insert(
+            0,
+            ev.Liquidated(
+                symbol=pos.symbol,
+                side=pos.side,
+                mode=pos.mode,
+                qty=pos.qty,
+                entry=pos.entry,
+                mark=pos.mark,
+                price=style_price if style_price is not None else pos.mark,
+                bankruptcy_price=bankruptcy,
+                realized_pnl=realized,
+                liquidation_fee=fee,
+                insurance_fund_delta=fund,
+                loss=max(ZERO, equity) - returned,
+            ),
+        )
         return events
 
     def _liquidate_cross(self, settle: str) -> list[ev.Event]:
@@ -907,7 +1012,11 @@ class Account:
         for pos in book:
             share = pos.notional() / notional if notional else ONE / len(book)
             events += self._book_liquidation(
-                replace(pos, margin=wallet * share), equity * share, fee * share,
-                returned * share, fund * share, bankruptcies[(pos.symbol, pos.side)],
+                replace(pos, margin=wallet * share),
+                equity * share,
+                fee * share,
+                returned * share,
+                fund * share,
+                bankruptcies[(pos.symbol, pos.side)],
             )
         return events

@@ -10,7 +10,8 @@ requirement::
 ``fixed`` is the isolated margin (isolated) or the cross wallet balance plus the other cross positions'
 unrealized PnL minus their maintenance margin at their marks (cross: Binance's ``WB - TMM1 + UPNL1``).
 ``B_i`` is ``P`` on most venues and the entry price on Bybit classic; ``f_i`` is the close-fee rate where a
-venue puts the fee in the condition. With ``B_i = P`` this is Binance's formula (FAQ b3c689c1f50a44cabb3a84e663b81d93).
+venue puts the fee in the condition. With ``B_i = P`` this is Binance's formula
+(FAQ b3c689c1f50a44cabb3a84e663b81d93).
 
 The tier of each leg is the one holding its notional **at the liquidation price**: the condition is linear
 between tier boundaries, so we solve it on every interval between boundaries and keep the roots that fall
@@ -23,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
+from itertools import pairwise
 
 from marginlab.domain.enums import MaintenanceBasis, Side
 from marginlab.domain.instrument import Instrument
@@ -122,10 +124,9 @@ def solve_price(
     with localcontext() as ctx:
         ctx.prec = PRECISION
         points = sorted({b for leg in legs for b in leg.breakpoints() if b > ZERO})
-        bounds = [ZERO, *points, None]
         roots: list[Decimal] = []
-        for lo, hi in zip(bounds, bounds[1:], strict=False):
-            probe = (lo + hi) / 2 if hi is not None else lo + 1 if lo == ZERO else lo * 2
+        for lo, hi in _intervals(points):
+            probe = lo * 2 if hi is None else (lo + hi) / 2
             slope, intercept = _linear_piece(legs, fixed, probe, maintenance=maintenance)
             if slope == ZERO:
                 continue
@@ -135,6 +136,14 @@ def solve_price(
     if not roots:
         return None
     return min(roots, key=lambda r: (abs(r - reference), r))
+
+
+def _intervals(points: list[Decimal]) -> list[tuple[Decimal, Decimal | None]]:
+    """Return the price intervals between tier breakpoints; the last one is open-ended."""
+    if not points:
+        return [(ZERO, None)]
+    bounds: list[Decimal] = [ZERO, *points]
+    return [*pairwise(bounds), (bounds[-1], None)]
 
 
 def _linear_piece(

@@ -1,4 +1,4 @@
-"""Tiered maintenance-margin tables (Binance brackets, Bybit risk limits, Hyperliquid margin tiers, OKX tiers).
+"""Tiered maintenance-margin tables (Binance brackets, Bybit risk limits, Hyperliquid and OKX tiers).
 
 A tier holds the positions whose size lies in ``(floor, cap]`` (the first tier includes 0). The maintenance
 margin of a position in tier ``n`` is ``size_value * mmr_n - maintenance_amount_n``. On Binance, Bybit and
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from itertools import pairwise
 
 from marginlab.errors import RuleSetError
 
@@ -79,7 +80,7 @@ class TierTable:
             raise RuleSetError(f"tier table ({self.source or 'unnamed'}) has no tiers")
         if self.tiers[0].floor != ZERO:
             raise RuleSetError(f"first tier must start at 0, was {self.tiers[0].floor}")
-        for lower, upper in zip(self.tiers, self.tiers[1:], strict=False):
+        for lower, upper in pairwise(self.tiers):
             if lower.cap is None or lower.cap != upper.floor:
                 raise RuleSetError(
                     f"tier table ({self.source or 'unnamed'}) has a gap: cap {lower.cap} "
@@ -123,18 +124,27 @@ class TierTable:
         return cls(tuple(tiers), basis=basis, source=source)
 
     @classmethod
-    def flat(cls, *, mmr: Decimal, max_leverage: Decimal, maintenance_amount: Decimal = ZERO,
-             source: str = "") -> TierTable:
+    def flat(
+        cls,
+        *,
+        mmr: Decimal,
+        max_leverage: Decimal,
+        maintenance_amount: Decimal = ZERO,
+        source: str = "",
+    ) -> TierTable:
         """Build a one-tier table (a custom instrument or a venue without tiers)."""
         tier = RiskTier(
-            floor=ZERO, cap=None, mmr=mmr, maintenance_amount=maintenance_amount,
+            floor=ZERO,
+            cap=None,
+            mmr=mmr,
+            maintenance_amount=maintenance_amount,
             max_leverage=max_leverage,
         )
         return cls((tier,), source=source)
 
     def follows_recurrence(self) -> bool:
         """Return whether every maintenance amount satisfies the cum recurrence exactly."""
-        for lower, upper in zip(self.tiers, self.tiers[1:], strict=False):
+        for lower, upper in pairwise(self.tiers):
             expected = lower.maintenance_amount + upper.floor * (upper.mmr - lower.mmr)
             if upper.maintenance_amount != expected:
                 return False
@@ -149,8 +159,8 @@ class TierTable:
             If ``size`` lies beyond the last tier's cap.
         """
         size = abs(size)
-        caps = [t.cap for t in self.tiers[:-1]]
-        index = bisect_left(caps, size)  # type: ignore[arg-type]  # all but the last cap are set
+        caps = [t.cap for t in self.tiers[:-1] if t.cap is not None]  # all but the last cap are set
+        index = bisect_left(caps, size)
         tier = self.tiers[index]
         if tier.cap is not None and size > tier.cap:
             raise RuleSetError(

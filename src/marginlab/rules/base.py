@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from importlib import resources
 from typing import Any
@@ -23,7 +23,7 @@ def read_bundled_json(name: str) -> Any:
 
 
 def instruments_from_ccxt(
-    markets: Mapping[str, list[Mapping[str, object]]],
+    markets: Mapping[str, Sequence[Mapping[str, object]]],
     *,
     source: str,
     native_symbol: Any,
@@ -45,9 +45,14 @@ def instruments_from_ccxt(
         native = native_symbol(base, quote, settle)
         tick, lot = (specs or {}).get(native, (tiny, tiny))
         out[native] = Instrument(
-            symbol=native, base=base, settle=settle,
+            symbol=native,
+            base=base,
+            settle=settle,
             tiers=tiers_from_ccxt(unified, rows, source=source),
-            tick_size=tick, lot_size=lot, taker_fee=taker_fee, maker_fee=maker_fee,
+            tick_size=tick,
+            lot_size=lot,
+            taker_fee=taker_fee,
+            maker_fee=maker_fee,
             liquidation_fee=liquidation_fee,
         )
     return out
@@ -57,8 +62,11 @@ def tier_rows(rows: list[list[str]]) -> list[dict[str, object]]:
     """Expand compact ``[floor, cap, mmr, cum, max_leverage]`` rows into ccxt-style tier dicts."""
     return [
         {
-            "minNotional": r[0], "maxNotional": r[1], "maintenanceMarginRate": r[2],
-            "maxLeverage": r[4], "info": {"cum": r[3]},
+            "minNotional": r[0],
+            "maxNotional": r[1],
+            "maintenanceMarginRate": r[2],
+            "maxLeverage": r[4],
+            "info": {"cum": r[3]},
         }
         for r in rows
     ]

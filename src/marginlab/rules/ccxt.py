@@ -71,9 +71,15 @@ def tiers_from_ccxt(
             cum = tiers[-1].maintenance_amount + floor * (mmr - tiers[-1].mmr)
         else:
             cum = ZERO
-        tiers.append(RiskTier(
-            floor=floor, cap=cap, mmr=mmr, maintenance_amount=cum, max_leverage=max_leverage,
-        ))
+        tiers.append(
+            RiskTier(
+                floor=floor,
+                cap=cap,
+                mmr=mmr,
+                maintenance_amount=cum,
+                max_leverage=max_leverage,
+            )
+        )
     return TierTable(tuple(tiers), basis=basis, source=source)
 
 

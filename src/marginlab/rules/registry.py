@@ -24,7 +24,5 @@ def get_venue(name: str) -> Venue:
     try:
         factory = VENUES[name.strip().lower()]
     except KeyError:
-        raise RuleSetError(
-            f"exchange: unknown venue {name!r}; known: {', '.join(sorted(VENUES))}"
-        ) from None
+        raise RuleSetError(f"exchange: unknown venue {name!r}; known: {', '.join(sorted(VENUES))}") from None
     return factory()
