@@ -23,8 +23,11 @@ class MarginLabError(Exception):
 class InputError(MarginLabError, ValueError):
     """A field has a bad value. The message names the field and the value."""
 
-    def __init__(self, field: str, value: object, expected: str) -> None:
-        super().__init__(f"{field}: expected {expected}, was {value!r}")
+    def __init__(self, field: str, value: object, expected: str, *, problem: str | None = None) -> None:
+        if problem is not None:
+            super().__init__(f"{field}: {problem}")
+        else:
+            super().__init__(f"{field}: expected {expected}, was {value!r}")
         self.field = field
         self.value = value
         self.expected = expected

@@ -980,7 +980,7 @@ class Account:
                 realized_pnl=realized,
                 liquidation_fee=fee,
                 insurance_fund_delta=fund,
-                loss=max(ZERO, equity) - returned,
+                loss=-realized,
             ),
         )
         return events

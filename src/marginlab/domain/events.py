@@ -190,7 +190,8 @@ class Liquidated(Event):
 
     ``price`` is where the trader's position was closed (the bankruptcy price on venues that take it over
     there, else the mark); ``insurance_fund_delta`` is what the insurance fund gained (+) or paid (-);
-    ``loss`` is the trader's equity in the position just before liquidation that is gone, fee included.
+    ``loss`` (= -realized_pnl) is the collateral the trader lost to the liquidation: the isolated margin, or
+    the position's share of the cross wallet, minus what was returned.
     """
 
     kind: ClassVar[str] = "liquidated"

@@ -1,0 +1,460 @@
+"""Service layer: one function per use case, shared by the CLI, the Python API and (later) the web API.
+
+Front ends parse their input into the schema models of :mod:`marginlab.io.schema`, call a function here and
+render the report it returns. Reports hold exact Decimals; :func:`jsonable` rounds them for display
+(prices to the instrument's tick, half up; amounts and ratios to 8 decimal places).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from marginlab.domain.account import Account
+from marginlab.domain.enums import MarginMode, Side
+from marginlab.domain.events import Event
+from marginlab.domain.instrument import Instrument
+from marginlab.domain.position import Position
+from marginlab.domain.tiers import TierTable
+from marginlab.domain.venue import Venue
+from marginlab.errors import InputError, MarginLabError
+from marginlab.io.schema import (
+    CloseStep,
+    FundingStep,
+    InstrumentOverrides,
+    LeverageStep,
+    MarginStep,
+    MarkStep,
+    ModeStep,
+    OpenStep,
+    Portfolio,
+    PositionSpec,
+    ResizeStep,
+    Script,
+    Step,
+)
+from marginlab.io.tiers_file import read_ccxt_tiers
+from marginlab.rules import get_venue
+
+ZERO = Decimal(0)
+AMOUNT = Decimal("1e-8")
+
+
+def load_venue(name: str, *, tiers_file: str | Path | None = None) -> Venue:
+    """Return the rule set ``name``, with tiers replaced from a ccxt tiers file if given."""
+    venue = get_venue(name)
+    return venue if tiers_file is None else read_ccxt_tiers(tiers_file, venue)
+
+
+def instrument_for(venue: Venue, symbol: str, overrides: InstrumentOverrides) -> Instrument:
+    """Return the instrument for ``symbol``, applying a file's overrides.
+
+    With ``mmr`` given, the tiers become one flat tier (``maintenance_amount`` default 0, ``max_leverage``
+    default the bundled maximum). An unknown symbol needs ``mmr`` and ``max_leverage``.
+    """
+    bundled = venue.instrument(symbol) if venue.has_instrument(symbol) else None
+    if overrides.mmr is None and overrides.maintenance_amount is not None:
+        raise InputError(f"{symbol}.maintenance_amount", overrides.maintenance_amount, "mmr given with it")
+    if bundled is None:
+        if overrides.mmr is None or overrides.max_leverage is None:
+            return venue.instrument(symbol)  # raises the RuleSetError that explains what to give
+        tiers = TierTable.flat(
+            mmr=overrides.mmr,
+            max_leverage=overrides.max_leverage,
+            maintenance_amount=overrides.maintenance_amount or ZERO,
+            source="custom (portfolio file)",
+        )
+        settle = symbol.partition(":")[2] or "USDT" if "/" in symbol else _guess_settle(symbol)
+        return venue.custom_instrument(symbol, tiers=tiers, settle=settle, taker_fee=overrides.taker_fee)
+    instrument = bundled
+    if overrides.mmr is not None:
+        tiers = TierTable.flat(
+            mmr=overrides.mmr,
+            max_leverage=overrides.max_leverage or bundled.max_leverage,
+            maintenance_amount=overrides.maintenance_amount or ZERO,
+            source="override (portfolio file)",
+        )
+        instrument = replace(instrument, tiers=tiers)
+    elif overrides.max_leverage is not None:
+        raise InputError(f"{symbol}.max_leverage", overrides.max_leverage, "mmr given with it")
+    if overrides.taker_fee is not None:
+        instrument = replace(instrument, taker_fee=overrides.taker_fee)
+    return instrument
+
+
+def _guess_settle(native: str) -> str:
+    for asset in ("USDT", "USDC", "USD"):
+        if native.upper().endswith(asset):
+            return asset
+    return "USDT"
+
+
+def build_account(portfolio: Portfolio, venue: Venue) -> Account:
+    """Return an account holding the portfolio's balances and positions as they stand."""
+    account = Account(venue, balances=portfolio.balances, position_mode=portfolio.position_mode)
+    for i, spec in enumerate(portfolio.positions):
+        try:
+            _import(account, venue, spec)
+        except MarginLabError as exc:
+            exc.args = (f"positions[{i}]: {exc}",)
+            raise
+    return account
+
+
+def _import(account: Account, venue: Venue, spec: PositionSpec) -> None:
+    instrument = instrument_for(venue, spec.symbol, spec)
+    if spec.entry is None:
+        raise InputError("entry", None, "", problem="required value is missing")
+    qty = spec.qty if spec.qty is not None else spec.notional / spec.entry  # type: ignore[operator]
+    account.import_position(
+        instrument,
+        spec.side,
+        qty,
+        spec.entry,
+        mark=spec.mark,
+        leverage=spec.leverage,
+        mode=spec.mode,
+        margin=spec.margin,
+    )
+
+
+# ------------------------------------------------------------------------------------------------ reports
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionReport:
+    """Margin figures of one position (settlement asset; prices in quote per base; rates as fractions)."""
+
+    symbol: str
+    side: Side
+    mode: MarginMode
+    qty: Decimal
+    entry: Decimal
+    mark: Decimal
+    leverage: Decimal
+    notional: Decimal
+    margin: Decimal
+    initial_margin: Decimal
+    maintenance_margin: Decimal
+    mmr: Decimal
+    maintenance_amount: Decimal
+    unrealized_pnl: Decimal
+    margin_ratio: Decimal | None
+    liquidation_price: Decimal | None
+    bankruptcy_price: Decimal | None
+    distance_to_liquidation: Decimal | None
+    tick_size: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountReport:
+    """Account totals in one settlement asset; ``margin_ratio`` is the cross pool's (1 = liquidation)."""
+
+    asset: str
+    wallet_balance: Decimal
+    cross_wallet_balance: Decimal
+    unrealized_pnl: Decimal
+    margin_balance: Decimal
+    initial_margin: Decimal
+    maintenance_margin: Decimal
+    available_balance: Decimal
+    margin_ratio: Decimal | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiquidationReport:
+    """What ``marginlab liq`` shows: positions in input order and the account."""
+
+    exchange: str
+    positions: tuple[PositionReport, ...]
+    account: AccountReport
+    notes: tuple[str, ...] = ()
+
+
+def position_report(account: Account, pos: Position) -> PositionReport:
+    """Return the margin figures of ``pos`` within ``account``."""
+    tier = pos.tier()
+    liq = account.liquidation_price(pos)
+    distance = abs(pos.mark - liq) / pos.mark if liq is not None else None
+    return PositionReport(
+        symbol=pos.symbol,
+        side=pos.side,
+        mode=pos.mode,
+        qty=pos.qty,
+        entry=pos.entry,
+        mark=pos.mark,
+        leverage=pos.leverage,
+        notional=pos.notional(),
+        margin=pos.margin if pos.mode is MarginMode.ISOLATED else pos.initial_margin(),
+        initial_margin=pos.initial_margin(),
+        maintenance_margin=account.maintenance_margin(pos),
+        mmr=tier.mmr,
+        maintenance_amount=tier.maintenance_amount,
+        unrealized_pnl=pos.unrealized_pnl(),
+        margin_ratio=account.margin_ratio(pos),
+        liquidation_price=liq,
+        bankruptcy_price=account.bankruptcy_price(pos),
+        distance_to_liquidation=distance,
+        tick_size=pos.instrument.tick_size,
+    )
+
+
+def account_report(account: Account, asset: str) -> AccountReport:
+    """Return the account totals in ``asset`` (cross wallet plus isolated margins)."""
+    positions = [p for p in account.positions if p.instrument.settle == asset]
+    isolated = sum((p.margin for p in positions if p.mode is MarginMode.ISOLATED), ZERO)
+    cross_wallet = account.wallet(asset)
+    upnl = sum((p.unrealized_pnl() for p in positions), ZERO)
+    cross_balance = account.cross_margin_balance(asset)
+    cross_mm = account.cross_maintenance_margin(asset)
+    return AccountReport(
+        asset=asset,
+        wallet_balance=cross_wallet + isolated,
+        cross_wallet_balance=cross_wallet,
+        unrealized_pnl=upnl,
+        margin_balance=cross_wallet + isolated + upnl,
+        initial_margin=sum((p.initial_margin() for p in positions), ZERO),
+        maintenance_margin=sum((account.maintenance_margin(p) for p in positions), ZERO),
+        available_balance=account.available_balance(asset),
+        margin_ratio=cross_mm / cross_balance if cross_balance > ZERO else None,
+    )
+
+
+def primary_asset(account: Account) -> str:
+    """Return the settlement asset the account report is given in (first position's, else first wallet)."""
+    if account.positions:
+        return account.positions[0].instrument.settle
+    return next(iter(account.wallets), "USDT")
+
+
+def analyze(portfolio: Portfolio, venue: Venue) -> LiquidationReport:
+    """Return liquidation and margin figures for every position of ``portfolio`` on ``venue``."""
+    account = build_account(portfolio, venue)
+    by_key = {(p.symbol, p.side): p for p in account.positions}
+    ordered = [by_key[(venue.resolve_symbol(s.symbol), s.side)] for s in portfolio.positions]
+    return LiquidationReport(
+        exchange=venue.name,
+        positions=tuple(position_report(account, p) for p in ordered),
+        account=account_report(account, primary_asset(account)),
+        notes=venue.notes,
+    )
+
+
+def with_all_modes(portfolio: Portfolio, mode: MarginMode, venue: Venue) -> Portfolio:
+    """Return the portfolio with every position in ``mode`` and the same total money per asset.
+
+    Going isolated moves each position's margin (``margin``, default ``qty * entry / leverage``) out of the
+    cross wallet; going cross moves isolated margin back into it. Raises InputError if a cross wallet cannot
+    fund the isolated margins.
+    """
+    balances = dict(portfolio.balances)
+    positions = []
+    for i, spec in enumerate(portfolio.positions):
+        settle = instrument_for(venue, spec.symbol, spec).settle
+        leverage = spec.leverage or venue.default_leverage
+        if spec.entry is None:
+            raise InputError(f"positions[{i}].entry", None, "", problem="required value is missing")
+        qty = spec.qty if spec.qty is not None else spec.notional / spec.entry  # type: ignore[operator]
+        margin = spec.margin if spec.margin is not None else qty * spec.entry / leverage
+        if spec.mode is MarginMode.ISOLATED and mode is MarginMode.CROSS:
+            balances[settle] = balances.get(settle, ZERO) + margin
+        elif spec.mode is MarginMode.CROSS and mode is MarginMode.ISOLATED:
+            balances[settle] = balances.get(settle, ZERO) - margin
+            if balances[settle] < ZERO:
+                raise InputError(
+                    f"balances.{settle}", balances[settle] + margin, f"enough to isolate positions[{i}]"
+                )
+        update = {"mode": mode, "margin": margin if mode is MarginMode.ISOLATED else None}
+        positions.append(spec.model_copy(update=update))
+    return portfolio.model_copy(update={"positions": positions, "balances": balances})
+
+
+def compare_modes(portfolio: Portfolio, venue: Venue) -> dict[str, LiquidationReport]:
+    """Return the portfolio analysed all-cross and all-isolated, with the same money in the account."""
+    return {
+        "cross": analyze(with_all_modes(portfolio, MarginMode.CROSS, venue), venue),
+        "isolated": analyze(with_all_modes(portfolio, MarginMode.ISOLATED, venue), venue),
+    }
+
+
+# ------------------------------------------------------------------------------------------------- scripts
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepResult:
+    """Outcome of one script step: its events, or the one-line error that rejected it."""
+
+    op: str
+    ok: bool
+    error: str | None
+    events: tuple[Event, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunReport:
+    """What ``marginlab run`` shows: every step, then the final positions and account."""
+
+    exchange: str
+    steps: tuple[StepResult, ...]
+    positions: tuple[PositionReport, ...]
+    account: AccountReport
+    insurance_fund: Decimal
+    fees_paid: Decimal
+    completed: bool = field(default=True)
+
+
+def run_script(script: Script, venue: Venue, *, keep_going: bool = False) -> RunReport:
+    """Drive an account through the script's steps.
+
+    A rejected step changes nothing and records its error; without ``keep_going`` the run stops there
+    (``completed`` is False).
+    """
+    custom = {sym: instrument_for(venue, sym, o) for sym, o in script.instruments.items()}
+    if custom:
+        venue = venue.with_instruments(
+            {i.symbol: i for i in custom.values()}, snapshot=venue.tier_snapshot + " + script instruments"
+        )
+    account = Account(
+        venue,
+        balances=script.balances,
+        position_mode=script.position_mode,
+        insurance_fund=script.insurance_fund,
+    )
+    results: list[StepResult] = []
+    completed = True
+    for i, step in enumerate(script.steps):
+        try:
+            events = apply_step(account, step)
+        except MarginLabError as exc:
+            results.append(
+                StepResult(op=step.op, ok=False, error=f"steps[{i}] ({step.op}): {exc}", events=())
+            )
+            if not keep_going:
+                completed = False
+                break
+            continue
+        results.append(StepResult(op=step.op, ok=True, error=None, events=tuple(events)))
+    return RunReport(
+        exchange=venue.name,
+        steps=tuple(results),
+        positions=tuple(position_report(account, p) for p in account.positions),
+        account=account_report(account, primary_asset(account)),
+        insurance_fund=account.insurance_fund,
+        fees_paid=account.fees_paid,
+        completed=completed,
+    )
+
+
+def apply_step(account: Account, step: Step) -> list[Event]:
+    """Apply one script step to ``account`` and return its events."""
+    if isinstance(step, OpenStep):
+        qty = step.qty
+        if qty is None:
+            assert step.notional is not None  # noqa: S101  # the schema requires one of them
+            instrument = account.venue.instrument(step.symbol)
+            qty = instrument.round_qty_down(step.notional / step.price)
+            if qty <= ZERO:
+                raise InputError("notional", step.notional, f"at least one lot ({instrument.lot_size})")
+        return account.open(
+            step.symbol,
+            step.side,
+            qty,
+            step.price,
+            leverage=step.leverage,
+            mode=step.mode,
+            margin=step.margin,
+            liquidity=step.liquidity,
+        )
+    if isinstance(step, ResizeStep):
+        operation = account.increase if step.op == "increase" else account.reduce
+        return operation(step.symbol, step.qty, step.price, side=step.side, liquidity=step.liquidity)
+    if isinstance(step, CloseStep):
+        return account.close(step.symbol, step.price, side=step.side, liquidity=step.liquidity)
+    if isinstance(step, MarginStep):
+        if step.op == "add_margin":
+            return account.add_margin(step.symbol, step.amount, side=step.side)
+        return account.remove_margin(step.symbol, step.amount, side=step.side)
+    if isinstance(step, LeverageStep):
+        return account.set_leverage(step.symbol, step.leverage)
+    if isinstance(step, ModeStep):
+        return account.set_margin_mode(step.symbol, step.mode)
+    if isinstance(step, MarkStep):
+        return account.update_marks(step.prices)
+    if isinstance(step, FundingStep):
+        return account.apply_funding(step.rates)
+    raise InputError("op", step.op, "a known operation")  # pragma: no cover - the schema is exhaustive
+
+
+# ---------------------------------------------------------------------------------------------- ccxt view
+def ccxt_position(account: Account, pos: Position) -> dict[str, Any]:
+    """Return the position as ccxt's unified ``Position`` structure (numbers as Decimal).
+
+    ``collateral`` is the isolated margin, or for cross the margin balance backing it;
+    ``marginRatio`` is maintenance / collateral equity as a fraction.
+    """
+    report = position_report(account, pos)
+    collateral = (
+        pos.margin if pos.mode is MarginMode.ISOLATED else account.cross_margin_balance(pos.instrument.settle)
+    )
+    base, settle = pos.instrument.base, pos.instrument.settle
+    return {
+        "symbol": f"{base}/{settle}:{settle}",
+        "contracts": pos.qty / pos.instrument.contract_size,
+        "contractSize": pos.instrument.contract_size,
+        "side": str(pos.side),
+        "notional": report.notional,
+        "leverage": pos.leverage,
+        "unrealizedPnl": report.unrealized_pnl,
+        "collateral": collateral,
+        "entryPrice": pos.entry,
+        "markPrice": pos.mark,
+        "liquidationPrice": report.liquidation_price,
+        "marginMode": str(pos.mode),
+        "hedged": account.position_mode.value == "hedge",
+        "maintenanceMargin": report.maintenance_margin,
+        "maintenanceMarginPercentage": report.mmr,
+        "initialMargin": report.initial_margin,
+        "initialMarginPercentage": 1 / pos.leverage,
+        "marginRatio": report.margin_ratio,
+        "percentage": report.unrealized_pnl / report.initial_margin * 100 if report.initial_margin else None,
+    }
+
+
+# ------------------------------------------------------------------------------------------- presentation
+PRICE_FIELDS = {"entry", "mark", "liquidation_price", "bankruptcy_price"}
+
+
+def number(value: Decimal | None, *, step: Decimal = AMOUNT) -> str | None:
+    """Return ``value`` rounded half up to ``step`` as a plain decimal string (None stays None)."""
+    if value is None:
+        return None
+    rounded = (value / step).to_integral_value(rounding=ROUND_HALF_UP) * step
+    text = format(rounded.normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
+def jsonable(obj: Any, *, tick: Decimal | None = None) -> Any:
+    """Return ``obj`` (reports, events, dicts, Decimals) as JSON-ready data with decimal strings."""
+    if isinstance(obj, PositionReport):
+        out: dict[str, Any] = {}
+        for name in PositionReport.__dataclass_fields__:
+            if name == "tick_size":
+                continue
+            value = getattr(obj, name)
+            step = obj.tick_size if name in PRICE_FIELDS and name != "entry" else AMOUNT
+            out[name] = (
+                number(value, step=step) if isinstance(value, Decimal) or value is None else str(value)
+            )
+        return out
+    if isinstance(obj, Event):
+        return jsonable(obj.to_dict())
+    if hasattr(obj, "__slots__") and hasattr(obj, "__dataclass_fields__"):
+        return {name: jsonable(getattr(obj, name)) for name in obj.__dataclass_fields__}
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, Sequence) and not isinstance(obj, str):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, Decimal):
+        return number(obj)
+    if isinstance(obj, bool | int | str) or obj is None:
+        return obj
+    return str(obj)

@@ -1,0 +1,313 @@
+"""Command-line front end: parse, call one service function, render. No margin maths here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from marginlab import app
+from marginlab.domain.enums import MarginMode
+from marginlab.domain.venue import Venue
+from marginlab.errors import MarginLabError
+from marginlab.io.files import read_document
+from marginlab.io.schema import Portfolio, Script, parse
+from marginlab.rules import VENUES, get_venue
+
+cli = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Exact cross vs isolated margin: liquidation prices, what-if scripts, venue rules.",
+)
+console = Console()
+T = TypeVar("T")
+
+ExchangeOpt = Annotated[
+    str | None, typer.Option("--exchange", "-e", help="Venue rule set; overrides the file's 'exchange'.")
+]
+TiersOpt = Annotated[
+    Path | None, typer.Option("--tiers", help="ccxt fetch_leverage_tiers() JSON replacing the bundled tiers.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def _guarded(body: Callable[[], T]) -> T:
+    """Run ``body``; turn marginlab errors into one line on stderr and exit code 2."""
+    try:
+        return body()
+    except MarginLabError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _venue(doc_exchange: str, exchange: str | None, tiers: Path | None) -> Venue:
+    return app.load_venue(exchange or doc_exchange, tiers_file=tiers)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def _fmt(value: str | None, suffix: str = "") -> str:
+    return "—" if value is None else f"{value}{suffix}"
+
+
+def _pct(value: Decimal | None) -> str:
+    return "—" if value is None else f"{app.number(value * 100, step=Decimal('0.01'))} %"
+
+
+@cli.command()
+def liq(
+    portfolio: Annotated[Path, typer.Argument(help="Portfolio file (.toml or .json).")],
+    exchange: ExchangeOpt = None,
+    tiers: TiersOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Liquidation and bankruptcy prices, margins and ratios of every position in PORTFOLIO."""
+
+    def body() -> None:
+        model = parse(Portfolio, read_document(portfolio), where=portfolio.name)
+        report = app.analyze(model, _venue(model.exchange, exchange, tiers))
+        if as_json:
+            _print_json(_report_json(report))
+        else:
+            _render_report(report, title=f"{report.exchange}: {portfolio.name}")
+
+    _guarded(body)
+
+
+def _report_json(report: app.LiquidationReport) -> dict[str, Any]:
+    return {
+        "exchange": report.exchange,
+        "positions": [app.jsonable(p) for p in report.positions],
+        "account": app.jsonable(report.account),
+    }
+
+
+def _render_report(report: app.LiquidationReport, *, title: str) -> None:
+    """Render one column per position (rows are the figures), then the account line."""
+    cent = Decimal("0.01")
+    if not report.positions:
+        console.print(f"{title}: no open positions")
+    table = Table(title=title, title_justify="left")
+    table.add_column("")
+    for p in report.positions:
+        table.add_column(f"{p.symbol} {p.side}", justify="right")
+    rows = [app.jsonable(p) for p in report.positions]
+    fields: list[tuple[str, Callable[[app.PositionReport, dict[str, Any]], str]]] = [
+        ("mode", lambda p, r: r["mode"]),
+        ("qty", lambda p, r: r["qty"]),
+        ("entry / mark", lambda p, r: f"{r['entry']} / {r['mark']}"),
+        ("leverage", lambda p, r: f"{r['leverage']}x"),
+        ("notional", lambda p, r: _fmt(app.number(p.notional, step=cent))),
+        ("margin", lambda p, r: _fmt(app.number(p.margin, step=cent))),
+        ("maint. margin", lambda p, r: f"{app.number(p.maintenance_margin, step=cent)} (mmr {r['mmr']})"),
+        ("unrealized PnL", lambda p, r: _fmt(app.number(p.unrealized_pnl, step=cent))),
+        ("margin ratio", lambda p, r: _pct(p.margin_ratio)),
+        ("liquidation price", lambda p, r: _fmt(r["liquidation_price"])),
+        ("bankruptcy price", lambda p, r: _fmt(r["bankruptcy_price"])),
+        ("distance to liq.", lambda p, r: _pct(p.distance_to_liquidation)),
+    ]
+    for label, cell in fields:
+        table.add_row(label, *(cell(p, r) for p, r in zip(report.positions, rows, strict=True)))
+    if report.positions:
+        console.print(table)
+    a = report.account
+    console.print(
+        f"[bold]account ({a.asset})[/bold]  wallet {app.number(a.wallet_balance, step=cent)}  "
+        f"uPnL {app.number(a.unrealized_pnl, step=cent)}  "
+        f"margin balance {app.number(a.margin_balance, step=cent)}  "
+        f"maint. margin {app.number(a.maintenance_margin, step=cent)}  "
+        f"available {app.number(a.available_balance, step=cent)}  cross margin ratio {_pct(a.margin_ratio)}"
+    )
+    console.print(
+        "[dim]— : undefined; a liquidation price of — means no positive mark price liquidates.[/dim]"
+    )
+
+
+@cli.command()
+def modes(
+    portfolio: Annotated[Path, typer.Argument(help="Portfolio file (.toml or .json).")],
+    exchange: ExchangeOpt = None,
+    tiers: TiersOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The same positions all-cross vs all-isolated, side by side: liquidation price and what is at stake."""
+
+    def body() -> None:
+        model = parse(Portfolio, read_document(portfolio), where=portfolio.name)
+        venue = _venue(model.exchange, exchange, tiers)
+        reports = app.compare_modes(model, venue)
+        if as_json:
+            _print_json(
+                {
+                    "exchange": venue.name,
+                    "modes": {name.replace(" ", "_"): _report_json(r) for name, r in reports.items()},
+                }
+            )
+            return
+        _render_modes(reports, title=f"{venue.title}: {portfolio.name}")
+
+    _guarded(body)
+
+
+def _at_stake(report: app.LiquidationReport, p: app.PositionReport) -> Decimal:
+    """Return what liquidating the position can cost: its isolated margin, or the whole cross balance."""
+    if p.mode is MarginMode.ISOLATED:
+        return p.margin
+    return report.account.cross_wallet_balance
+
+
+def _render_modes(reports: dict[str, app.LiquidationReport], *, title: str) -> None:
+    cent = Decimal("0.01")
+    table = Table(title=title, title_justify="left")
+    table.add_column("position")
+    table.add_column("mode")
+    table.add_column("liq. price", justify="right")
+    table.add_column("distance", justify="right")
+    table.add_column("at stake", justify="right")
+    positions = zip(reports["cross"].positions, reports["isolated"].positions, strict=True)
+    for n, pair in enumerate(positions):
+        if n:
+            table.add_section()
+        for name, p in zip(("cross", "isolated"), pair, strict=True):
+            label = f"{p.symbol} {p.side} {app.number(p.notional, step=cent)} @ {p.leverage}x"
+            table.add_row(
+                label if name == "cross" else "",
+                name,
+                _fmt(app.jsonable(p)["liquidation_price"]),
+                _pct(p.distance_to_liquidation),
+                _fmt(app.number(_at_stake(reports[name], p), step=cent)),
+            )
+    console.print(table)
+    console.print(
+        "[dim]at stake: what a liquidation of the position can take — the isolated margin, or the whole "
+        "cross wallet.[/dim]"
+    )
+
+
+@cli.command()
+def run(
+    script: Annotated[Path, typer.Argument(help="What-if script (.toml or .json).")],
+    exchange: ExchangeOpt = None,
+    tiers: TiersOpt = None,
+    as_json: JsonOpt = False,
+    keep_going: Annotated[
+        bool, typer.Option("--keep-going", help="Record rejected steps and go on.")
+    ] = False,
+) -> None:
+    """Drive the exact engine through a what-if SCRIPT of operations and price moves."""
+
+    def body() -> app.RunReport:
+        model = parse(Script, read_document(script), where=script.name)
+        return app.run_script(model, _venue(model.exchange, exchange, tiers), keep_going=keep_going)
+
+    report = _guarded(body)
+    if as_json:
+        _print_json(
+            {
+                "exchange": report.exchange,
+                "steps": [
+                    {"op": s.op, "ok": s.ok, "error": s.error, "events": [app.jsonable(e) for e in s.events]}
+                    for s in report.steps
+                ],
+                "positions": [app.jsonable(p) for p in report.positions],
+                "account": app.jsonable(report.account),
+                "insurance_fund": app.number(report.insurance_fund),
+                "fees_paid": app.number(report.fees_paid),
+            }
+        )
+    else:
+        _render_run(report, title=script.name)
+    failed = [s for s in report.steps if not s.ok]
+    if failed and not as_json:
+        for s in failed:
+            typer.echo(f"error: {s.error}", err=True)
+    if not report.completed:
+        raise typer.Exit(1)
+
+
+def _render_run(report: app.RunReport, *, title: str) -> None:
+    table = Table(title=f"{report.exchange}: {title}", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("op")
+    table.add_column("result")
+    for n, step in enumerate(report.steps):
+        if not step.ok:
+            table.add_row(str(n), step.op, f"[red]rejected[/red]: {step.error}")
+            continue
+        lines = []
+        for event in step.events:
+            data = app.jsonable(event)
+            kind = data.pop("kind")
+            lines.append(f"{kind} " + ", ".join(f"{k}={v}" for k, v in data.items() if v is not None))
+        table.add_row(str(n), step.op, "\n".join(lines) or "(no change)")
+    console.print(table)
+    _render_report(
+        app.LiquidationReport(exchange=report.exchange, positions=report.positions, account=report.account),
+        title="final positions",
+    )
+    console.print(
+        f"fees paid {app.number(report.fees_paid, step=Decimal('0.01'))}  "
+        f"insurance fund {app.number(report.insurance_fund, step=Decimal('0.01'))}"
+    )
+
+
+@cli.command()
+def venues(as_json: JsonOpt = False) -> None:
+    """List the venue rule sets: policies, tier snapshot and sources with the dates checked."""
+
+    def body() -> list[Venue]:
+        return [get_venue(name) for name in VENUES]
+
+    rows = _guarded(body)
+    if as_json:
+        _print_json(
+            [
+                {
+                    "name": v.name,
+                    "title": v.title,
+                    "tier_snapshot": v.tier_snapshot,
+                    "instruments": len(v.instruments),
+                    "maintenance_basis": str(v.maintenance_basis),
+                    "fee_in_liquidation": v.fee_in_liquidation,
+                    "liquidation_style": str(v.liquidation_style),
+                    "mode_switch": str(v.mode_switch),
+                    "partial_liquidation": v.partial_liquidation,
+                    "hedge_mode": v.supports_hedge,
+                    "default_leverage": app.number(v.default_leverage),
+                    "sources": [{"title": s.title, "url": s.url, "checked": s.checked} for s in v.sources],
+                    "notes": list(v.notes),
+                }
+                for v in rows
+            ]
+        )
+        return
+    table = Table(title="venue rule sets", title_justify="left")
+    for column in ("name", "tiers", "MM at", "fee in LP", "liquidation", "mode switch", "hedge", "checked"):
+        table.add_column(column)
+    for v in rows:
+        table.add_row(
+            v.name,
+            f"{v.tier_snapshot} ({len(v.instruments)} symbols)",
+            str(v.maintenance_basis),
+            "taker" if v.fee_in_liquidation else "no",
+            str(v.liquidation_style),
+            str(v.mode_switch),
+            "yes" if v.supports_hedge else "no",
+            max((s.checked for s in v.sources), default="—"),
+        )
+    console.print(table)
+
+
+def main() -> None:
+    """Entry point of the ``marginlab`` command."""
+    cli()

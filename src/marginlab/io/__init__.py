@@ -1,0 +1,1 @@
+"""Adapters: the only package that reads files (portfolio and script files, ccxt tier dumps)."""

@@ -1,0 +1,217 @@
+"""The portfolio and what-if script file formats, validated with pydantic.
+
+Numbers may be given as strings to stay exact; TOML/JSON floats are read as Decimal by
+:func:`marginlab.io.files.read_document`. Unknown keys are errors (a typo must not be silently ignored).
+Validation errors become one-line :class:`~marginlab.errors.InputError` messages naming the field path
+(``positions[0].qty``) and the value.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from marginlab.domain.enums import Liquidity, MarginMode, PositionMode, Side
+from marginlab.errors import InputError
+
+Positive = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
+NonNegative = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+Rate = Annotated[Decimal, Field(allow_inf_nan=False)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InstrumentOverrides(_Strict):
+    """Instrument fields a file may set for a symbol the bundled data lacks (or to override it)."""
+
+    mmr: Annotated[Decimal, Field(ge=0, lt=1)] | None = None
+    maintenance_amount: NonNegative | None = None
+    taker_fee: Rate | None = None
+    max_leverage: Positive | None = None
+
+
+class PositionSpec(InstrumentOverrides):
+    """One position of a portfolio file (see the README for every key)."""
+
+    symbol: str = Field(min_length=1)
+    side: Side
+    qty: Positive | None = None
+    notional: Positive | None = None
+    entry: Positive | None = None
+    mark: Positive | None = None
+    mode: MarginMode = MarginMode.CROSS
+    leverage: Positive | None = None
+    margin: Positive | None = None
+
+    @model_validator(mode="after")
+    def _size_and_margin(self) -> PositionSpec:
+        if (self.qty is None) == (self.notional is None):
+            raise ValueError("give exactly one of qty or notional")
+        if self.margin is not None and self.mode is MarginMode.CROSS:
+            raise ValueError("margin applies to isolated positions only")
+        return self
+
+
+class Portfolio(_Strict):
+    """A portfolio file: venue, position mode, cross balances and positions."""
+
+    exchange: str = "binance"
+    position_mode: PositionMode = PositionMode.ONE_WAY
+    balances: dict[str, NonNegative] = Field(default_factory=dict)
+    positions: list[PositionSpec] = Field(default_factory=list)
+
+
+class _Step(_Strict):
+    op: str
+
+
+class OpenStep(_Step):
+    """Open a position at a fill price."""
+
+    op: Literal["open"]
+    symbol: str
+    side: Side
+    qty: Positive | None = None
+    notional: Positive | None = None
+    price: Positive
+    leverage: Positive | None = None
+    mode: MarginMode | None = None
+    margin: Positive | None = None
+    liquidity: Liquidity = Liquidity.TAKER
+
+    @model_validator(mode="after")
+    def _size(self) -> OpenStep:
+        if (self.qty is None) == (self.notional is None):
+            raise ValueError("give exactly one of qty or notional")
+        return self
+
+
+class ResizeStep(_Step):
+    """Increase or reduce an open position."""
+
+    op: Literal["increase", "reduce"]
+    symbol: str
+    side: Side | None = None
+    qty: Positive
+    price: Positive
+    liquidity: Liquidity = Liquidity.TAKER
+
+
+class CloseStep(_Step):
+    """Close a whole position."""
+
+    op: Literal["close"]
+    symbol: str
+    side: Side | None = None
+    price: Positive
+    liquidity: Liquidity = Liquidity.TAKER
+
+
+class MarginStep(_Step):
+    """Add or remove isolated margin."""
+
+    op: Literal["add_margin", "remove_margin"]
+    symbol: str
+    side: Side | None = None
+    amount: Positive
+
+
+class LeverageStep(_Step):
+    """Change a symbol's leverage."""
+
+    op: Literal["set_leverage"]
+    symbol: str
+    leverage: Positive
+
+
+class ModeStep(_Step):
+    """Change a symbol's margin mode."""
+
+    op: Literal["set_mode"]
+    symbol: str
+    mode: MarginMode
+
+
+class MarkStep(_Step):
+    """Move mark prices and run the liquidation check."""
+
+    op: Literal["mark"]
+    prices: dict[str, Positive] = Field(min_length=1)
+
+
+class FundingStep(_Step):
+    """Settle funding at the given rates (fractions; positive: longs pay)."""
+
+    op: Literal["funding"]
+    rates: dict[str, Rate] = Field(min_length=1)
+
+
+Step = Annotated[
+    OpenStep | ResizeStep | CloseStep | MarginStep | LeverageStep | ModeStep | MarkStep | FundingStep,
+    Field(discriminator="op"),
+]
+
+
+class Script(_Strict):
+    """A what-if script: a starting account and the steps to drive it through."""
+
+    exchange: str = "binance"
+    position_mode: PositionMode = PositionMode.ONE_WAY
+    balances: dict[str, NonNegative] = Field(default_factory=dict)
+    instruments: dict[str, InstrumentOverrides] = Field(default_factory=dict)
+    insurance_fund: NonNegative | None = None
+    steps: list[Step] = Field(min_length=1)
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def parse(model: type[Model], doc: dict[str, Any], *, where: str = "") -> Model:
+    """Validate ``doc`` as ``model``; raise InputError naming the first bad field and its value."""
+    try:
+        return model.model_validate(doc)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = (f"{where}: " if where else "") + _path(error["loc"])
+        value = error.get("input")
+        kind = error["type"]
+        if kind == "missing":
+            raise InputError(field, None, "", problem="required value is missing") from None
+        if kind == "extra_forbidden":
+            raise InputError(field, value, "", problem=f"unknown key (value {value!r})") from None
+        if kind == "union_tag_invalid":
+            tags = error.get("ctx", {}).get("expected_tags", "")
+            raise InputError(
+                f"{field}.op", value.get("op") if isinstance(value, dict) else value, f"one of {tags}"
+            ) from None
+        message = error["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
+        if isinstance(value, dict):
+            raise InputError(field, None, "", problem=message) from None
+        raise InputError(field, value, message) from None
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in {
+            "open",
+            "increase",
+            "reduce",
+            "close",
+            "add_margin",
+            "remove_margin",
+            "set_leverage",
+            "set_mode",
+            "mark",
+            "funding",
+        } and out.endswith("]"):
+            continue  # the discriminator tag pydantic inserts for tagged unions
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(document)"
