@@ -87,6 +87,11 @@ class TierTable:
                     f"followed by floor {upper.floor}"
                 )
         for tier in self.tiers:
+            if tier.cap is not None and tier.cap < tier.floor:
+                raise RuleSetError(
+                    f"tier table ({self.source or 'unnamed'}) is not ascending: floor {tier.floor}, "
+                    f"cap {tier.cap}"
+                )
             if not (ZERO <= tier.mmr < Decimal(1)):
                 raise RuleSetError(f"tier mmr must be in [0, 1), was {tier.mmr}")
             if tier.max_leverage <= ZERO:
