@@ -24,9 +24,9 @@ test: lint
 	$(BIN)/pytest
 
 demo: install
-	$(BIN)/marginlab liq src/marginlab/examples/seed_isolated.toml
-	$(BIN)/marginlab liq src/marginlab/examples/seed_cross.toml
-	$(BIN)/marginlab compare-modes src/marginlab/examples/seed_isolated.toml
+	$(BIN)/marginlab modes src/marginlab/examples/seed.toml
+	$(BIN)/marginlab liq src/marginlab/examples/seed.toml
+	$(BIN)/marginlab run src/marginlab/examples/seed_crash.toml --keep-going
 
 bench: install
 	$(BIN)/python benchmarks/run.py
