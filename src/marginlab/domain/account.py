@@ -533,9 +533,9 @@ class Account:
     ) -> list[ev.Event]:
         """Close ``qty`` of a position at fill ``price``, realizing its PnL.
 
-        Isolated: PnL and fee are booked to the position's margin, then the closed fraction of that margin
-        returns to the cross wallet. A fill beyond the bankruptcy price is rejected (the position would have
-        been liquidated first).
+        Isolated: the closed fraction of the position's margin, plus the PnL and minus the fee of the closed
+        part, returns to the cross wallet; the rest of the margin stays with the rest of the position. A fill
+        beyond the bankruptcy price is rejected (the position would have been liquidated first).
         """
         with self._atomic():
             key = self._key(symbol, side)
@@ -568,16 +568,18 @@ class Account:
         full = qty == pos.qty
         released = ZERO
         if pos.mode is MarginMode.ISOLATED:
-            booked = pos.margin + pnl - fee
-            if booked < ZERO:
+            # the closed part takes its share of the margin and bears its own PnL and fee; the rest keeps
+            # the other share, so a reduce never moves the remaining position's liquidation price
+            share = pos.margin if full else pos.margin * qty / pos.qty
+            released = share + pnl - fee
+            if released < ZERO:
                 raise OperationRejected(
                     "isolated.bankruptcy",
-                    f"closing {qty} {pos.symbol} at {price} would lose more than the position's margin "
-                    f"{pos.margin}; it would have been liquidated first",
+                    f"closing {qty} {pos.symbol} at {price} would lose more than the closed part's margin "
+                    f"{share}; the position would have been liquidated first",
                 )
-            released = booked if full else booked * qty / pos.qty
             self._wallets[settle] = self.wallet(settle) + released
-            remaining_margin = booked - released
+            remaining_margin = pos.margin - share
         else:
             self._wallets[settle] = self.wallet(settle) + pnl - fee
             remaining_margin = ZERO
