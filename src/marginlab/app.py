@@ -251,10 +251,14 @@ def with_all_modes(portfolio: Portfolio, mode: MarginMode, venue: Venue) -> Port
     balances = dict(portfolio.balances)
     positions = []
     for i, spec in enumerate(portfolio.positions):
+        update: dict[str, Any] = {"mode": mode}
+        if spec.entry is None:
+            # opened later from the wallet: the money is already in the balance in every mode
+            update["margin"] = spec.margin if mode is MarginMode.ISOLATED else None
+            positions.append(spec.model_copy(update=update))
+            continue
         settle = instrument_for(venue, spec.symbol, spec).settle
         leverage = spec.leverage or venue.default_leverage
-        if spec.entry is None:
-            raise InputError(f"positions[{i}].entry", None, "", problem="required value is missing")
         qty = spec.qty if spec.qty is not None else spec.notional / spec.entry  # type: ignore[operator]
         margin = spec.margin if spec.margin is not None else qty * spec.entry / leverage
         if spec.mode is MarginMode.ISOLATED and mode is MarginMode.CROSS:
@@ -265,7 +269,7 @@ def with_all_modes(portfolio: Portfolio, mode: MarginMode, venue: Venue) -> Port
                 raise InputError(
                     f"balances.{settle}", balances[settle] + margin, f"enough to isolate positions[{i}]"
                 )
-        update = {"mode": mode, "margin": margin if mode is MarginMode.ISOLATED else None}
+        update["margin"] = margin if mode is MarginMode.ISOLATED else None
         positions.append(spec.model_copy(update=update))
     return portfolio.model_copy(update={"positions": positions, "balances": balances})
 

@@ -104,6 +104,7 @@ class Account:
         self.venue = venue
         self.position_mode = position_mode
         self.auto_add_margin = auto_add_margin
+        self._auto_add_by_symbol: dict[str, AutoAddMargin] = {}
         self._wallets: dict[str, Decimal] = {}
         self._positions: dict[Key, Position] = {}
         self._settings: dict[str, SymbolSettings] = {}
@@ -397,6 +398,27 @@ class Account:
                 "one margin mode per symbol",
             )
 
+    def _require_solvent_after_fill(self, key: Key, what: str) -> None:
+        """Reject a fill that leaves the traded position's margin pool at or below its maintenance margin.
+
+        A fill moves the symbol's mark to the fill price; other positions that this move pushes over the edge
+        are then liquidated by the sweep, as after any mark update.
+        """
+        pos = self._positions[key]
+        if self.is_liquidatable(pos):
+            equity = self.position_equity(pos)
+            required = (
+                self.maintenance_margin(pos)
+                if pos.mode is MarginMode.ISOLATED
+                else self.cross_maintenance_margin(pos.instrument.settle)
+            )
+            raise InsufficientMargin(
+                what=f"{what} (the position would be liquidated at once)",
+                required=required,
+                available=equity,
+                rule="maintenance_margin",
+            )
+
     def _sync_marks(self, symbol: str, mark: Decimal) -> None:
         for key, pos in self._positions.items():
             if key[0] == symbol:
@@ -461,21 +483,21 @@ class Account:
                 margin=margin,
             )
             self._sync_marks(instrument.symbol, price)
-            return self._record(
-                [
-                    ev.PositionOpened(
-                        symbol=instrument.symbol,
-                        side=side,
-                        qty=qty,
-                        price=price,
-                        fee=fee,
-                        realized_pnl=ZERO,
-                        mode=mode,
-                        leverage=leverage,
-                        margin=margin,
-                    )
-                ]
-            )
+            self._require_solvent_after_fill((instrument.symbol, side), f"opening {symbol}")
+            events: list[ev.Event] = [
+                ev.PositionOpened(
+                    symbol=instrument.symbol,
+                    side=side,
+                    qty=qty,
+                    price=price,
+                    fee=fee,
+                    realized_pnl=ZERO,
+                    mode=mode,
+                    leverage=leverage,
+                    margin=margin,
+                )
+            ]
+            return self._record(events + self._liquidation_sweep())
 
     def increase(
         self,
@@ -507,20 +529,20 @@ class Account:
             self.fees_paid += fee
             self._positions[key] = replace(pos, qty=new_qty, entry=entry, margin=pos.margin + added)
             self._sync_marks(instrument.symbol, price)
-            return self._record(
-                [
-                    ev.PositionIncreased(
-                        symbol=instrument.symbol,
-                        side=pos.side,
-                        qty=qty,
-                        price=price,
-                        fee=fee,
-                        realized_pnl=ZERO,
-                        entry=entry,
-                        margin_added=added,
-                    )
-                ]
-            )
+            self._require_solvent_after_fill(key, f"increasing {symbol}")
+            events: list[ev.Event] = [
+                ev.PositionIncreased(
+                    symbol=instrument.symbol,
+                    side=pos.side,
+                    qty=qty,
+                    price=price,
+                    fee=fee,
+                    realized_pnl=ZERO,
+                    entry=entry,
+                    margin_added=added,
+                )
+            ]
+            return self._record(events + self._liquidation_sweep())
 
     def reduce(
         self,
@@ -822,13 +844,19 @@ class Account:
             return self._record(events)
 
     # ------------------------------------------------------------- liquidation
-    def _auto_add(self) -> list[ev.Event]:
-        policy = self.auto_add_margin
+    def set_auto_add_margin(self, symbol: str, policy: AutoAddMargin | None) -> None:
+        """Give ``symbol``'s isolated positions their own auto-add policy (None: the account-wide one)."""
+        native = self.venue.resolve_symbol(symbol)
         if policy is None:
-            return []
+            self._auto_add_by_symbol.pop(native, None)
+        else:
+            self._auto_add_by_symbol[native] = policy
+
+    def _auto_add(self) -> list[ev.Event]:
         events: list[ev.Event] = []
         for key, pos in list(self._positions.items()):
-            if pos.mode is not MarginMode.ISOLATED:
+            policy = self._auto_add_by_symbol.get(pos.symbol, self.auto_add_margin)
+            if pos.mode is not MarginMode.ISOLATED or policy is None:
                 continue
             ratio = self.margin_ratio(pos)
             if ratio is not None and ratio < policy.trigger:

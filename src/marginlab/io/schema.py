@@ -8,6 +8,7 @@ Validation errors become one-line :class:`~marginlab.errors.InputError` messages
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -34,8 +35,24 @@ class InstrumentOverrides(_Strict):
     max_leverage: Positive | None = None
 
 
+class AutoAddSpec(_Strict):
+    """Auto-add policy of an isolated position: top up when maintenance / equity reaches ``trigger``."""
+
+    trigger: Annotated[Decimal, Field(gt=0, le=1)] = Decimal("0.8")
+    target: Annotated[Decimal, Field(gt=0, lt=1)] = Decimal("0.5")
+
+    @model_validator(mode="after")
+    def _order(self) -> AutoAddSpec:
+        if self.target >= self.trigger:
+            raise ValueError("target must be below trigger")
+        return self
+
+
 class PositionSpec(InstrumentOverrides):
-    """One position of a portfolio file (see the README for every key)."""
+    """One position of a portfolio file (see the README for every key).
+
+    ``open_at``, ``stop_loss``, ``take_profit`` and ``auto_add_margin`` are used by replay only.
+    """
 
     symbol: str = Field(min_length=1)
     side: Side
@@ -46,6 +63,10 @@ class PositionSpec(InstrumentOverrides):
     mode: MarginMode = MarginMode.CROSS
     leverage: Positive | None = None
     margin: Positive | None = None
+    open_at: datetime | None = None
+    stop_loss: Positive | None = None
+    take_profit: Positive | None = None
+    auto_add_margin: AutoAddSpec | None = None
 
     @model_validator(mode="after")
     def _size_and_margin(self) -> PositionSpec:
@@ -53,6 +74,8 @@ class PositionSpec(InstrumentOverrides):
             raise ValueError("give exactly one of qty or notional")
         if self.margin is not None and self.mode is MarginMode.CROSS:
             raise ValueError("margin applies to isolated positions only")
+        if self.open_at is not None and self.open_at.tzinfo is None:
+            object.__setattr__(self, "open_at", self.open_at.replace(tzinfo=UTC))
         return self
 
 

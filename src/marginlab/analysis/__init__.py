@@ -1,0 +1,1 @@
+"""Use cases on top of the engine: replay of market history (exact reference and fast core)."""

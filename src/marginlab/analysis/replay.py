@@ -1,0 +1,344 @@
+"""Exact replay: drive the Decimal engine through market bars, one margin-mode scenario at a time.
+
+This is the reference the fast core (:mod:`marginlab.sim`) is tested against. Per bar ``i`` (the order is
+the contract both drivers follow):
+
+1. positions due (no ``entry``: the first bar; ``open_at``: the first bar at or after it) open at the bar's
+   last-price open with the taker fee; positions with an ``entry`` are in the account from the start;
+2. marks move to the bar's mark open (liquidation check), then funding settled in the bar is paid at that
+   mark (liquidation check);
+3. marks move to each symbol's **adverse extreme** — mark low for a symbol whose net position is long, mark
+   high where it is short — all at once (the conservative default; ``extremes=False`` uses closes), and the
+   engine liquidates whatever that breaches (cross liquidates the cross book);
+4. stop-losses, then take-profits, trigger on the bar's last-price low/high; a stop fills at the stop price
+   or at the bar's open if it gapped through (taker), a take-profit at its price or the better open (maker);
+5. marks move to the mark close; equity (wallets + isolated margins + uPnL at mark close) and the highest
+   margin ratio of any margin pool are recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC
+from decimal import Decimal
+
+import numpy as np
+
+from marginlab.analysis.bars import CLOSE, HIGH, LOW, OPEN, Bars, to_decimal
+from marginlab.app import instrument_for, with_all_modes
+from marginlab.domain import events as ev
+from marginlab.domain.account import Account, AutoAddMargin
+from marginlab.domain.enums import Liquidity, MarginMode, Side
+from marginlab.domain.venue import Venue
+from marginlab.errors import InputError, OperationRejected
+from marginlab.io.schema import Portfolio, PositionSpec
+
+ZERO = Decimal(0)
+MODES = ("cross", "isolated", "hybrid")
+
+
+@dataclass(frozen=True, slots=True)
+class Liquidation:
+    """A position liquidated during replay.
+
+    ``loss`` is what the account lost on the position, a positive amount in the settlement asset: the
+    collateral forfeited in the liquidation plus every fee paid on the position.
+    """
+
+    symbol: str
+    side: str
+    time: str
+    mark: Decimal
+    price: Decimal
+    loss: Decimal
+    bar: int
+
+
+@dataclass(frozen=True, slots=True)
+class Closest:
+    """The nearest any position came to its liquidation price (distance as a fraction of the mark)."""
+
+    symbol: str
+    time: str
+    distance: Decimal
+
+
+@dataclass(slots=True)
+class ModeResult:
+    """Outcome of one margin-mode scenario over the bars."""
+
+    mode: str
+    start_equity: Decimal
+    final_equity: Decimal
+    fees: Decimal
+    funding: Decimal
+    max_drawdown: Decimal
+    liquidations: list[Liquidation]
+    closest_to_liquidation: Closest | None
+    equity: list[Decimal] = field(default_factory=list)
+    margin_ratio: list[Decimal] = field(default_factory=list)
+    stops: list[str] = field(default_factory=list)
+
+    @property
+    def pnl(self) -> Decimal:
+        """Return final minus start equity (positive: profit)."""
+        return self.final_equity - self.start_equity
+
+
+def portfolio_for_mode(portfolio: Portfolio, mode: str, venue: Venue) -> Portfolio:
+    """Return the portfolio for a scenario: all cross, all isolated, or as written (hybrid)."""
+    if mode == "hybrid":
+        return portfolio
+    if mode not in MODES:
+        raise InputError("modes", mode, "cross, isolated or hybrid")
+    return with_all_modes(portfolio, MarginMode(mode), venue)
+
+
+def _due(spec: PositionSpec, bars: Bars, i: int) -> bool:
+    """Return whether a position without an entry opens in bar ``i`` (the first bar at or after open_at)."""
+    if spec.open_at is None:
+        return i == 0
+    when = np.datetime64(spec.open_at.astimezone(UTC).replace(tzinfo=None), "ns")
+    return bool(bars.times[i] >= when and (i == 0 or bars.times[i - 1] < when))
+
+
+def replay_venue(portfolio: Portfolio, venue: Venue) -> Venue:
+    """Return ``venue`` extended with the portfolio's custom or overridden instruments."""
+    instruments = {}
+    for spec in portfolio.positions:
+        instrument = instrument_for(venue, spec.symbol, spec)
+        instruments[instrument.symbol] = instrument
+    return venue.with_instruments(instruments, snapshot=venue.tier_snapshot)
+
+
+def replay_exact(
+    portfolio: Portfolio,
+    venue: Venue,
+    bars: Bars,
+    mode: str,
+    *,
+    extremes: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> ModeResult:
+    """Replay ``portfolio`` in one margin mode with the exact engine and return the outcome."""
+    model = portfolio_for_mode(portfolio, mode, venue)
+    venue = replay_venue(model, venue)
+    for i, spec in enumerate(model.positions):
+        native = venue.resolve_symbol(spec.symbol)
+        if native not in bars.last:
+            raise InputError(
+                f"positions[{i}].symbol", spec.symbol, f"one of the data's symbols {bars.symbols}"
+            )
+    account = Account(venue, balances=model.balances, position_mode=model.position_mode)
+    fees_by_key: dict[tuple[str, Side], Decimal] = {}
+    pending: list[PositionSpec] = []
+    for spec in model.positions:
+        if spec.entry is None:
+            pending.append(spec)
+            continue
+        instrument = venue.instrument(spec.symbol)
+        qty = spec.qty if spec.qty is not None else instrument.round_qty_down(spec.notional / spec.entry)  # type: ignore[operator]
+        account.import_position(
+            instrument,
+            spec.side,
+            qty,
+            spec.entry,
+            mark=spec.mark,
+            leverage=spec.leverage,
+            mode=spec.mode,
+            margin=spec.margin,
+        )
+        _policy(account, spec)
+    start_equity = _equity(account)
+    result = ModeResult(
+        mode=mode,
+        start_equity=start_equity,
+        final_equity=start_equity,
+        fees=ZERO,
+        funding=ZERO,
+        max_drawdown=ZERO,
+        liquidations=[],
+        closest_to_liquidation=None,
+    )
+    peak = start_equity
+    for i in range(len(bars)):
+        time = bars.time_label(i)
+        for spec in [s for s in pending if _due(s, bars, i)]:
+            pending.remove(spec)
+            _open(
+                account,
+                venue,
+                spec,
+                to_decimal(bars.last[venue.resolve_symbol(spec.symbol)][i, OPEN]),
+                fees_by_key,
+            )
+        held = {p.symbol for p in account.positions}
+        _collect(
+            account.update_marks({s: to_decimal(bars.mark[s][i, OPEN]) for s in held}),
+            result,
+            time,
+            i,
+            fees_by_key,
+        )
+        rates = {
+            s: to_decimal(bars.funding[s][i]) for s in held if s in bars.funding and bars.funding[s][i] != 0
+        }
+        if rates:
+            _collect(account.apply_funding(rates), result, time, i, fees_by_key)
+        adverse = _adverse_marks(account, bars, i, extremes)
+        _collect(account.update_marks(adverse), result, time, i, fees_by_key)
+        _closest(account, result, time)
+        _stops(account, model, bars, i, result, fees_by_key)
+        held = {p.symbol for p in account.positions}
+        _collect(
+            account.update_marks({s: to_decimal(bars.mark[s][i, CLOSE]) for s in held}),
+            result,
+            time,
+            i,
+            fees_by_key,
+        )
+        equity = _equity(account)
+        peak = max(peak, equity)
+        if peak > ZERO:
+            result.max_drawdown = max(result.max_drawdown, (peak - equity) / peak)
+        result.equity.append(equity)
+        result.margin_ratio.append(_worst_ratio(account))
+        if progress is not None:
+            progress(i)
+    result.final_equity = result.equity[-1] if result.equity else start_equity
+    result.fees = account.fees_paid
+    result.funding = account.funding
+    return result
+
+
+def _policy(account: Account, spec: PositionSpec) -> None:
+    if spec.auto_add_margin is not None:
+        account.set_auto_add_margin(
+            spec.symbol,
+            AutoAddMargin(trigger=spec.auto_add_margin.trigger, target=spec.auto_add_margin.target),
+        )
+
+
+def _open(
+    account: Account,
+    venue: Venue,
+    spec: PositionSpec,
+    price: Decimal,
+    fees_by_key: dict[tuple[str, Side], Decimal],
+) -> None:
+    instrument = venue.instrument(spec.symbol)
+    qty = spec.qty if spec.qty is not None else instrument.round_qty_down(spec.notional / price)  # type: ignore[operator]
+    events = account.open(
+        instrument.symbol,
+        spec.side,
+        qty,
+        price,
+        leverage=spec.leverage,
+        mode=spec.mode,
+        margin=spec.margin,
+    )
+    _policy(account, spec)
+    for event in events:
+        if isinstance(event, ev.Filled):
+            key = (event.symbol, event.side)
+            fees_by_key[key] = fees_by_key.get(key, ZERO) + event.fee
+
+
+def _adverse_marks(account: Account, bars: Bars, i: int, extremes: bool) -> dict[str, Decimal]:
+    net: dict[str, Decimal] = {}
+    for p in account.positions:
+        net[p.symbol] = net.get(p.symbol, ZERO) + p.signed_qty
+    if not extremes:
+        return {s: to_decimal(bars.mark[s][i, CLOSE]) for s in net}
+    return {s: to_decimal(bars.mark[s][i, LOW if q >= 0 else HIGH]) for s, q in net.items()}
+
+
+def _collect(
+    events: list[ev.Event],
+    result: ModeResult,
+    time: str,
+    i: int,
+    fees_by_key: dict[tuple[str, Side], Decimal],
+) -> None:
+    for event in events:
+        if isinstance(event, ev.Filled):
+            key = (event.symbol, event.side)
+            fees_by_key[key] = fees_by_key.get(key, ZERO) + event.fee
+        elif isinstance(event, ev.PartiallyLiquidated):
+            key = (event.symbol, event.side)
+            fees_by_key[key] = fees_by_key.get(key, ZERO) + event.liquidation_fee
+        elif isinstance(event, ev.Liquidated):
+            key = (event.symbol, event.side)
+            result.liquidations.append(
+                Liquidation(
+                    symbol=event.symbol,
+                    side=str(event.side),
+                    time=time,
+                    mark=event.mark,
+                    price=event.price,
+                    loss=event.loss + fees_by_key.pop(key, ZERO),
+                    bar=i,
+                )
+            )
+
+
+def _closest(account: Account, result: ModeResult, time: str) -> None:
+    for p in account.positions:
+        liq = account.liquidation_price(p)
+        if liq is None:
+            continue
+        distance = abs(p.mark - liq) / p.mark
+        best = result.closest_to_liquidation
+        if best is None or distance < best.distance:
+            result.closest_to_liquidation = Closest(symbol=p.symbol, time=time, distance=distance)
+
+
+def _stops(
+    account: Account,
+    model: Portfolio,
+    bars: Bars,
+    i: int,
+    result: ModeResult,
+    fees_by_key: dict[tuple[str, Side], Decimal],
+) -> None:
+    for spec in model.positions:
+        if spec.stop_loss is None and spec.take_profit is None:
+            continue
+        native = account.venue.resolve_symbol(spec.symbol)
+        held = {(p.symbol, p.side) for p in account.positions}
+        if (native, spec.side) not in held:
+            continue
+        o, h, lo = (to_decimal(bars.last[native][i, k]) for k in (OPEN, HIGH, LOW))
+        long = spec.side is Side.LONG
+        fill: Decimal | None = None
+        liquidity = Liquidity.TAKER
+        if spec.stop_loss is not None and (lo <= spec.stop_loss if long else h >= spec.stop_loss):
+            fill = min(o, spec.stop_loss) if long else max(o, spec.stop_loss)
+        elif spec.take_profit is not None and (h >= spec.take_profit if long else lo <= spec.take_profit):
+            fill, liquidity = (
+                (max(o, spec.take_profit) if long else min(o, spec.take_profit)),
+                Liquidity.MAKER,
+            )
+        if fill is None:
+            continue
+        try:
+            events = account.close(native, fill, side=spec.side, liquidity=liquidity)
+        except OperationRejected as exc:
+            result.stops.append(f"{bars.time_label(i)} {native} {spec.side}: stop not filled ({exc})")
+            continue
+        fees_by_key.pop((native, spec.side), None)
+        result.stops.append(f"{bars.time_label(i)} {native} {spec.side} closed at {fill}")
+        del events
+
+
+def _equity(account: Account) -> Decimal:
+    total = sum(account.wallets.values(), ZERO)
+    for p in account.positions:
+        total += p.unrealized_pnl() + (p.margin if p.mode is MarginMode.ISOLATED else ZERO)
+    return total
+
+
+def _worst_ratio(account: Account) -> Decimal:
+    ratios = [r for p in account.positions if (r := account.margin_ratio(p)) is not None]
+    return max(ratios, default=ZERO)
