@@ -6,10 +6,16 @@ from collections.abc import Callable
 
 from marginlab.domain.venue import Venue
 from marginlab.errors import RuleSetError
-from marginlab.rules import binance
+from marginlab.rules import binance, bitget, bybit, dydx, gate, hyperliquid, okx
 
 VENUES: dict[str, Callable[[], Venue]] = {
     "binance": binance.venue,
+    "bybit": bybit.venue,
+    "okx": okx.venue,
+    "gate": gate.venue,
+    "bitget": bitget.venue,
+    "hyperliquid": hyperliquid.venue,
+    "dydx": dydx.venue,
 }
 
 
