@@ -26,7 +26,7 @@ from decimal import Decimal
 import numpy as np
 
 from marginlab.analysis.bars import CLOSE, HIGH, LOW, OPEN, Bars, to_decimal
-from marginlab.app import instrument_for, with_all_modes
+from marginlab.analysis.portfolio import instrument_for, with_all_modes
 from marginlab.domain import events as ev
 from marginlab.domain.account import Account, AutoAddMargin
 from marginlab.domain.enums import Liquidity, MarginMode, Side

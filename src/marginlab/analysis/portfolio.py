@@ -1,0 +1,92 @@
+"""Portfolio files turned into domain objects: instruments with a file's overrides, mode scenarios."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from marginlab.domain.enums import MarginMode
+from marginlab.domain.instrument import Instrument
+from marginlab.domain.tiers import TierTable
+from marginlab.domain.venue import Venue
+from marginlab.errors import InputError
+from marginlab.io.schema import InstrumentOverrides, Portfolio
+
+ZERO = Decimal(0)
+
+
+def instrument_for(venue: Venue, symbol: str, overrides: InstrumentOverrides) -> Instrument:
+    """Return the instrument for ``symbol``, applying a file's overrides.
+
+    With ``mmr`` given, the tiers become one flat tier (``maintenance_amount`` default 0, ``max_leverage``
+    default the bundled maximum). An unknown symbol needs ``mmr`` and ``max_leverage``.
+    """
+    bundled = venue.instrument(symbol) if venue.has_instrument(symbol) else None
+    if overrides.mmr is None and overrides.maintenance_amount is not None:
+        raise InputError(f"{symbol}.maintenance_amount", overrides.maintenance_amount, "mmr given with it")
+    if bundled is None:
+        if overrides.mmr is None or overrides.max_leverage is None:
+            return venue.instrument(symbol)  # raises the RuleSetError that explains what to give
+        tiers = TierTable.flat(
+            mmr=overrides.mmr,
+            max_leverage=overrides.max_leverage,
+            maintenance_amount=overrides.maintenance_amount or ZERO,
+            source="custom (portfolio file)",
+        )
+        settle = symbol.partition(":")[2] or "USDT" if "/" in symbol else _guess_settle(symbol)
+        return venue.custom_instrument(symbol, tiers=tiers, settle=settle, taker_fee=overrides.taker_fee)
+    instrument = bundled
+    if overrides.mmr is not None:
+        tiers = TierTable.flat(
+            mmr=overrides.mmr,
+            max_leverage=overrides.max_leverage or bundled.max_leverage,
+            maintenance_amount=overrides.maintenance_amount or ZERO,
+            source="override (portfolio file)",
+        )
+        instrument = replace(instrument, tiers=tiers)
+    elif overrides.max_leverage is not None:
+        raise InputError(f"{symbol}.max_leverage", overrides.max_leverage, "mmr given with it")
+    if overrides.taker_fee is not None:
+        instrument = replace(instrument, taker_fee=overrides.taker_fee)
+    return instrument
+
+
+def _guess_settle(native: str) -> str:
+    for asset in ("USDT", "USDC", "USD"):
+        if native.upper().endswith(asset):
+            return asset
+    return "USDT"
+
+
+def with_all_modes(portfolio: Portfolio, mode: MarginMode, venue: Venue) -> Portfolio:
+    """Return the portfolio with every position in ``mode`` and the same total money per asset.
+
+    Going isolated moves each position's margin (``margin``, default ``qty * entry / leverage``) out of the
+    cross wallet; going cross moves isolated margin back into it. Raises InputError if a cross wallet cannot
+    fund the isolated margins.
+    """
+    balances = dict(portfolio.balances)
+    positions = []
+    for i, spec in enumerate(portfolio.positions):
+        update: dict[str, Any] = {"mode": mode}
+        if spec.entry is None:
+            # opened later from the wallet: the money is already in the balance in every mode
+            update["margin"] = spec.margin if mode is MarginMode.ISOLATED else None
+            positions.append(spec.model_copy(update=update))
+            continue
+        settle = instrument_for(venue, spec.symbol, spec).settle
+        leverage = spec.leverage or venue.default_leverage
+        qty = spec.qty if spec.qty is not None else spec.notional / spec.entry  # type: ignore[operator]
+        margin = spec.margin if spec.margin is not None else qty * spec.entry / leverage
+        if spec.mode is MarginMode.ISOLATED and mode is MarginMode.CROSS:
+            balances[settle] = balances.get(settle, ZERO) + margin
+        elif spec.mode is MarginMode.CROSS and mode is MarginMode.ISOLATED:
+            balances[settle] = balances.get(settle, ZERO) - margin
+            if balances[settle] < ZERO:
+                raise InputError(
+                    f"balances.{settle}", balances[settle] + margin, f"enough to isolate positions[{i}]"
+                )
+        update["margin"] = margin if mode is MarginMode.ISOLATED else None
+        positions.append(spec.model_copy(update=update))
+    return portfolio.model_copy(update={"positions": positions, "balances": balances})
