@@ -295,14 +295,17 @@ class Account:
         self._require_available(asset, amount, what)
         self._wallets[asset] = self.wallet(asset) - amount
 
-    def _check_leverage(self, instrument: Instrument, leverage: Decimal, notional: Decimal) -> None:
+    def _check_leverage(
+        self, instrument: Instrument, leverage: Decimal, qty: Decimal, price: Decimal
+    ) -> None:
+        """Reject a leverage above the max of the tier holding ``qty`` at ``price`` (notional or contracts)."""
         _positive("leverage", leverage)
-        tier = instrument.tiers.tier_for(instrument.tier_size(notional, ONE))
+        tier = instrument.tiers.tier_for(instrument.tier_size(qty, price))
         if leverage > tier.max_leverage:
             raise OperationRejected(
                 f"{self.venue.name}.max_leverage",
                 f"leverage {leverage} exceeds {instrument.symbol}'s maximum {tier.max_leverage} "
-                f"at notional {notional}",
+                f"at notional {qty * price}",
             )
 
     def _check_lot(self, instrument: Instrument, qty: Decimal) -> None:
@@ -342,7 +345,7 @@ class Account:
             _positive("entry", entry)
             mark = _positive("mark", entry if mark is None else mark)
             leverage = self.venue.default_leverage if leverage is None else leverage
-            self._check_leverage(instrument, leverage, qty * entry)
+            self._check_leverage(instrument, leverage, qty, entry)
             key = (instrument.symbol, side)
             self._check_can_hold(instrument.symbol, side, mode)
             if mode is MarginMode.ISOLATED:
@@ -449,7 +452,7 @@ class Account:
             mode = settings.mode if mode is None else mode
             leverage = settings.leverage if leverage is None else leverage
             notional = qty * price
-            self._check_leverage(instrument, leverage, notional)
+            self._check_leverage(instrument, leverage, qty, price)
             self._check_can_hold(instrument.symbol, side, mode)
             settle = instrument.settle
             fee = self._fee(instrument, notional, liquidity)
@@ -516,7 +519,7 @@ class Account:
             self._check_lot(instrument, qty)
             _positive("price", price)
             new_qty = pos.qty + qty
-            self._check_leverage(instrument, pos.leverage, new_qty * price)
+            self._check_leverage(instrument, pos.leverage, new_qty, price)
             fee = self._fee(instrument, qty * price, liquidity)
             entry = (pos.qty * pos.entry + qty * price) / new_qty
             added = qty * price / pos.leverage if pos.mode is MarginMode.ISOLATED else ZERO
@@ -716,8 +719,9 @@ class Account:
             native = self.venue.resolve_symbol(symbol)
             instrument = self._instrument_of(native)
             open_positions = [(k, p) for k, p in self._positions.items() if k[0] == native]
-            notional = sum((p.notional() for _, p in open_positions), ZERO)
-            self._check_leverage(instrument, leverage, notional)
+            qty = sum((p.qty for _, p in open_positions), ZERO)
+            mark = open_positions[0][1].mark if open_positions else ONE
+            self._check_leverage(instrument, leverage, qty, mark)
             added = ZERO
             for key, pos in open_positions:
                 new = replace(pos, leverage=leverage)

@@ -11,7 +11,6 @@ from marginlab.domain.enums import MarginMode, ModeSwitchPolicy, PositionMode, S
 from marginlab.domain.instrument import Instrument
 from marginlab.domain.position import Position
 from marginlab.domain.tiers import TierBasis
-from marginlab.errors import RuleSetError
 from marginlab.rules import okx
 
 D = Decimal
@@ -115,12 +114,6 @@ def test_imported_small_position_matches_formula_golden() -> None:
     assert price.quantize(D("0.01")) == D("2728.65")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuleSetError,
-    reason="domain bug: Account._check_leverage passes the notional to Instrument.tier_size as a quantity, "
-    "so contract tiers are looked up with notional / contract_size",
-)
 def test_import_checks_leverage_against_the_contract_tier() -> None:
     # 200.1 ETH = 2,001 contracts: tier 2 allows 50x, so 10x must be accepted
     venue = okx.venue()
