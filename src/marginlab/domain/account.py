@@ -298,7 +298,7 @@ class Account:
     def _check_leverage(
         self, instrument: Instrument, leverage: Decimal, qty: Decimal, price: Decimal
     ) -> None:
-        """Reject a leverage above the max of the tier holding ``qty`` at ``price`` (notional or contracts)."""
+        """Reject a leverage above the max of the tier holding ``qty`` at ``price``."""
         _positive("leverage", leverage)
         tier = instrument.tiers.tier_for(instrument.tier_size(qty, price))
         if leverage > tier.max_leverage:
