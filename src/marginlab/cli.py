@@ -292,20 +292,24 @@ def venues(as_json: JsonOpt = False) -> None:
         )
         return
     table = Table(title="venue rule sets", title_justify="left")
-    for column in ("name", "tiers", "MM at", "fee in LP", "liquidation", "mode switch", "hedge", "checked"):
+    for column in ("name", "symbols", "MM at", "fee in LP", "liquidation", "mode switch", "hedge"):
         table.add_column(column)
     for v in rows:
         table.add_row(
             v.name,
-            f"{v.tier_snapshot} ({len(v.instruments)} symbols)",
-            str(v.maintenance_basis),
+            str(len(v.instruments)),
+            "entry" if v.maintenance_basis.value == "entry" else "liq. price",
             "taker" if v.fee_in_liquidation else "no",
             str(v.liquidation_style),
-            str(v.mode_switch),
+            "when flat" if v.mode_switch.value == "flat_only" else "anytime",
             "yes" if v.supports_hedge else "no",
-            max((s.checked for s in v.sources), default="—"),
         )
     console.print(table)
+    for v in rows:
+        checked = max((s.checked for s in v.sources), default="—")
+        console.print(
+            f"[bold]{v.name}[/bold] ({v.title}): tiers {v.tier_snapshot}; sources checked {checked}"
+        )
 
 
 def main() -> None:

@@ -48,6 +48,7 @@ class Liquidation:
 
     symbol: str
     side: str
+    mode: str
     time: str
     mark: Decimal
     price: Decimal
@@ -78,6 +79,7 @@ class ModeResult:
     closest_to_liquidation: Closest | None
     equity: list[Decimal] = field(default_factory=list)
     margin_ratio: list[Decimal] = field(default_factory=list)
+    liquidation_prices: dict[str, list[Decimal | None]] = field(default_factory=dict)
     stops: list[str] = field(default_factory=list)
 
     @property
@@ -204,6 +206,7 @@ def replay_exact(
             result.max_drawdown = max(result.max_drawdown, (peak - equity) / peak)
         result.equity.append(equity)
         result.margin_ratio.append(_worst_ratio(account))
+        _record_liquidation_prices(account, result, i)
         if progress is not None:
             progress(i)
     result.final_equity = result.equity[-1] if result.equity else start_equity
@@ -274,6 +277,7 @@ def _collect(
                 Liquidation(
                     symbol=event.symbol,
                     side=str(event.side),
+                    mode=str(event.mode),
                     time=time,
                     mark=event.mark,
                     price=event.price,
@@ -330,6 +334,21 @@ def _stops(
         fees_by_key.pop((native, spec.side), None)
         result.stops.append(f"{bars.time_label(i)} {native} {spec.side} closed at {fill}")
         del events
+
+
+def position_label(symbol: str, side: Side | str) -> str:
+    """Return the key of a position's series: ``"BTCUSDT long"``."""
+    return f"{symbol} {side}"
+
+
+def _record_liquidation_prices(account: Account, result: ModeResult, i: int) -> None:
+    """Append each position's liquidation price at the bar's close (None when flat or none)."""
+    open_now = {position_label(p.symbol, p.side): p for p in account.positions}
+    for label in open_now.keys() - result.liquidation_prices.keys():
+        result.liquidation_prices[label] = [None] * i
+    for label, series in result.liquidation_prices.items():
+        pos = open_now.get(label)
+        series.append(None if pos is None else account.liquidation_price(pos))
 
 
 def _equity(account: Account) -> Decimal:
