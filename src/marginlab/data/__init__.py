@@ -1,0 +1,1 @@
+"""Package data: bundled market scenarios (``scenarios/``; see :mod:`marginlab.io.scenarios`)."""
