@@ -919,6 +919,8 @@ class Account:
                 return []
             self._positions[key] = replace(pos, qty=keep, margin=pos.margin + pnl - fee)
         else:
+            if self.cross_margin_balance(settle) - fee < ZERO:
+                return []  # the pool cannot pay the fee: it is past bankruptcy and goes as a whole
             self._wallets[settle] = self.wallet(settle) + pnl - fee
             self._positions[key] = replace(pos, qty=keep)
         self.trading_pnl += pnl
@@ -981,16 +983,23 @@ class Account:
             cover = min(-fund, max(ZERO, self._fund_capacity + self.insurance_fund))
             shortfall = -fund - cover
             fund = -cover
-        if shortfall > ZERO and bankruptcy is not None:
-            # counterparties ranked by ADL absorb what the fund cannot: they trade at the bankruptcy price
-            adl_qty = pos.qty * shortfall / (-equity) if equity < ZERO else pos.qty
+        if shortfall > ZERO:
+            # counterparties ranked by ADL absorb what the fund cannot: they take ``adl_qty`` at the
+            # bankruptcy price instead of the mark, which costs them exactly the shortfall. Where no
+            # bankruptcy price covers it (none exists, or it would take more than the position), they take
+            # the whole position at the price that costs them the shortfall.
+            adl_qty, adl_price = pos.qty, pos.mark + pos.side.sign * shortfall / pos.qty
+            if bankruptcy is not None:
+                gap = pos.side.sign * (bankruptcy - pos.mark)
+                if gap > ZERO and shortfall <= pos.qty * gap:
+                    adl_qty, adl_price = shortfall / gap, bankruptcy
             market_pnl += shortfall
             events.append(
                 ev.AutoDeleveraged(
                     symbol=pos.symbol,
                     side=pos.side.opposite,
                     qty=adl_qty,
-                    price=bankruptcy,
+                    price=adl_price,
                     shortfall=shortfall,
                 )
             )

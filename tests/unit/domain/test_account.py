@@ -48,7 +48,7 @@ def snapshot(account: Account) -> tuple[Any, ...]:
     )
 
 
-# --- open / increase / reduce / close ------------------------------------------------------------------------
+# --- open / increase / reduce / close ---
 def test_cross_open_increase_reduce_close_fees_and_pnl() -> None:
     account = Account(VENUE, balances={USDT: D(100000)})
     (opened,) = account.open("BTCUSDT", Side.LONG, D(1), D(100000))
@@ -126,13 +126,13 @@ def test_isolated_partial_close_beyond_bankruptcy_is_rejected() -> None:
     account = Account(VENUE, balances={USDT: D(10000)})
     account.open("BTCUSDT", Side.LONG, D("0.05"), D(100000), leverage=D(10), mode=MarginMode.ISOLATED)
     before = snapshot(account)
-    with pytest.raises(OperationRejected, match="isolated.bankruptcy") as info:
+    with pytest.raises(OperationRejected, match=r"isolated\.bankruptcy") as info:
         account.reduce("BTCUSDT", D("0.025"), D(89000))
     assert info.value.rule == "isolated.bankruptcy"
     assert snapshot(account) == before
 
 
-# --- isolated margin add / remove ----------------------------------------------------------------------------
+# --- isolated margin add / remove ---
 def test_add_and_remove_isolated_margin_binance_cap() -> None:
     account = Account(VENUE, balances={USDT: D(100000)})
     account.open("BTCUSDT", Side.LONG, D(1), D(100000), leverage=D(10), mode=MarginMode.ISOLATED)
@@ -174,7 +174,7 @@ def test_margin_cap_uses_the_maintenance_term_when_it_binds() -> None:
     assert account.max_removable_margin(pos) == D(4800)
 
 
-# --- leverage and margin mode --------------------------------------------------------------------------------
+# --- leverage and margin mode ---
 def test_set_leverage_checked_against_tier_max_at_notional() -> None:
     account = Account(VENUE, balances={USDT: D(100000)})
     assert account.set_leverage("BTCUSDT", D(150)) == [
@@ -206,7 +206,7 @@ def test_margin_mode_switch_rejected_with_a_position_open() -> None:
     account = Account(VENUE, balances={USDT: D(100000)})
     account.open("BTCUSDT", Side.LONG, D(1), D(100000))
     before = snapshot(account)
-    with pytest.raises(OperationRejected, match="does not allow changing the margin mode") as info:
+    with pytest.raises(OperationRejected, match=r"does not allow changing the margin mode") as info:
         account.set_margin_mode("BTCUSDT", MarginMode.ISOLATED)
     assert info.value.rule == "binance.mode_switch"
     assert snapshot(account) == before
@@ -228,7 +228,7 @@ def test_hedge_mode_one_margin_mode_per_symbol() -> None:
     assert snapshot(account) == before
 
 
-# --- funding -------------------------------------------------------------------------------------------------
+# --- funding ---
 def test_funding_isolated_moves_margin_cross_moves_wallet() -> None:
     account = Account(VENUE, balances={USDT: D(100000)})
     account.open("BTCUSDT", Side.LONG, D(1), D(100000), leverage=D(10), mode=MarginMode.ISOLATED)
@@ -247,7 +247,7 @@ def test_funding_isolated_moves_margin_cross_moves_wallet() -> None:
     assert conserved(account)
 
 
-# --- liquidation ---------------------------------------------------------------------------------------------
+# --- liquidation ---
 def test_isolated_liquidation_loses_only_its_margin() -> None:
     """Long 0.05 @ 100,000 isolated (margin 500), LP 90,361.45, BP 90,000; mark 90,100 leaves 5 of equity."""
     account = Account(VENUE, balances={USDT: D(10000)})
@@ -394,7 +394,7 @@ def test_adl_after_the_fund_is_used_up() -> None:
     assert conserved(account)
 
 
-# --- atomicity of rejected operations ------------------------------------------------------------------------
+# --- atomicity of rejected operations ---
 def loaded_account() -> Account:
     """An account with a cross BTC long, an isolated ETH short and some history."""
     account = Account(VENUE, balances={USDT: D(20000)})
@@ -431,7 +431,12 @@ REJECTIONS: list[tuple[str, Callable[[Account], object], type[Exception], str]] 
         "binance.remove_margin_cap",
     ),
     ("add margin to cross", lambda a: a.add_margin("BTCUSDT", D(1)), OperationRejected, "isolated_only"),
-    ("leverage above tier max", lambda a: a.set_leverage("BTCUSDT", D(151)), OperationRejected, "max_leverage"),
+    (
+        "leverage above tier max",
+        lambda a: a.set_leverage("BTCUSDT", D(151)),
+        OperationRejected,
+        "max_leverage",
+    ),
     (
         "open above tier max",
         lambda a: a.open("SOLUSDT", Side.LONG, D(1), D(100), leverage=D(1000)),

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from decimal import Decimal, localcontext
 
-import pytest
-
 from marginlab.domain import events as ev
 from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode, PositionMode, Side
@@ -22,7 +20,7 @@ D = Decimal
 CENT = D("0.01")
 VENUE = get_venue("binance")
 
-# --- Binance FAQ example (§1.5) -----------------------------------------------------------------------------
+# --- Binance FAQ example (§1.5) ---
 WB = D("1535443.01")
 BTC_QTY, BTC_ENTRY, BTC_MARK = D("109.488"), D("32481.98"), D("31967.27")
 ETH_QTY, ETH_ENTRY, ETH_MARK = D("3683.979"), D("1456.84"), D("1335.18")
@@ -129,7 +127,7 @@ def test_faq_bankruptcy_price_cross() -> None:
     assert lp > bp  # a long liquidates before it is bankrupt
 
 
-# --- bracket rule with the bundled 2026-09 BTCUSDT tiers -----------------------------------------------------
+# --- bracket rule with the bundled 2026-09 BTCUSDT tiers ---
 def test_bundled_btc_tiers_snapshot() -> None:
     tiers = VENUE.instrument("BTCUSDT").tiers
     assert tiers.follows_recurrence()
@@ -140,7 +138,7 @@ def test_bundled_btc_tiers_snapshot() -> None:
 
 
 def test_tier_iteration_short_crosses_into_next_bracket() -> None:
-    """Short 29 BTC @ 100,000 (2.9M, tier 3), isolated margin 145,000: at the LP the notional is > 3M (tier 4).
+    """Short 29 BTC @ 100,000 (2.9M, tier 3), isolated margin 145,000: at the LP the notional is > 3M.
 
     Binance's rule: use the MMR/cum of the tier at the liquidation price.
     Short: M - Q*(P - E) = Q*P*mmr - cum  =>  P = (M + Q*E + cum) / (Q*(1 + mmr)).
@@ -195,7 +193,7 @@ def test_tier_iteration_long_drops_into_lower_bracket() -> None:
     assert qty * lp_tier3 <= D(800000)
 
 
-# --- hedge mode, cross: one shared liquidation price ---------------------------------------------------------
+# --- hedge mode, cross: one shared liquidation price ---
 def test_hedge_cross_long_and_short_share_one_liquidation_price() -> None:
     """WB 10,000; long 1 @ 100,000 and short 0.5 @ 102,000, both tier 1 (0.4 %, cum 0) at the LP.
 
@@ -230,7 +228,7 @@ def test_hedge_isolated_sides_have_their_own_prices() -> None:
         assert short_lp == (D(100000) + D(5000)) / D("1.004")
 
 
-# --- the seed example: $10,000 account, $5,000 long BTC at 10x ---------------------------------------------
+# --- the seed example: $10,000 account, $5,000 long BTC at 10x ---
 ENTRY, QTY = D(100000), D("0.05")
 
 
