@@ -168,13 +168,9 @@ def replay_exact(
         time = bars.time_label(i)
         for spec in [s for s in pending if _due(s, bars, i)]:
             pending.remove(spec)
-            _open(
-                account,
-                venue,
-                spec,
-                to_decimal(bars.last[venue.resolve_symbol(spec.symbol)][i, OPEN]),
-                fees_by_key,
-            )
+            price = to_decimal(bars.last[venue.resolve_symbol(spec.symbol)][i, OPEN])
+            # the fill's fee, and whatever the open's liquidation sweep liquidated
+            _collect(_open(account, venue, spec, price), result, time, i, fees_by_key)
         held = {p.symbol for p in account.positions}
         _collect(
             account.update_marks({s: to_decimal(bars.mark[s][i, OPEN]) for s in held}),
@@ -228,8 +224,7 @@ def _open(
     venue: Venue,
     spec: PositionSpec,
     price: Decimal,
-    fees_by_key: dict[tuple[str, Side], Decimal],
-) -> None:
+) -> list[ev.Event]:
     instrument = venue.instrument(spec.symbol)
     qty = spec.qty if spec.qty is not None else instrument.round_qty_down(spec.notional / price)  # type: ignore[operator]
     events = account.open(
@@ -242,10 +237,7 @@ def _open(
         margin=spec.margin,
     )
     _policy(account, spec)
-    for event in events:
-        if isinstance(event, ev.Filled):
-            key = (event.symbol, event.side)
-            fees_by_key[key] = fees_by_key.get(key, ZERO) + event.fee
+    return events
 
 
 def _adverse_marks(account: Account, bars: Bars, i: int, extremes: bool) -> dict[str, Decimal]:

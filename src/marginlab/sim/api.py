@@ -1,0 +1,464 @@
+"""Public entry points of the fast core: vectorised liquidation prices and the fast replay.
+
+``from marginlab.sim.api import replay_fast, liquidation_prices``. Both wrap numba kernels
+(:mod:`marginlab.sim.nb`) and turn their status codes into :mod:`marginlab.errors` exceptions
+(:func:`raise_for_status`). Conversions between Decimal and float happen only in :mod:`marginlab.sim.compile`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+import numpy.typing as npt
+
+from marginlab.analysis.bars import Bars
+from marginlab.analysis.replay import (
+    Closest,
+    Liquidation,
+    ModeResult,
+    portfolio_for_mode,
+    position_label,
+    replay_venue,
+)
+from marginlab.domain.venue import Venue
+from marginlab.errors import (
+    InputError,
+    InsufficientMargin,
+    MarginLabError,
+    OperationRejected,
+    RuleSetError,
+)
+from marginlab.io.schema import Portfolio
+from marginlab.sim import dtypes as dt
+from marginlab.sim.compile import (
+    ReplayPlan,
+    TierSet,
+    compile_replay,
+    compile_tiers,
+    decimal_or_none,
+    decimal_series,
+    to_decimal,
+    to_float,
+)
+from marginlab.sim.nb import cross_fixed_nb, liq_prices_nb, replay_nb
+
+__all__ = [
+    "FastResult",
+    "TierSet",
+    "compile_tiers",
+    "cross_fixed",
+    "liquidation_prices",
+    "raise_for_status",
+    "replay_fast",
+    "replay_fast_arrays",
+]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+ArrayLike = npt.ArrayLike
+
+
+# =========================================================================== status codes -> errors
+_REJECTION_RULES = {
+    dt.Status.LEVERAGE_TOO_HIGH: "max_leverage",
+    dt.Status.POSITION_EXISTS: "position.exists",
+    dt.Status.ONE_WAY_CONFLICT: "one_way",
+    dt.Status.MODE_CONFLICT: "mode_switch",
+}
+_MARGIN_RULES = {
+    dt.Status.ISOLATED_MARGIN_TOO_LOW: "initial_margin",
+    dt.Status.INSUFFICIENT_BALANCE: "available_balance",
+    dt.Status.LIQUIDATED_ON_FILL: "maintenance_margin",
+}
+
+
+def raise_for_status(code: int, info: FloatArray | None = None, *, where: str = "fast core") -> None:
+    """Raise the :mod:`marginlab.errors` exception of a kernel status code; return for ``Status.OK``.
+
+    Parameters
+    ----------
+    code : int
+        A :class:`~marginlab.sim.dtypes.Status` value.
+    info : ndarray of float64 (4,), optional
+        The kernel's detail: bar, position slot, required and available amounts (settle asset).
+    where : str
+        What to name in the message (e.g. ``"positions[1] BTCUSDT long, bar 12"``).
+    """
+    if code == dt.Status.OK:
+        return
+    try:
+        status = dt.Status(code)
+    except ValueError:
+        raise MarginLabError(f"{where}: unknown status code {code}") from None
+    message = f"{where}: {dt.STATUS_MESSAGES[status]}"
+    required = to_decimal(info[dt.I_REQUIRED]) if info is not None else Decimal(0)
+    available = to_decimal(info[dt.I_AVAILABLE]) if info is not None else Decimal(0)
+    if status in (dt.Status.BAD_PRICE, dt.Status.BAD_INPUT):
+        raise InputError("input", where, "finite prices > 0, qty > 0, known tables", problem=message)
+    if status is dt.Status.TIER_OVERFLOW:
+        raise RuleSetError(message)
+    if status in _REJECTION_RULES:
+        raise OperationRejected(_REJECTION_RULES[status], message)
+    if status in _MARGIN_RULES:
+        raise InsufficientMargin(
+            what=where, required=required, available=available, rule=_MARGIN_RULES[status]
+        )
+    raise MarginLabError(message)
+
+
+# =========================================================================== liquidation prices
+def _f64(name: str, values: ArrayLike, n: int) -> FloatArray:
+    arr = np.ascontiguousarray(np.broadcast_to(np.asarray(values, dtype=np.float64), (n,)))
+    if arr.ndim != 1:
+        raise InputError(name, arr.shape, f"a 1-D array of length {n}")
+    return arr
+
+
+def _i64(name: str, values: ArrayLike, n: int) -> IntArray:
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "iu":
+        raise InputError(name, arr.dtype, "an integer array")
+    return np.ascontiguousarray(np.broadcast_to(arr.astype(np.int64, copy=False), (n,)))
+
+
+def liquidation_prices(
+    tiers: TierSet,
+    *,
+    table: ArrayLike,
+    side: ArrayLike,
+    qty: ArrayLike,
+    entry: ArrayLike,
+    fixed: ArrayLike,
+    mark: ArrayLike,
+    partner: ArrayLike | None = None,
+) -> FloatArray:
+    """Return the liquidation mark price of every position, NaN where no positive price liquidates it.
+
+    Mirrors :meth:`marginlab.domain.account.Account.liquidation_price` (None there is NaN here), tiers with
+    iteration: the tier is the one holding the notional at the liquidation price.
+
+    Parameters
+    ----------
+    tiers : TierSet
+        From :func:`compile_tiers` (the venue's tiers, fees and maintenance basis).
+    table : int array (n,)
+        Table row of each position's symbol (``tiers.index(symbol)``).
+    side : int array (n,)
+        +1 long, -1 short.
+    qty : float array (n,)
+        Size in base units, > 0.
+    entry : float array (n,)
+        Entry price, quote per base.
+    fixed : float array (n,) or scalar
+        Price-independent equity of the position's margin pool, settle asset: the isolated margin, or for
+        cross the wallet plus the other symbols' cross uPnL minus their maintenance margin (see
+        :func:`cross_fixed`).
+    mark : float array (n,) or scalar
+        Current mark price; where several prices liquidate, the nearest one is returned.
+    partner : int array (n,), optional
+        Index of the other cross leg of the same symbol (hedge mode), which shares the price; -1 for none.
+
+    Returns
+    -------
+    ndarray of float64 (n,)
+        Quote per base; NaN where none.
+
+    Raises
+    ------
+    InputError
+        If a quantity is not > 0 or a table row does not exist.
+    """
+    qty_a = np.ascontiguousarray(np.asarray(qty, dtype=np.float64))
+    n = qty_a.shape[0]
+    out = np.empty(n)
+    partners = np.empty(0, np.int64) if partner is None else _i64("partner", partner, n)
+    code = liq_prices_nb(
+        tiers.tiers,
+        tiers.tables,
+        int(tiers.flags[dt.V_BASIS_ENTRY]),
+        _i64("table", table, n),
+        _i64("side", side, n),
+        qty_a,
+        _f64("entry", entry, n),
+        _f64("fixed", fixed, n),
+        _f64("mark", mark, n),
+        partners,
+        out,
+    )
+    raise_for_status(code, where="liquidation_prices")
+    return out
+
+
+def cross_fixed(
+    tiers: TierSet,
+    *,
+    table: ArrayLike,
+    side: ArrayLike,
+    qty: ArrayLike,
+    entry: ArrayLike,
+    mark: ArrayLike,
+    cross: ArrayLike,
+    wallet: float,
+) -> FloatArray:
+    """Return each cross position's ``fixed`` for :func:`liquidation_prices` (one account's book).
+
+    ``fixed_i = wallet + sum over cross positions of other symbols of (uPnL - maintenance)`` at their marks
+    (Binance's ``WB - TMM1 + UPNL1``), settle asset; NaN for isolated positions (``cross`` false).
+    """
+    qty_a = np.ascontiguousarray(np.asarray(qty, dtype=np.float64))
+    n = qty_a.shape[0]
+    out = np.empty(n)
+    code = cross_fixed_nb(
+        tiers.tiers,
+        tiers.tables,
+        int(tiers.flags[dt.V_BASIS_ENTRY]),
+        _i64("table", table, n),
+        _i64("side", side, n),
+        qty_a,
+        _f64("entry", entry, n),
+        _f64("mark", mark, n),
+        np.ascontiguousarray(np.broadcast_to(np.asarray(cross, dtype=np.bool_), (n,))),
+        float(wallet),
+        out,
+    )
+    raise_for_status(code, where="cross_fixed")
+    return out
+
+
+# =========================================================================== replay
+@dataclass(slots=True)
+class FastResult:
+    """Outcome of one margin mode from the fast core: :class:`ModeResult`'s fields, series as float64.
+
+    Scalars, liquidations and the closest call are exact types (converted once, in ``compile``); the series
+    stay arrays so long replays cost nothing to report. :meth:`to_mode_result` converts everything.
+
+    Attributes
+    ----------
+    times : ndarray of datetime64[ns] (n,)
+        Bar open times.
+    equity : ndarray (n,)
+        Wallets + isolated margins + uPnL at each bar's mark close, settle asset.
+    margin_ratio : ndarray (n,)
+        Highest maintenance / equity of any margin pool at each close (0 when flat).
+    liquidation_prices : dict of str to ndarray (n,)
+        Per ``"SYMBOL side"`` position, the liquidation price at each close; NaN when flat or none.
+    events : ndarray of EVENT_DT
+        The kernel's event table (``pos`` indexes the mode's portfolio positions).
+    """
+
+    mode: str
+    start_equity: Decimal
+    final_equity: Decimal
+    fees: Decimal
+    funding: Decimal
+    max_drawdown: Decimal
+    liquidations: list[Liquidation]
+    closest_to_liquidation: Closest | None
+    times: npt.NDArray[np.datetime64]
+    equity: FloatArray
+    margin_ratio: FloatArray
+    liquidation_prices: dict[str, FloatArray] = field(default_factory=dict)
+    stops: list[str] = field(default_factory=list)
+    events: npt.NDArray[np.void] = field(default_factory=lambda: np.zeros(0, dt.EVENT_DT))
+
+    @property
+    def pnl(self) -> Decimal:
+        """Return final minus start equity (positive: profit)."""
+        return self.final_equity - self.start_equity
+
+    def to_mode_result(self) -> ModeResult:
+        """Return the same outcome as the exact replay's :class:`ModeResult` (series as Decimal)."""
+        return ModeResult(
+            mode=self.mode,
+            start_equity=self.start_equity,
+            final_equity=self.final_equity,
+            fees=self.fees,
+            funding=self.funding,
+            max_drawdown=self.max_drawdown,
+            liquidations=list(self.liquidations),
+            closest_to_liquidation=self.closest_to_liquidation,
+            equity=[d for d in decimal_series(self.equity) if d is not None],
+            margin_ratio=[d for d in decimal_series(self.margin_ratio) if d is not None],
+            liquidation_prices={k: decimal_series(v) for k, v in self.liquidation_prices.items()},
+            stops=list(self.stops),
+        )
+
+
+@dataclass(slots=True)
+class _Run:
+    code: int
+    equity: FloatArray
+    ratio: FloatArray
+    liq: FloatArray
+    key_first: IntArray
+    closest: FloatArray
+    events: npt.NDArray[np.void]
+    acc: FloatArray
+    info: FloatArray
+
+
+def _run(plan: ReplayPlan, n: int, extremes: bool) -> _Run:
+    capacity = 16 + 4 * len(plan.positions)
+    while True:
+        cnt = plan.cnt.copy()
+        run = _Run(
+            code=0,
+            equity=np.empty(n),
+            ratio=np.empty(n),
+            liq=np.empty((n, max(len(plan.keys), 1))),
+            key_first=np.empty(max(len(plan.keys), 1), np.int64),
+            closest=np.empty(3),
+            events=np.zeros(capacity, dt.EVENT_DT),
+            acc=plan.acc.copy(),
+            info=np.zeros(dt.N_INFO),
+        )
+        run.code = replay_nb(
+            plan.positions,
+            plan.st.copy(),
+            plan.sym_st.copy(),
+            run.acc,
+            plan.book.copy(),
+            cnt,
+            plan.tier_set.tiers,
+            plan.tier_set.tables,
+            plan.tier_set.flags,
+            plan.last,
+            plan.mark,
+            plan.funding,
+            extremes,
+            run.equity,
+            run.ratio,
+            run.liq,
+            run.key_first,
+            run.closest,
+            run.events,
+            run.info,
+        )
+        if run.code != dt.Status.EVENT_OVERFLOW:
+            run.events = run.events[: min(int(cnt[dt.C_NEV]), capacity)]
+            return run
+        capacity = int(cnt[dt.C_NEV]) + 16
+
+
+def _describe(plan: ReplayPlan, bars: Bars, info: FloatArray) -> str:
+    p, i = int(info[dt.I_POS]), int(info[dt.I_BAR])
+    if 0 <= p < len(plan.positions):
+        row = plan.positions[p]
+        side = "long" if row["side"] == dt.LONG else "short"
+        return f"positions[{p}] {plan.tier_set.symbols[row['sym']]} {side} at {bars.time_label(i)}"
+    return f"bar {bars.time_label(i)}"
+
+
+def _max_drawdown(start: float, equity: FloatArray) -> float:
+    peaks = np.maximum.accumulate(np.concatenate(([start], equity)))[1:]
+    positive = peaks > 0.0
+    if not positive.any():
+        return 0.0
+    return max(0.0, float(np.max((peaks[positive] - equity[positive]) / peaks[positive])))
+
+
+def replay_fast(
+    portfolio: Portfolio, venue: Venue, bars: Bars, mode: str, *, extremes: bool = True
+) -> ModeResult:
+    """Replay ``portfolio`` in one margin mode on the fast core and return the exact replay's result type.
+
+    The same as :func:`replay_fast_arrays` followed by :meth:`FastResult.to_mode_result` (every series
+    converted to Decimal, about 1 µs per value); see there for the parameters.
+    """
+    return replay_fast_arrays(portfolio, venue, bars, mode, extremes=extremes).to_mode_result()
+
+
+def replay_fast_arrays(
+    portfolio: Portfolio, venue: Venue, bars: Bars, mode: str, *, extremes: bool = True
+) -> FastResult:
+    """Replay ``portfolio`` in one margin mode on the fast core; the same outcome as ``replay_exact``.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        Positions and cross balances (the ``liq`` file format with its replay fields).
+    venue : Venue
+        Rule set (tiers, fees, policies); one settlement asset per replay.
+    bars : Bars
+        Aligned last-price and mark-price bars and funding.
+    mode : {"cross", "isolated", "hybrid"}
+        All cross, all isolated, or the modes written in the file.
+    extremes : bool
+        Check liquidations at each bar's adverse mark extreme (default) or at the mark close.
+
+    Returns
+    -------
+    FastResult
+        ``.to_mode_result()`` gives the exact replay's :class:`ModeResult`.
+
+    Raises
+    ------
+    MarginLabError
+        Whatever the exact replay raises for the same input (the kernel's status codes, mapped).
+    """
+    model = portfolio_for_mode(portfolio, mode, venue)
+    replay = replay_venue(model, venue)
+    plan = compile_replay(model, replay, bars)
+    n = len(bars)
+    run = _run(plan, n, extremes)
+    raise_for_status(run.code, run.info, where=_describe(plan, bars, run.info))
+    symbols = plan.tier_set.symbols
+    liquidations: list[Liquidation] = []
+    stops: list[str] = []
+    for row in run.events:
+        kind = int(row["kind"])
+        pos = plan.positions[int(row["pos"])]
+        symbol, side = symbols[int(pos["sym"])], "long" if pos["side"] == dt.LONG else "short"
+        time = bars.time_label(int(row["bar"]))
+        if kind == dt.EventKind.LIQUIDATED:
+            liquidations.append(
+                Liquidation(
+                    symbol=symbol,
+                    side=side,
+                    mode="isolated" if pos["mode"] == dt.ISOLATED else "cross",
+                    time=time,
+                    mark=to_decimal(row["mark"]),
+                    price=to_decimal(row["price"]),
+                    loss=to_decimal(row["loss"]),
+                    bar=int(row["bar"]),
+                )
+            )
+        elif kind in (dt.EventKind.STOP_LOSS, dt.EventKind.TAKE_PROFIT):
+            stops.append(f"{time} {symbol} {side} closed at {to_decimal(row['price'])}")
+        elif kind == dt.EventKind.STOP_REJECTED:
+            stops.append(
+                f"{time} {symbol} {side}: stop not filled (closing at {to_decimal(row['price'])} would lose "
+                "more than the margin; the position would have been liquidated first)"
+            )
+    closest = None
+    if run.closest[dt.CL_SYM] >= 0:
+        closest = Closest(
+            symbol=symbols[int(run.closest[dt.CL_SYM])],
+            time=bars.time_label(int(run.closest[dt.CL_BAR])),
+            distance=to_decimal(run.closest[dt.CL_DISTANCE]),
+        )
+    series: dict[str, FloatArray] = {}
+    order = sorted((int(run.key_first[k]), k) for k in range(len(plan.keys)) if run.key_first[k] >= 0)
+    for _, k in order:
+        series[position_label(*plan.keys[k])] = run.liq[:, k]
+    start = to_float(plan.start_equity)
+    final = plan.start_equity if n == 0 else decimal_or_none(run.equity[-1]) or Decimal(0)
+    return FastResult(
+        mode=mode,
+        start_equity=plan.start_equity,
+        final_equity=final,
+        fees=to_decimal(run.acc[dt.A_FEES]),
+        funding=to_decimal(run.acc[dt.A_FUNDING]),
+        max_drawdown=to_decimal(_max_drawdown(start, run.equity)),
+        liquidations=liquidations,
+        closest_to_liquidation=closest,
+        times=bars.times,
+        equity=run.equity,
+        margin_ratio=run.ratio,
+        liquidation_prices=series,
+        stops=stops,
+        events=run.events,
+    )

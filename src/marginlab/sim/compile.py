@@ -1,0 +1,315 @@
+"""THE Decimal↔float seam of marginlab: venue rules, portfolios and bars in; float64 arrays out; and back.
+
+No other module converts between Decimal and float. Forward (:func:`compile_tiers`, :func:`compile_replay`):
+tier tables, fees and policies of a :class:`~marginlab.domain.venue.Venue`, a mode's portfolio and
+:class:`~marginlab.analysis.bars.Bars` become the arrays of :mod:`marginlab.sim.dtypes`. Positions that are in
+the account from the start are placed by the exact engine itself (so its checks and defaults apply) and then
+read out. Backward (:func:`to_decimal`, :func:`decimal_or_none`): a kernel's float becomes the shortest
+Decimal that round-trips to it, only when a result is reported.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from decimal import Decimal
+
+import numpy as np
+import numpy.typing as npt
+
+from marginlab.analysis.bars import OPEN, Bars
+from marginlab.analysis.bars import to_decimal as price_to_decimal
+from marginlab.domain.account import Account, AutoAddMargin
+from marginlab.domain.enums import (
+    LiquidationStyle,
+    MaintenanceBasis,
+    MarginMode,
+    ModeSwitchPolicy,
+    PositionMode,
+)
+from marginlab.domain.enums import Side as DomainSide
+from marginlab.domain.position import Position
+from marginlab.domain.tiers import TierBasis
+from marginlab.domain.venue import Venue
+from marginlab.errors import InputError
+from marginlab.io.schema import Portfolio, PositionSpec
+from marginlab.sim import dtypes as dt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+ZERO = Decimal(0)
+NAN = float("nan")
+
+
+def to_float(value: Decimal | None) -> float:
+    """Return ``value`` as float64 (NaN for None): the forward seam."""
+    return NAN if value is None else float(value)
+
+
+def to_decimal(value: float) -> Decimal:
+    """Return the shortest Decimal that round-trips to ``value``: the backward seam."""
+    return Decimal(repr(float(value)))
+
+
+def decimal_or_none(value: float) -> Decimal | None:
+    """Return :func:`to_decimal` of ``value``, or None for NaN (the engine's "no such price")."""
+    return None if math.isnan(value) else to_decimal(value)
+
+
+def decimal_series(values: FloatArray) -> list[Decimal | None]:
+    """Return a float series as Decimals, NaN as None."""
+    return [None if math.isnan(x) else Decimal(repr(x)) for x in values.tolist()]
+
+
+@dataclass(frozen=True, slots=True)
+class TierSet:
+    """Tier tables of some symbols of one venue, as kernel arrays (layouts in :mod:`marginlab.sim.dtypes`).
+
+    Attributes
+    ----------
+    symbols : tuple of str
+        Native symbols; ``symbols[t]`` is table row ``t``.
+    tiers : float64 (K, 5)
+        Concatenated tiers.
+    tables : float64 (T, 10)
+        One row per symbol.
+    flags : int64 (5,)
+        Venue policy flags (``V_*``); ``V_HEDGE`` is set by a replay's position mode.
+    """
+
+    symbols: tuple[str, ...]
+    tiers: FloatArray
+    tables: FloatArray
+    flags: IntArray
+
+    def index(self, symbol: str) -> int:
+        """Return the table row of a native symbol."""
+        return self.symbols.index(symbol)
+
+
+def compile_tiers(venue: Venue, symbols: Sequence[str], *, hedge: bool = False) -> TierSet:
+    """Compile the tier tables, fees and policies of ``symbols`` (native or unified) on ``venue``."""
+    natives = tuple(dict.fromkeys(venue.resolve_symbol(s) for s in symbols))
+    ranks = {s: r for r, s in enumerate(sorted(natives))}
+    rows: list[list[float]] = []
+    tables = np.zeros((len(natives), dt.N_TABLE_COLS))
+    for t, native in enumerate(natives):
+        instrument = venue.instrument(native)
+        table = instrument.tiers
+        tables[t, dt.T_START] = len(rows)
+        tables[t, dt.T_COUNT] = len(table.tiers)
+        for tier in table.tiers:
+            rows.append(
+                [
+                    float(tier.floor),
+                    math.inf if tier.cap is None else float(tier.cap),
+                    float(tier.mmr),
+                    float(tier.maintenance_amount),
+                    float(tier.max_leverage),
+                ]
+            )
+        tables[t, dt.T_CONTRACTS] = 1.0 if table.basis is TierBasis.CONTRACTS else 0.0
+        tables[t, dt.T_CONTRACT_SIZE] = float(instrument.contract_size)
+        tables[t, dt.T_CLOSE_FEE] = float(instrument.taker_fee) if venue.fee_in_liquidation else 0.0
+        tables[t, dt.T_TAKER] = float(instrument.taker_fee)
+        tables[t, dt.T_MAKER] = float(instrument.maker_fee)
+        tables[t, dt.T_LIQ_FEE] = float(instrument.liquidation_fee)
+        tables[t, dt.T_LOT] = float(instrument.lot_size)
+        tables[t, dt.T_RANK] = ranks[native]
+    flags = np.zeros(dt.N_VENUE_FLAGS, np.int64)
+    flags[dt.V_BASIS_ENTRY] = venue.maintenance_basis is MaintenanceBasis.ENTRY
+    flags[dt.V_FEE_STYLE] = venue.liquidation_style is LiquidationStyle.FEE
+    flags[dt.V_PARTIAL] = venue.partial_liquidation
+    flags[dt.V_FLAT_ONLY] = venue.mode_switch is ModeSwitchPolicy.FLAT_ONLY
+    flags[dt.V_HEDGE] = hedge
+    tiers = np.array(rows, dtype=np.float64).reshape(-1, dt.N_TIER_COLS)
+    return TierSet(symbols=natives, tiers=tiers, tables=tables, flags=flags)
+
+
+def position_arrays(
+    tier_set: TierSet, positions: Sequence[Position]
+) -> tuple[IntArray, IntArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Return (table, side, qty, entry, mark, margin) arrays of domain positions (margin 0 for cross)."""
+    table = np.array([tier_set.index(p.symbol) for p in positions], np.int64)
+    side = np.array([dt.LONG if p.side is DomainSide.LONG else dt.SHORT for p in positions], np.int64)
+    qty = np.array([float(p.qty) for p in positions])
+    entry = np.array([float(p.entry) for p in positions])
+    mark = np.array([float(p.mark) for p in positions])
+    margin = np.array([float(p.margin) for p in positions])
+    return table, side, qty, entry, mark, margin
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayPlan:
+    """Everything ``replay_nb`` needs for one mode, plus what the result needs to be read back.
+
+    The state arrays (``st``, ``sym_st``, ``acc``, ``book``, ``cnt``) hold the account at the start; the
+    kernel works on copies.
+    """
+
+    tier_set: TierSet
+    positions: npt.NDArray[np.void]
+    st: FloatArray
+    sym_st: FloatArray
+    acc: FloatArray
+    book: IntArray
+    cnt: IntArray
+    last: FloatArray
+    mark: FloatArray
+    funding: FloatArray
+    keys: tuple[tuple[str, str], ...]
+    start_equity: Decimal
+
+
+def _spec_qty(spec: PositionSpec, venue: Venue, price: Decimal) -> Decimal:
+    instrument = venue.instrument(spec.symbol)
+    qty = spec.qty if spec.qty is not None else instrument.round_qty_down(spec.notional / price)  # type: ignore[operator]
+    if qty <= ZERO:
+        raise InputError("qty", qty, "a finite number > 0")
+    if qty % instrument.lot_size != ZERO:
+        raise InputError("qty", qty, f"a multiple of {instrument.symbol}'s lot size {instrument.lot_size}")
+    return qty
+
+
+def _open_bar(spec: PositionSpec, bars: Bars) -> int:
+    if spec.open_at is None:
+        return 0
+    when = np.datetime64(spec.open_at.astimezone(UTC).replace(tzinfo=None), "ns")
+    i = int(np.searchsorted(bars.times, when, side="left"))
+    return i if i < len(bars) else dt.NEVER
+
+
+def _start_account(model: Portfolio, venue: Venue) -> Account:
+    """Place the positions that have an entry exactly as ``replay_exact`` does (its checks apply)."""
+    account = Account(venue, balances=model.balances, position_mode=model.position_mode)
+    for spec in model.positions:
+        if spec.entry is None:
+            continue
+        instrument = venue.instrument(spec.symbol)
+        qty = spec.qty if spec.qty is not None else instrument.round_qty_down(spec.notional / spec.entry)  # type: ignore[operator]
+        account.import_position(
+            instrument,
+            spec.side,
+            qty,
+            spec.entry,
+            mark=spec.mark,
+            leverage=spec.leverage,
+            mode=spec.mode,
+            margin=spec.margin,
+        )
+        if spec.auto_add_margin is not None:
+            # validates the policy as the engine does
+            account.set_auto_add_margin(
+                spec.symbol,
+                AutoAddMargin(trigger=spec.auto_add_margin.trigger, target=spec.auto_add_margin.target),
+            )
+    return account
+
+
+def bar_arrays(bars: Bars, symbols: Sequence[str]) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Return last and mark OHLC as (n, S, 4) and funding as (n, S), symbols in the given order."""
+    n, n_sym = len(bars), len(symbols)
+    last = np.empty((n, n_sym, 4))
+    mark = np.empty((n, n_sym, 4))
+    funding = np.zeros((n, n_sym))
+    for t, native in enumerate(symbols):
+        last[:, t, :] = bars.last[native]
+        mark[:, t, :] = bars.mark[native]
+        if native in bars.funding:
+            funding[:, t] = bars.funding[native]
+    return last, mark, funding
+
+
+def compile_replay(model: Portfolio, venue: Venue, bars: Bars) -> ReplayPlan:
+    """Compile one mode's portfolio (``portfolio_for_mode``) on its replay venue and bars.
+
+    Raises
+    ------
+    InputError
+        If a symbol has no bars, the positions settle in more than one asset, or a quantity is invalid.
+    """
+    natives = [venue.resolve_symbol(s.symbol) for s in model.positions]
+    for i, native in enumerate(natives):
+        if native not in bars.last:
+            raise InputError(
+                f"positions[{i}].symbol",
+                model.positions[i].symbol,
+                f"one of the data's symbols {bars.symbols}",
+            )
+    settles = {venue.instrument(s).settle for s in natives}
+    if len(settles) > 1:
+        raise InputError("positions", sorted(settles), "one settlement asset per replay (fast core)")
+    account = _start_account(model, venue)
+    settle = next(iter(settles)) if settles else "USDT"
+    tier_set = compile_tiers(venue, natives, hedge=model.position_mode is PositionMode.HEDGE)
+    symbols = tier_set.symbols
+    n_pos, n_sym = len(natives), len(symbols)
+
+    keys: dict[tuple[str, str], int] = {}
+    positions = np.zeros(n_pos, dt.POSITION_DT)
+    st = np.zeros((n_pos, dt.N_STATE))
+    sym_st = np.zeros((n_sym, dt.N_SYM_STATE))
+    sym_st[:, dt.Y_MARK] = NAN
+    for t, native in enumerate(symbols):
+        sym_st[t, dt.Y_LEV] = float(account.settings(native).leverage)
+    slot_of: dict[tuple[str, DomainSide], int] = {}
+    for p, (spec, native) in enumerate(zip(model.positions, natives, strict=True)):
+        row = positions[p]
+        row["sym"] = tier_set.index(native)
+        row["key"] = keys.setdefault((native, str(spec.side)), len(keys))
+        row["side"] = dt.LONG if spec.side is DomainSide.LONG else dt.SHORT
+        row["mode"] = dt.ISOLATED if spec.mode is MarginMode.ISOLATED else dt.CROSS
+        row["margin"] = to_float(spec.margin)
+        row["leverage"] = to_float(spec.leverage)
+        row["stop_loss"] = to_float(spec.stop_loss)
+        row["take_profit"] = to_float(spec.take_profit)
+        policy = spec.auto_add_margin
+        row["aa_trigger"] = NAN if policy is None else float(policy.trigger)
+        row["aa_target"] = NAN if policy is None else float(policy.target)
+        if spec.entry is not None:
+            row["open_bar"] = dt.OPEN_AT_START
+            slot_of[(native, spec.side)] = p
+            if policy is not None:
+                sym_st[row["sym"], dt.Y_AA_ON : dt.Y_AA_TGT + 1] = (
+                    1.0,
+                    float(policy.trigger),
+                    float(policy.target),
+                )
+            continue
+        bar = _open_bar(spec, bars)
+        row["open_bar"] = bar
+        if bar >= 0:
+            row["qty"] = float(_spec_qty(spec, venue, price_to_decimal(bars.last[native][bar, OPEN])))
+    book = np.zeros(max(n_pos, 1), np.int64)
+    for b, pos in enumerate(account.positions):
+        p = slot_of[(pos.symbol, pos.side)]
+        book[b] = p
+        positions[p]["qty"] = float(pos.qty)
+        positions[p]["entry"] = float(pos.entry)
+        st[p] = (1.0, float(pos.qty), float(pos.entry), float(pos.margin), float(pos.leverage), 0.0)
+        sym_st[tier_set.index(pos.symbol), dt.Y_MARK] = float(pos.mark)
+    cnt = np.array([len(account.positions), 0], np.int64)
+    wallets = account.wallets
+    other = sum((v for k, v in wallets.items() if k != settle), ZERO)
+    acc = np.array([float(account.wallet(settle)), 0.0, 0.0, float(other)])
+    start_equity = sum(wallets.values(), ZERO)
+    for pos in account.positions:
+        start_equity += pos.unrealized_pnl() + (pos.margin if pos.mode is MarginMode.ISOLATED else ZERO)
+
+    last, mark, funding = bar_arrays(bars, symbols)
+    return ReplayPlan(
+        tier_set=tier_set,
+        positions=positions,
+        st=st,
+        sym_st=sym_st,
+        acc=acc,
+        book=book,
+        cnt=cnt,
+        last=last,
+        mark=mark,
+        funding=funding,
+        keys=tuple(keys),
+        start_equity=start_equity,
+    )

@@ -1,0 +1,947 @@
+"""Numba kernels: vectorised liquidation prices and the whole replay of one margin mode.
+
+Everything here takes arrays and scalars laid out as :mod:`marginlab.sim.dtypes` describes, returns a
+:class:`~marginlab.sim.dtypes.Status` code instead of raising, and mirrors the exact engine
+(:mod:`marginlab.domain.account`, :mod:`marginlab.domain.liquidation`) and the exact replay
+(:func:`marginlab.analysis.replay.replay_exact`) step for step, in float64.
+
+The liquidation condition of a group of legs (one symbol; both sides in hedge mode) at price ``P``::
+
+    fixed + sum_i s_i q_i (P - E_i) - sum_i (q_i B_i mmr_i - cum_i + q_i P f_i) = 0
+
+is linear between the prices where a leg's tier changes (``floor_k / q_i``); it is solved on every such
+interval, roots outside their interval are dropped and the one nearest the mark is kept (NaN if none).
+"""
+
+# Kernels are excluded from strict typing (numba types), see pyproject; wrappers in api.py are typed.
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from marginlab.sim.dtypes import (
+    A_FEES,
+    A_FUNDING,
+    A_OTHER,
+    A_WALLET,
+    C_NBOOK,
+    C_NEV,
+    CAP,
+    CL_BAR,
+    CL_DISTANCE,
+    CL_SYM,
+    CLOSE,
+    CROSS,
+    CUM,
+    FLOOR,
+    HIGH,
+    I_AVAILABLE,
+    I_BAR,
+    I_POS,
+    I_REQUIRED,
+    ISOLATED,
+    LOT_EPS,
+    LOW,
+    MAX_LEV,
+    MMR,
+    OPEN,
+    S_ENTRY,
+    S_FEES,
+    S_LEV,
+    S_MARGIN,
+    S_OPEN,
+    S_QTY,
+    T_CLOSE_FEE,
+    T_CONTRACT_SIZE,
+    T_CONTRACTS,
+    T_COUNT,
+    T_LIQ_FEE,
+    T_LOT,
+    T_MAKER,
+    T_RANK,
+    T_START,
+    T_TAKER,
+    V_BASIS_ENTRY,
+    V_FEE_STYLE,
+    V_FLAT_ONLY,
+    V_HEDGE,
+    V_PARTIAL,
+    Y_AA_ON,
+    Y_AA_TGT,
+    Y_AA_TRIG,
+    Y_LEV,
+    Y_MARK,
+    EventKind,
+    Status,
+)
+
+_OK = int(Status.OK)
+_BAD_PRICE = int(Status.BAD_PRICE)
+_LEVERAGE = int(Status.LEVERAGE_TOO_HIGH)
+_OVERFLOW = int(Status.TIER_OVERFLOW)
+_EXISTS = int(Status.POSITION_EXISTS)
+_ONE_WAY = int(Status.ONE_WAY_CONFLICT)
+_MODE = int(Status.MODE_CONFLICT)
+_ISO_MARGIN = int(Status.ISOLATED_MARGIN_TOO_LOW)
+_BALANCE = int(Status.INSUFFICIENT_BALANCE)
+_ON_FILL = int(Status.LIQUIDATED_ON_FILL)
+_EV_OVERFLOW = int(Status.EVENT_OVERFLOW)
+_BAD_INPUT = int(Status.BAD_INPUT)
+
+_OPENED = int(EventKind.OPENED)
+_LIQUIDATED = int(EventKind.LIQUIDATED)
+_PARTIAL = int(EventKind.PARTIALLY_LIQUIDATED)
+_STOP = int(EventKind.STOP_LOSS)
+_TAKE = int(EventKind.TAKE_PROFIT)
+_STOP_REJECTED = int(EventKind.STOP_REJECTED)
+_ADDED = int(EventKind.MARGIN_ADDED)
+
+
+# =========================================================================== tiers and maintenance
+@njit(cache=True)
+def _tier_size_nb(tables, t, qty, price):
+    if tables[t, T_CONTRACTS] != 0.0:
+        return qty / tables[t, T_CONTRACT_SIZE]
+    return qty * price
+
+
+@njit(cache=True)
+def _tier_at_nb(tiers, tables, t, size):
+    """Return the tier row holding ``size`` (the last tier beyond the table's end)."""
+    start = int(tables[t, T_START])
+    last = start + int(tables[t, T_COUNT]) - 1
+    for k in range(start, last):
+        if size <= tiers[k, CAP]:
+            return k
+    return last
+
+
+@njit(cache=True)
+def _tier_for_nb(tiers, tables, t, size):
+    """Return the tier row holding ``size``, or -1 beyond the last cap (the engine's RuleSetError)."""
+    k = _tier_at_nb(tiers, tables, t, size)
+    if size > tiers[k, CAP]:
+        return -1
+    return k
+
+
+@njit(cache=True)
+def _maintenance_nb(tiers, tables, basis_entry, t, qty, entry, price):
+    basis_price = entry if basis_entry else price
+    k = _tier_at_nb(tiers, tables, t, _tier_size_nb(tables, t, qty, basis_price))
+    return qty * basis_price * tiers[k, MMR] - tiers[k, CUM] + qty * price * tables[t, T_CLOSE_FEE]
+
+
+# =========================================================================== liquidation solver
+@njit(cache=True)
+def _keep_nearest(root, best, ref):
+    if not root > 0.0:
+        return best
+    if math.isnan(best):
+        return root
+    d, bd = abs(root - ref), abs(best - ref)
+    if d < bd or (d == bd and root < best):
+        return root
+    return best
+
+
+@njit(cache=True)
+def _solve_one_nb(tiers, tables, basis_entry, t, s, q, e, fixed, ref, maintenance):
+    """Return the price at which one leg's pool equity meets its requirement (NaN: none)."""
+    if not maintenance:
+        root = e - s * fixed / q
+        return root if root > 0.0 else np.nan
+    f = tables[t, T_CLOSE_FEE]
+    if basis_entry or tables[t, T_CONTRACTS] != 0.0:
+        # the tier does not move with the price: one linear piece
+        k = _tier_at_nb(tiers, tables, t, _tier_size_nb(tables, t, q, e))
+        m, c = tiers[k, MMR], tiers[k, CUM]
+        if basis_entry:
+            slope = s * q - q * f
+            intercept = fixed - s * q * e + c - q * e * m
+        else:
+            slope = s * q - q * m - q * f
+            intercept = fixed - s * q * e + c
+        if slope == 0.0:
+            return np.nan
+        root = -intercept / slope
+        return root if root > 0.0 else np.nan
+    # in notional N = q * P on tier k: (s - m_k - f) N = s q E - fixed - cum_k, valid in [floor_k, cap_k]
+    start = int(tables[t, T_START])
+    last = start + int(tables[t, T_COUNT]) - 1
+    y = s * q * e - fixed
+    best = np.nan
+    for k in range(start, last + 1):
+        d = s - tiers[k, MMR] - f
+        if d == 0.0:
+            continue
+        yk = y - tiers[k, CUM]
+        lo = tiers[k, FLOOR] * d
+        hi = np.inf * d if k == last else tiers[k, CAP] * d
+        if d < 0.0:
+            lo, hi = hi, lo
+        if lo <= yk <= hi:
+            best = _keep_nearest(yk / d / q, best, ref)
+    return best
+
+
+@njit(cache=True)
+def _solve_two_nb(tiers, tables, basis_entry, t, s1, q1, e1, s2, q2, e2, fixed, ref, maintenance):
+    """Return the shared liquidation price of two legs of one symbol (hedge mode, cross); NaN: none."""
+    if not maintenance:
+        slope = s1 * q1 + s2 * q2
+        if slope == 0.0:
+            return np.nan
+        root = -(fixed - s1 * q1 * e1 - s2 * q2 * e2) / slope
+        return root if root > 0.0 else np.nan
+    f = tables[t, T_CLOSE_FEE]
+    base_slope = s1 * q1 + s2 * q2 - (q1 + q2) * f
+    base_icpt = fixed - s1 * q1 * e1 - s2 * q2 * e2
+    if basis_entry or tables[t, T_CONTRACTS] != 0.0:
+        k1 = _tier_at_nb(tiers, tables, t, _tier_size_nb(tables, t, q1, e1))
+        k2 = _tier_at_nb(tiers, tables, t, _tier_size_nb(tables, t, q2, e2))
+        slope, icpt = base_slope, base_icpt + tiers[k1, CUM] + tiers[k2, CUM]
+        if basis_entry:
+            icpt -= q1 * e1 * tiers[k1, MMR] + q2 * e2 * tiers[k2, MMR]
+        else:
+            slope -= q1 * tiers[k1, MMR] + q2 * tiers[k2, MMR]
+        if slope == 0.0:
+            return np.nan
+        root = -icpt / slope
+        return root if root > 0.0 else np.nan
+    start = int(tables[t, T_START])
+    last = start + int(tables[t, T_COUNT]) - 1
+    k1, k2 = start, start
+    lo = 0.0
+    best = np.nan
+    while True:
+        b1 = tiers[k1 + 1, FLOOR] / q1 if k1 < last else np.inf
+        b2 = tiers[k2 + 1, FLOOR] / q2 if k2 < last else np.inf
+        hi = min(b1, b2)
+        if hi > lo:
+            slope = base_slope - q1 * tiers[k1, MMR] - q2 * tiers[k2, MMR]
+            if slope != 0.0:
+                root = -(base_icpt + tiers[k1, CUM] + tiers[k2, CUM]) / slope
+                if lo <= root <= hi:
+                    best = _keep_nearest(root, best, ref)
+        if hi == np.inf:
+            break
+        if b1 == hi:
+            k1 += 1
+        if b2 == hi:
+            k2 += 1
+        lo = hi
+    return best
+
+
+@njit(cache=True)
+def liq_prices_nb(tiers, tables, basis_entry, table, side, qty, entry, fixed, mark, partner, out):
+    """Fill ``out`` with liquidation prices (NaN where none); return a Status code.
+
+    Parameters
+    ----------
+    tiers, tables : ndarray
+        Tier and table arrays (``dtypes`` layout).
+    basis_entry : int
+        1 when the maintenance rate applies at the entry price (Bybit classic).
+    table : int64 (n,)
+        Table row of each position.
+    side : int64 (n,)
+        +1 long, -1 short.
+    qty, entry, fixed, mark : float64 (n,)
+        Size (base units, > 0), entry price, the price-independent equity of the pool (isolated: margin;
+        cross: wallet + other symbols' uPnL - their maintenance) and the mark (picks among several roots).
+    partner : int64 (n,) or (0,)
+        Index of the other leg sharing the price (hedge-mode cross, same symbol), -1 for none; an empty
+        array means no partners at all.
+    out : float64 (n,)
+        Written in place.
+    """
+    n = qty.shape[0]
+    n_tables = tables.shape[0]
+    pairs = partner.shape[0] == n
+    for i in range(n):
+        t = table[i]
+        if t < 0 or t >= n_tables or not qty[i] > 0.0:
+            return _BAD_INPUT
+        j = partner[i] if pairs else -1
+        if j < 0:
+            out[i] = _solve_one_nb(
+                tiers, tables, basis_entry, t, side[i], qty[i], entry[i], fixed[i], mark[i], True
+            )
+        else:
+            out[i] = _solve_two_nb(
+                tiers,
+                tables,
+                basis_entry,
+                t,
+                side[i],
+                qty[i],
+                entry[i],
+                side[j],
+                qty[j],
+                entry[j],
+                fixed[i],
+                mark[i],
+                True,
+            )
+    return _OK
+
+
+@njit(cache=True)
+def cross_fixed_nb(tiers, tables, basis_entry, table, side, qty, entry, mark, cross, wallet, out):
+    """Fill ``out`` with each cross position's ``fixed`` (one account): wallet + Σ others' (uPnL - MM).
+
+    Positions of another table (symbol) than ``i`` count as "others"; isolated positions (``cross == 0``) get
+    NaN. Returns a Status code.
+    """
+    n = qty.shape[0]
+    upnl_mm = np.empty(n)
+    for i in range(n):
+        t = table[i]
+        if t < 0 or t >= tables.shape[0] or not qty[i] > 0.0:
+            return _BAD_INPUT
+        upnl_mm[i] = side[i] * qty[i] * (mark[i] - entry[i]) - _maintenance_nb(
+            tiers, tables, basis_entry, t, qty[i], entry[i], mark[i]
+        )
+    for i in range(n):
+        if not cross[i]:
+            out[i] = np.nan
+            continue
+        total = wallet
+        for j in range(n):
+            if cross[j] and table[j] != table[i]:
+                total += upnl_mm[j]
+        out[i] = total
+    return _OK
+
+
+# =========================================================================== account state helpers
+@njit(cache=True)
+def _upnl(pos, st, sym_st, p):
+    return pos[p].side * st[p, S_QTY] * (sym_st[pos[p].sym, Y_MARK] - st[p, S_ENTRY])
+
+
+@njit(cache=True)
+def _mm(pos, st, sym_st, tiers, tables, flags, p):
+    t = pos[p].sym
+    return _maintenance_nb(
+        tiers, tables, flags[V_BASIS_ENTRY], t, st[p, S_QTY], st[p, S_ENTRY], sym_st[t, Y_MARK]
+    )
+
+
+@njit(cache=True)
+def _cross_sums(pos, st, sym_st, tiers, tables, flags, book, cnt):
+    """Return (n cross, cross uPnL, cross maintenance, cross initial margin) at marks."""
+    n, upnl, mm, im = 0, 0.0, 0.0, 0.0
+    for b in range(cnt[C_NBOOK]):
+        p = book[b]
+        if pos[p].mode != CROSS:
+            continue
+        n += 1
+        upnl += _upnl(pos, st, sym_st, p)
+        mm += _mm(pos, st, sym_st, tiers, tables, flags, p)
+        im += st[p, S_QTY] * sym_st[pos[p].sym, Y_MARK] / st[p, S_LEV]
+    return n, upnl, mm, im
+
+
+@njit(cache=True)
+def _available(pos, st, sym_st, tiers, tables, flags, book, cnt, acc):
+    _, upnl, _, im = _cross_sums(pos, st, sym_st, tiers, tables, flags, book, cnt)
+    return acc[A_WALLET] + upnl - im
+
+
+@njit(cache=True)
+def _iso_liquidatable(pos, st, sym_st, tiers, tables, flags, p):
+    equity = st[p, S_MARGIN] + _upnl(pos, st, sym_st, p)
+    return equity - _mm(pos, st, sym_st, tiers, tables, flags, p) <= 0.0
+
+
+@njit(cache=True)
+def _cross_liquidatable(pos, st, sym_st, tiers, tables, flags, book, cnt, acc):
+    n, upnl, mm, _ = _cross_sums(pos, st, sym_st, tiers, tables, flags, book, cnt)
+    return n > 0 and acc[A_WALLET] + upnl <= mm
+
+
+@njit(cache=True)
+def _pool_price(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, p, maintenance):
+    """Return the liquidation (or, without maintenance, bankruptcy) price of position ``p``; NaN: none."""
+    sym = pos[p].sym
+    mark = sym_st[sym, Y_MARK]
+    basis_entry = flags[V_BASIS_ENTRY]
+    if pos[p].mode == ISOLATED:
+        return _solve_one_nb(
+            tiers,
+            tables,
+            basis_entry,
+            sym,
+            pos[p].side,
+            st[p, S_QTY],
+            st[p, S_ENTRY],
+            st[p, S_MARGIN],
+            mark,
+            maintenance,
+        )
+    fixed = acc[A_WALLET]
+    other = -1
+    for b in range(cnt[C_NBOOK]):
+        q = book[b]
+        if pos[q].mode != CROSS or q == p:
+            continue
+        if pos[q].sym == sym:
+            other = q
+            continue
+        fixed += _upnl(pos, st, sym_st, q)
+        if maintenance:
+            fixed -= _mm(pos, st, sym_st, tiers, tables, flags, q)
+    if other < 0:
+        return _solve_one_nb(
+            tiers,
+            tables,
+            basis_entry,
+            sym,
+            pos[p].side,
+            st[p, S_QTY],
+            st[p, S_ENTRY],
+            fixed,
+            mark,
+            maintenance,
+        )
+    # the engine lists the group in book order; the solution does not depend on it
+    return _solve_two_nb(
+        tiers, tables, basis_entry, sym, pos[p].side, st[p, S_QTY], st[p, S_ENTRY],
+        pos[other].side, st[other, S_QTY], st[other, S_ENTRY], fixed, mark, maintenance,
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def _book_remove(book, cnt, p):
+    n = cnt[C_NBOOK]
+    for b in range(n):
+        if book[b] == p:
+            for c in range(b, n - 1):
+                book[c] = book[c + 1]
+            cnt[C_NBOOK] = n - 1
+            return
+
+
+@njit(cache=True)
+def _emit(ev, cnt, bar, p, kind, mark, price, loss, qty, amount):
+    k = cnt[C_NEV]
+    cnt[C_NEV] = k + 1
+    if k >= ev.shape[0]:
+        return
+    ev[k].bar = bar
+    ev[k].pos = p
+    ev[k].kind = kind
+    ev[k].mark = mark
+    ev[k].price = price
+    ev[k].loss = loss
+    ev[k].qty = qty
+    ev[k].amount = amount
+
+
+@njit(cache=True)
+def _round_lot_down(x, lot):
+    r = x / lot
+    k = math.floor(r)
+    if r - k > 1.0 - LOT_EPS * max(1.0, r):
+        k += 1.0  # ``r`` is a whole number of lots, off by float rounding
+    return k * lot
+
+
+# =========================================================================== liquidation
+@njit(cache=True)
+def _step_down(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, p):
+    """Close just enough of ``p`` at mark to drop it one tier; return 1 (done), 0 (not possible) or -code."""
+    if not flags[V_PARTIAL]:
+        return 0
+    t = pos[p].sym
+    mark = sym_st[t, Y_MARK]
+    qty = st[p, S_QTY]
+    k = _tier_for_nb(tiers, tables, t, _tier_size_nb(tables, t, qty, mark))
+    if k < 0:
+        return -_OVERFLOW
+    if k == int(tables[t, T_START]):
+        return 0
+    lower_cap = tiers[k, FLOOR]
+    lot = tables[t, T_LOT]
+    if tables[t, T_CONTRACTS] != 0.0:
+        keep = _round_lot_down(lower_cap * tables[t, T_CONTRACT_SIZE], lot)
+    else:
+        keep = _round_lot_down(lower_cap / mark, lot)
+    closed = qty - keep
+    if closed <= 0.0 or keep <= 0.0:
+        return 0
+    pnl = pos[p].side * closed * (mark - st[p, S_ENTRY])
+    fee = closed * mark * tables[t, T_LIQ_FEE]
+    if pos[p].mode == ISOLATED:
+        if st[p, S_MARGIN] + pnl - fee < 0.0:
+            return 0
+        st[p, S_MARGIN] += pnl - fee
+    else:
+        if acc[A_WALLET] + _cross_sums(pos, st, sym_st, tiers, tables, flags, book, cnt)[1] - fee < 0.0:
+            return 0  # the pool cannot pay the fee: it is past bankruptcy and goes as a whole
+        acc[A_WALLET] += pnl - fee
+    st[p, S_QTY] = keep
+    st[p, S_FEES] += fee
+    _emit(ev, cnt, bar, p, _PARTIAL, mark, mark, 0.0, closed, fee)
+    return 1
+
+
+@njit(cache=True)
+def _forfeit(flags, equity, notional, rate):
+    """Split a liquidated pool's equity into (fee, returned to the trader)."""
+    if equity <= 0.0:
+        return 0.0, 0.0
+    fee = min(notional * rate, equity)
+    if flags[V_FEE_STYLE]:
+        return fee, equity - fee
+    return fee, 0.0
+
+
+@njit(cache=True)
+def _close_slot(st, book, cnt, p):
+    st[p, S_OPEN] = 0.0
+    st[p, S_FEES] = 0.0
+    _book_remove(book, cnt, p)
+
+
+@njit(cache=True)
+def _liquidate_isolated(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, p):
+    while _iso_liquidatable(pos, st, sym_st, tiers, tables, flags, p):
+        r = _step_down(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, p)
+        if r < 0:
+            return -r
+        if r == 0:
+            break
+    if not _iso_liquidatable(pos, st, sym_st, tiers, tables, flags, p):
+        return _OK
+    t = pos[p].sym
+    mark = sym_st[t, Y_MARK]
+    bankruptcy = _pool_price(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, p, False)
+    equity = st[p, S_MARGIN] + _upnl(pos, st, sym_st, p)
+    fee, returned = _forfeit(flags, equity, st[p, S_QTY] * mark, tables[t, T_LIQ_FEE])
+    acc[A_WALLET] += returned
+    loss = st[p, S_MARGIN] - returned + st[p, S_FEES]
+    price = mark if flags[V_FEE_STYLE] or math.isnan(bankruptcy) else bankruptcy
+    _emit(ev, cnt, bar, p, _LIQUIDATED, mark, price, loss, st[p, S_QTY], fee)
+    _close_slot(st, book, cnt, p)
+    return _OK
+
+
+@njit(cache=True)
+def _liquidate_cross(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar):
+    n_book = cnt[C_NBOOK]
+    tried = np.zeros(pos.shape[0], np.bool_)
+    while _cross_liquidatable(pos, st, sym_st, tiers, tables, flags, book, cnt, acc):
+        # candidates by maintenance margin, then (symbol, side), descending: the engine's sort, reversed
+        tried[:] = False
+        stepped = False
+        while not stepped:
+            best, best_mm = -1, 0.0
+            for b in range(cnt[C_NBOOK]):
+                q = book[b]
+                if pos[q].mode != CROSS or tried[q]:
+                    continue
+                mm = _mm(pos, st, sym_st, tiers, tables, flags, q)
+                if best < 0 or _ranks_above(pos, tables, mm, q, best_mm, best):
+                    best, best_mm = q, mm
+            if best < 0:
+                break
+            tried[best] = True
+            r = _step_down(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, best)
+            if r < 0:
+                return -r
+            stepped = r == 1
+        if not stepped:
+            break
+    if not _cross_liquidatable(pos, st, sym_st, tiers, tables, flags, book, cnt, acc):
+        return _OK
+    n_book = cnt[C_NBOOK]
+    members = np.empty(n_book, np.int64)
+    n = 0
+    notional, upnl_total = 0.0, 0.0
+    for b in range(n_book):
+        q = book[b]
+        if pos[q].mode == CROSS:
+            members[n] = q
+            n += 1
+            notional += st[q, S_QTY] * sym_st[pos[q].sym, Y_MARK]
+            upnl_total += _upnl(pos, st, sym_st, q)
+    equity = acc[A_WALLET] + upnl_total
+    fee, returned = _forfeit(flags, equity, notional, tables[pos[members[0]].sym, T_LIQ_FEE])
+    bankruptcy = np.empty(n)
+    upnl = np.empty(n)
+    for m in range(n):
+        q = members[m]
+        bankruptcy[m] = _pool_price(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, q, False)
+        upnl[m] = _upnl(pos, st, sym_st, q)
+    acc[A_WALLET] = returned
+    for m in range(n):
+        q = members[m]
+        mark = sym_st[pos[q].sym, Y_MARK]
+        share = st[q, S_QTY] * mark / notional if notional != 0.0 else 1.0 / n
+        loss = -(returned * share - equity * share + upnl[m]) + st[q, S_FEES]
+        price = mark if flags[V_FEE_STYLE] or math.isnan(bankruptcy[m]) else bankruptcy[m]
+        _emit(ev, cnt, bar, q, _LIQUIDATED, mark, price, loss, st[q, S_QTY], fee * share)
+    for m in range(n):
+        _close_slot(st, book, cnt, members[m])
+    return _OK
+
+
+@njit(cache=True)
+def _ranks_above(pos, tables, mm, q, best_mm, best):
+    if mm != best_mm:
+        return mm > best_mm
+    rq, rb = tables[pos[q].sym, T_RANK], tables[pos[best].sym, T_RANK]
+    if rq != rb:
+        return rq > rb
+    return pos[q].side < pos[best].side  # "short" sorts after "long": reversed, short comes first
+
+
+@njit(cache=True)
+def _sweep(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar):
+    n_book = cnt[C_NBOOK]
+    isolated = np.empty(n_book, np.int64)
+    n = 0
+    for b in range(n_book):
+        if pos[book[b]].mode == ISOLATED:
+            isolated[n] = book[b]
+            n += 1
+    for m in range(n):
+        p = isolated[m]
+        if st[p, S_OPEN] != 0.0 and _iso_liquidatable(pos, st, sym_st, tiers, tables, flags, p):
+            code = _liquidate_isolated(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, p)
+            if code != _OK:
+                return code
+    if _cross_liquidatable(pos, st, sym_st, tiers, tables, flags, book, cnt, acc):
+        return _liquidate_cross(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar)
+    return _OK
+
+
+@njit(cache=True)
+def _auto_add(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar):
+    for b in range(cnt[C_NBOOK]):
+        p = book[b]
+        t = pos[p].sym
+        if pos[p].mode != ISOLATED or sym_st[t, Y_AA_ON] == 0.0:
+            continue
+        equity = st[p, S_MARGIN] + _upnl(pos, st, sym_st, p)
+        mm = _mm(pos, st, sym_st, tiers, tables, flags, p)
+        if equity > 0.0 and mm / equity < sym_st[t, Y_AA_TRIG]:
+            continue
+        needed = mm / sym_st[t, Y_AA_TGT] - equity
+        amount = min(needed, max(0.0, _available(pos, st, sym_st, tiers, tables, flags, book, cnt, acc)))
+        if amount <= 0.0:
+            continue
+        acc[A_WALLET] -= amount
+        st[p, S_MARGIN] += amount
+        _emit(ev, cnt, bar, p, _ADDED, sym_st[t, Y_MARK], sym_st[t, Y_MARK], 0.0, st[p, S_QTY], amount)
+
+
+@njit(cache=True)
+def _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, marks, column):
+    """Move every held symbol's mark to ``marks[sym, column]``, then auto-add and sweep."""
+    for b in range(cnt[C_NBOOK]):
+        t = pos[book[b]].sym
+        price = marks[t, column]
+        if not (price > 0.0 and price < np.inf):
+            return _BAD_PRICE
+        sym_st[t, Y_MARK] = price
+    _auto_add(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar)
+    return _sweep(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar)
+
+
+# =========================================================================== opening and closing
+@njit(cache=True)
+def _open(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, info, bar, p, price):
+    t = pos[p].sym
+    side = pos[p].side
+    mode = pos[p].mode
+    qty = pos[p].qty
+    info[I_POS] = p
+    if not (price > 0.0 and price < np.inf):
+        return _BAD_PRICE
+    lev = pos[p].leverage if not math.isnan(pos[p].leverage) else sym_st[t, Y_LEV]
+    notional = qty * price
+    k = _tier_for_nb(tiers, tables, t, _tier_size_nb(tables, t, qty, price))
+    if k < 0:
+        return _OVERFLOW
+    if lev > tiers[k, MAX_LEV]:
+        info[I_REQUIRED], info[I_AVAILABLE] = lev, tiers[k, MAX_LEV]
+        return _LEVERAGE
+    first_mode = -1
+    for b in range(cnt[C_NBOOK]):
+        q = book[b]
+        if pos[q].sym != t:
+            continue
+        if pos[q].side == side:
+            return _EXISTS
+        if not flags[V_HEDGE]:
+            return _ONE_WAY
+        if first_mode < 0:
+            first_mode = pos[q].mode
+    if first_mode >= 0 and first_mode != mode and flags[V_FLAT_ONLY]:
+        return _MODE
+    fee = notional * tables[t, T_TAKER]
+    initial = notional / lev
+    available = _available(pos, st, sym_st, tiers, tables, flags, book, cnt, acc)
+    if mode == ISOLATED:
+        margin = initial if math.isnan(pos[p].margin) else pos[p].margin
+        if margin < initial:
+            info[I_REQUIRED], info[I_AVAILABLE] = initial, margin
+            return _ISO_MARGIN
+        if margin + fee > available:
+            info[I_REQUIRED], info[I_AVAILABLE] = margin + fee, available
+            return _BALANCE
+        acc[A_WALLET] -= margin + fee
+    else:
+        margin = 0.0
+        if initial + fee > available:
+            info[I_REQUIRED], info[I_AVAILABLE] = initial + fee, available
+            return _BALANCE
+        acc[A_WALLET] -= fee
+    acc[A_FEES] += fee
+    sym_st[t, Y_LEV] = lev
+    st[p, S_OPEN] = 1.0
+    st[p, S_QTY] = qty
+    st[p, S_ENTRY] = price
+    st[p, S_MARGIN] = margin
+    st[p, S_LEV] = lev
+    st[p, S_FEES] = fee
+    book[cnt[C_NBOOK]] = p
+    cnt[C_NBOOK] += 1
+    sym_st[t, Y_MARK] = price
+    if mode == ISOLATED:
+        liquidatable = _iso_liquidatable(pos, st, sym_st, tiers, tables, flags, p)
+    else:
+        liquidatable = _cross_liquidatable(pos, st, sym_st, tiers, tables, flags, book, cnt, acc)
+    if liquidatable:
+        return _ON_FILL
+    if not math.isnan(pos[p].aa_trigger):
+        sym_st[t, Y_AA_ON] = 1.0
+        sym_st[t, Y_AA_TRIG] = pos[p].aa_trigger
+        sym_st[t, Y_AA_TGT] = pos[p].aa_target
+    _emit(ev, cnt, bar, p, _OPENED, price, price, 0.0, qty, fee)
+    return _sweep(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar)
+
+
+@njit(cache=True)
+def _stops(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, last):
+    """Stops, then take-profits, of every position that has them, on the bar's last-price range."""
+    for j in range(pos.shape[0]):
+        stop, take = pos[j].stop_loss, pos[j].take_profit
+        if math.isnan(stop) and math.isnan(take):
+            continue
+        t, side = pos[j].sym, pos[j].side
+        p = -1  # the engine closes whatever position holds (symbol, side), whichever entry opened it
+        for b in range(cnt[C_NBOOK]):
+            if pos[book[b]].sym == t and pos[book[b]].side == side:
+                p = book[b]
+        if p < 0:
+            continue
+        o, h, lo = last[t, OPEN], last[t, HIGH], last[t, LOW]
+        long = side > 0
+        kind, fill = 0, 0.0
+        if not math.isnan(stop) and (lo <= stop if long else h >= stop):
+            kind, fill = _STOP, (min(o, stop) if long else max(o, stop))
+        elif not math.isnan(take) and (h >= take if long else lo <= take):
+            kind, fill = _TAKE, (max(o, take) if long else min(o, take))
+        if kind == 0:
+            continue
+        qty = st[p, S_QTY]
+        pnl = side * qty * (fill - st[p, S_ENTRY])
+        fee = qty * fill * (tables[t, T_TAKER] if kind == _STOP else tables[t, T_MAKER])
+        if pos[p].mode == ISOLATED:
+            released = st[p, S_MARGIN] + pnl - fee
+            if released < 0.0:
+                _emit(ev, cnt, bar, p, _STOP_REJECTED, sym_st[t, Y_MARK], fill, 0.0, qty, fee)
+                continue
+            wallet = acc[A_WALLET] + released
+        else:
+            wallet = acc[A_WALLET] + pnl - fee
+            rest = 0.0
+            for b in range(cnt[C_NBOOK]):
+                q = book[b]
+                if q != p and pos[q].mode == CROSS:
+                    rest += _upnl(pos, st, sym_st, q)
+            if wallet + rest < 0.0:
+                _emit(ev, cnt, bar, p, _STOP_REJECTED, sym_st[t, Y_MARK], fill, 0.0, qty, fee)
+                continue
+        acc[A_WALLET] = wallet
+        acc[A_FEES] += fee
+        _emit(ev, cnt, bar, p, kind, sym_st[t, Y_MARK], fill, 0.0, qty, fee)
+        _close_slot(st, book, cnt, p)
+
+
+# =========================================================================== one bar's bookkeeping
+@njit(cache=True)
+def _equity(pos, st, sym_st, book, cnt, acc):
+    total = acc[A_WALLET] + acc[A_OTHER]
+    for b in range(cnt[C_NBOOK]):
+        p = book[b]
+        total += _upnl(pos, st, sym_st, p)
+        if pos[p].mode == ISOLATED:
+            total += st[p, S_MARGIN]
+    return total
+
+
+@njit(cache=True)
+def _worst_ratio(pos, st, sym_st, tiers, tables, flags, book, cnt, acc):
+    worst = 0.0
+    n_cross, upnl, mm_cross, _ = _cross_sums(pos, st, sym_st, tiers, tables, flags, book, cnt)
+    if n_cross > 0 and acc[A_WALLET] + upnl > 0.0:
+        worst = max(worst, mm_cross / (acc[A_WALLET] + upnl))
+    for b in range(cnt[C_NBOOK]):
+        p = book[b]
+        if pos[p].mode == ISOLATED:
+            equity = st[p, S_MARGIN] + _upnl(pos, st, sym_st, p)
+            if equity > 0.0:
+                worst = max(worst, _mm(pos, st, sym_st, tiers, tables, flags, p) / equity)
+    return worst
+
+
+@njit(cache=True)
+def _funding(pos, st, sym_st, book, cnt, acc, held, rates):
+    for b in range(cnt[C_NBOOK]):
+        p = book[b]
+        t = pos[p].sym
+        if not held[t] or rates[t] == 0.0:
+            continue
+        amount = -pos[p].side * st[p, S_QTY] * sym_st[t, Y_MARK] * rates[t]
+        if pos[p].mode == ISOLATED:
+            st[p, S_MARGIN] += amount
+        else:
+            acc[A_WALLET] += amount
+        acc[A_FUNDING] += amount
+
+
+# =========================================================================== the replay
+@njit(cache=True)
+def replay_nb(
+    pos, st, sym_st, acc, book, cnt, tiers, tables, flags, last, mark, funding, extremes,
+    equity, ratio, liq, key_first, closest, ev, info,
+):  # fmt: skip
+    """Replay one margin mode over every bar, mirroring ``replay_exact``; return a Status code.
+
+    Parameters
+    ----------
+    pos : POSITION_DT (P,)
+        Positions in portfolio order.
+    st : float64 (P, 6)
+        Dynamic position state (``S_*`` columns), positions open at the start already filled in.
+    sym_st : float64 (S, 5)
+        Per-symbol mark, leverage setting and auto-add policy (``Y_*`` columns).
+    acc : float64 (4,)
+        Cross wallet, fees paid, funding received, other assets' wallets (settle asset units).
+    book : int64 (P,), cnt : int64 (2,)
+        Open positions in the order they were opened, and counters (``C_*``).
+    tiers, tables, flags : ndarray
+        Tier arrays, table rows (one per symbol) and venue flags (``dtypes`` layout).
+    last, mark : float64 (n, S, 4)
+        Last-price and mark-price OHLC per bar and symbol.
+    funding : float64 (n, S)
+        Funding rate settled in each bar (fraction; positive: longs pay).
+    extremes : bool
+        Check liquidation at the adverse mark extreme (True) or at the mark close.
+    equity, ratio : float64 (n,)
+        Written: equity (wallets + isolated margins + uPnL at mark close) and the highest margin ratio.
+    liq : float64 (n, K)
+        Written: liquidation price per (symbol, side) key at the bar's close; NaN when none or flat.
+    key_first : int64 (K,)
+        Written: first bar a key is open at a close (-1: never).
+    closest : float64 (3,)
+        Written: smallest distance |mark - liq| / mark at an adverse extreme, its symbol and bar.
+    ev : EVENT_DT (E,)
+        Written: events; ``cnt[C_NEV]`` counts them even beyond the buffer (EVENT_OVERFLOW).
+    info : float64 (4,)
+        Written on error: bar, position slot, required and available amounts.
+    """
+    n = last.shape[0]
+    n_sym = sym_st.shape[0]
+    n_pos = pos.shape[0]
+    held = np.zeros(n_sym, np.bool_)
+    net = np.zeros(n_sym)
+    adverse = np.empty((n_sym, 4))
+    closest[CL_DISTANCE], closest[CL_SYM], closest[CL_BAR] = np.inf, -1.0, -1.0
+    key_first[:] = -1
+    for i in range(n):
+        info[I_BAR] = i
+        # 1. positions due open at the bar's last-price open
+        for p in range(n_pos):
+            if pos[p].open_bar == i:
+                code = _open(
+                    pos,
+                    st,
+                    sym_st,
+                    tiers,
+                    tables,
+                    flags,
+                    book,
+                    cnt,
+                    acc,
+                    ev,
+                    info,
+                    i,
+                    p,
+                    last[i, pos[p].sym, OPEN],
+                )
+                if code != _OK:
+                    return code
+        # 2. mark open, then funding at it
+        held[:] = False
+        for b in range(cnt[C_NBOOK]):
+            held[pos[book[b]].sym] = True
+        code = _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, mark[i], OPEN)
+        if code != _OK:
+            return code
+        any_rate = False
+        for t in range(n_sym):
+            if held[t] and funding[i, t] != 0.0:
+                any_rate = True
+        if any_rate:
+            _funding(pos, st, sym_st, book, cnt, acc, held, funding[i])
+            code = _sweep(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i)
+            if code != _OK:
+                return code
+        # 3. adverse extremes (net long: mark low; net short: mark high) or closes
+        net[:] = 0.0
+        for b in range(cnt[C_NBOOK]):
+            p = book[b]
+            net[pos[p].sym] += pos[p].side * st[p, S_QTY]
+        for t in range(n_sym):
+            column = CLOSE if not extremes else (LOW if net[t] >= 0.0 else HIGH)
+            adverse[t, 0] = mark[i, t, column]
+        code = _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, adverse, 0)
+        if code != _OK:
+            return code
+        for b in range(cnt[C_NBOOK]):
+            p = book[b]
+            price = _pool_price(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, p, True)
+            if math.isnan(price):
+                continue
+            m = sym_st[pos[p].sym, Y_MARK]
+            distance = abs(m - price) / m
+            if distance < closest[CL_DISTANCE]:
+                closest[CL_DISTANCE], closest[CL_SYM], closest[CL_BAR] = distance, pos[p].sym, i
+        # 4. stops then take-profits on last price
+        _stops(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, last[i])
+        # 5. mark close, equity, worst margin ratio, liquidation prices
+        code = _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, mark[i], CLOSE)
+        if code != _OK:
+            return code
+        equity[i] = _equity(pos, st, sym_st, book, cnt, acc)
+        ratio[i] = _worst_ratio(pos, st, sym_st, tiers, tables, flags, book, cnt, acc)
+        liq[i, :] = np.nan
+        for b in range(cnt[C_NBOOK]):
+            p = book[b]
+            k = pos[p].key
+            if key_first[k] < 0:
+                key_first[k] = i
+            liq[i, k] = _pool_price(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, p, True)
+    if cnt[C_NEV] > ev.shape[0]:
+        return _EV_OVERFLOW
+    return _OK
