@@ -992,7 +992,7 @@ class Account:
             if bankruptcy is not None:
                 gap = pos.side.sign * (bankruptcy - pos.mark)
                 if gap > ZERO and shortfall <= pos.qty * gap:
-                    adl_qty, adl_price = shortfall / gap, bankruptcy
+                    adl_qty, adl_price = min(pos.qty, shortfall / gap), bankruptcy
             market_pnl += shortfall
             events.append(
                 ev.AutoDeleveraged(

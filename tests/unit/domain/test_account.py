@@ -500,3 +500,36 @@ def test_rejected_operation_leaves_the_account_unchanged(
     assert snapshot(account) == before
     assert account.ledger == ledger
     assert conserved(account)
+
+
+# --- regressions found by the property tests -------------------------------------------------------------
+def test_fill_that_leaves_the_position_liquidatable_is_rejected() -> None:
+    """Isolated long 0.001 @ 100,000 at 100x (margin 1): an increase at 98,800 moves the mark there, where the
+    combined position (margin 1.988, uPnL -1.2) is below its maintenance margin 0.7904."""
+    account = Account(VENUE, balances={USDT: D(100)})
+    account.open("BTCUSDT", Side.LONG, D("0.001"), D(100000), leverage=D(100), mode=MarginMode.ISOLATED)
+    before = snapshot(account)
+    with pytest.raises(InsufficientMargin) as info:
+        account.increase("BTCUSDT", D("0.001"), D(98800))
+    assert info.value.rule == "maintenance_margin"
+    assert snapshot(account) == before
+
+
+def test_cross_pool_past_bankruptcy_is_not_stepped_down_and_adl_books_the_shortfall() -> None:
+    """Cross short 3 BTC @ 100,000 at 7x with a 46,000 wallet; mark gaps to 120,000 (equity -14,150).
+
+    No partial liquidation (the pool cannot pay its fee); the empty fund pays nothing, so the whole 14,150
+    deficit is deleveraged: 3 * (120,000 - 115,283.33...) at the bankruptcy price."""
+    account = Account(VENUE, balances={USDT: D(46000)}, insurance_fund=D(0))
+    account.open("BTCUSDT", Side.SHORT, D(3), D(100000), leverage=D(7))
+    assert account.wallet(USDT) == D(45850)
+    events = account.update_marks({"BTCUSDT": D(120000)})
+    assert not [e for e in events if isinstance(e, ev.PartiallyLiquidated)]
+    (adl,) = [e for e in events if isinstance(e, ev.AutoDeleveraged)]
+    assert adl.shortfall == D(14150)
+    assert adl.qty == D(3)
+    assert adl.price == account.ledger[-2].bankruptcy_price  # type: ignore[attr-defined]
+    assert D(3) * (D(120000) - adl.price) == D(14150)
+    assert account.insurance_fund == D(0)
+    assert account.trading_pnl == D(-45850)  # -60,000 at mark + 14,150 borne by the counterparties
+    assert conserved(account)
