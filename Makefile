@@ -25,8 +25,8 @@ test: lint
 
 demo: install
 	$(BIN)/marginlab modes src/marginlab/examples/seed.toml
-	$(BIN)/marginlab liq src/marginlab/examples/seed.toml
-	$(BIN)/marginlab run src/marginlab/examples/seed_crash.toml --keep-going
+	$(BIN)/marginlab compare src/marginlab/examples/crash_2025_10_10.toml --scenario 2025-10-10 \
+		--report marginlab-2025-10-10.html
 
 bench: install
 	$(BIN)/python benchmarks/run.py

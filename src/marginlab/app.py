@@ -7,19 +7,25 @@ render the report it returns. Reports hold exact Decimals; :func:`jsonable` roun
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+from marginlab.analysis.bars import bars_from_market
+from marginlab.analysis.compare import Comparison, compare
 from marginlab.analysis.portfolio import instrument_for, with_all_modes
+from marginlab.analysis.replay import MODES, replay_exact
 from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode, Side
 from marginlab.domain.events import Event
 from marginlab.domain.position import Position
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError, MarginLabError
+from marginlab.io.candles import MarketData, load_freqtrade_dir
+from marginlab.io.scenarios import load_scenario
 from marginlab.io.schema import (
     CloseStep,
     FundingStep,
@@ -384,3 +390,108 @@ def jsonable(obj: Any, *, tick: Decimal | None = None) -> Any:
     if isinstance(obj, bool | int | str) or obj is None:
         return obj
     return str(obj)
+
+
+# ------------------------------------------------------------------------------------------------ replay
+def load_market(
+    *,
+    scenario: str | None = None,
+    datadir: str | Path | None = None,
+    start: str | None = None,
+    end: str | None = None,
+) -> MarketData:
+    """Return market data from a bundled scenario or a freqtrade data directory, cut to [start, end)."""
+    if (scenario is None) == (datadir is None):
+        raise InputError(
+            "--scenario/--datadir", None, "", problem="give exactly one of --scenario or --datadir"
+        )
+    market = load_scenario(scenario) if scenario is not None else load_freqtrade_dir(Path(str(datadir)))
+    return market.slice(start, end) if start is not None or end is not None else market
+
+
+def compare_history(
+    portfolio: Portfolio,
+    venue: Venue,
+    market: MarketData,
+    modes: Sequence[str] = MODES,
+    *,
+    engine: str = "fast",
+    extremes: bool = True,
+    on_mode_done: Callable[[str], None] | None = None,
+) -> Comparison:
+    """Replay the portfolio on market history once per margin mode (fast core or exact engine)."""
+    bars = bars_from_market(market)
+    if engine == "exact":
+        return compare(
+            portfolio,
+            venue,
+            bars,
+            modes,
+            replay=lambda p, v, b, m: replay_exact(p, v, b, m, extremes=extremes),
+            on_mode_done=on_mode_done,
+        )
+    if engine != "fast":
+        raise InputError("--engine", engine, "fast or exact")
+    from marginlab.sim.api import replay_fast  # numba compiles on first use
+
+    return compare(
+        portfolio,
+        venue,
+        bars,
+        modes,
+        replay=lambda p, v, b, m: replay_fast(p, v, b, m, extremes=extremes),
+        on_mode_done=on_mode_done,
+    )
+
+
+def interval_text(interval: timedelta) -> str:
+    """Return a bar interval as traders write it: ``5m``, ``1h``, ``1d``."""
+    seconds = int(interval.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def comparison_json(comparison: Comparison, market: MarketData, *, name: str) -> dict[str, Any]:
+    """Return the ``compare --json`` document (amounts as decimal strings, times ISO 8601 UTC)."""
+    start, end = market.span
+    modes: dict[str, Any] = {}
+    for mode, r in comparison.results.items():
+        closest = r.closest_to_liquidation
+        modes[mode] = {
+            "start_equity": number(r.start_equity),
+            "final_equity": number(r.final_equity),
+            "pnl": number(r.pnl),
+            "fees": number(r.fees),
+            "funding": number(r.funding),
+            "max_drawdown": number(r.max_drawdown),
+            "liquidations": [
+                {
+                    "symbol": x.symbol,
+                    "side": x.side,
+                    "mode": x.mode,
+                    "time": x.time,
+                    "mark": number(x.mark),
+                    "price": number(x.price),
+                    "loss": number(x.loss),
+                }
+                for x in r.liquidations
+            ],
+            "closest_to_liquidation": None
+            if closest is None
+            else {"symbol": closest.symbol, "time": closest.time, "distance": number(closest.distance)},
+            "verdict": comparison.verdicts[mode],
+        }
+    return {
+        "scenario": {
+            "name": name,
+            "start": start.isoformat().replace("+00:00", "Z"),
+            "end": end.isoformat().replace("+00:00", "Z"),
+            "interval": interval_text(market.interval.to_pytimedelta()),
+            "bars": len(market),
+            "symbols": list(market.symbols),
+            "notes": list(market.all_notes()),
+        },
+        "modes": modes,
+    }

@@ -11,13 +11,18 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from marginlab import app
+from marginlab.analysis.compare import Comparison, parse_modes
+from marginlab.analysis.replay import ModeResult
+from marginlab.analysis.report import render_html
 from marginlab.domain.enums import MarginMode
 from marginlab.domain.venue import Venue
-from marginlab.errors import MarginLabError
+from marginlab.errors import DataError, MarginLabError
 from marginlab.io.files import read_document
+from marginlab.io.scenarios import list_scenarios
 from marginlab.io.schema import Portfolio, Script, parse
 from marginlab.rules import VENUES, get_venue
 
@@ -259,6 +264,134 @@ def _render_run(report: app.RunReport, *, title: str) -> None:
         f"fees paid {app.number(report.fees_paid, step=Decimal('0.01'))}  "
         f"insurance fund {app.number(report.insurance_fund, step=Decimal('0.01'))}"
     )
+
+
+@cli.command()
+def compare(
+    portfolio: Annotated[Path, typer.Argument(help="Portfolio file (.toml or .json).")],
+    scenario: Annotated[str | None, typer.Option("--scenario", "-s", help="Bundled scenario name.")] = None,
+    datadir: Annotated[Path | None, typer.Option("--datadir", help="freqtrade data directory.")] = None,
+    start: Annotated[
+        str | None, typer.Option("--start", help="ISO 8601, inclusive (UTC if no zone).")
+    ] = None,
+    end: Annotated[str | None, typer.Option("--end", help="ISO 8601, exclusive (UTC if no zone).")] = None,
+    exchange: ExchangeOpt = None,
+    tiers: TiersOpt = None,
+    modes_: Annotated[str, typer.Option("--modes", help="Comma-separated: cross,isolated,hybrid.")] = (
+        "cross,isolated,hybrid"
+    ),
+    closes: Annotated[
+        bool, typer.Option("--closes", help="Check liquidation at bar closes, not adverse extremes.")
+    ] = False,
+    engine: Annotated[str, typer.Option("--engine", help="fast (numba) or exact (Decimal).")] = "fast",
+    report: Annotated[Path | None, typer.Option("--report", help="Write an offline HTML report.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replay PORTFOLIO through market history all-cross, all-isolated and as written (hybrid)."""
+
+    def body() -> None:
+        model = parse(Portfolio, read_document(portfolio), where=portfolio.name)
+        venue = _venue(model.exchange, exchange, tiers)
+        wanted = parse_modes(modes_)
+        market = app.load_market(scenario=scenario, datadir=datadir, start=start, end=end)
+        name = scenario or str(datadir)
+        held = {venue.resolve_symbol(spec.symbol) for spec in model.positions}
+        notes = [n for n in market.all_notes() if n.split(":", 1)[0] in held or ":" not in n]
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            console=Console(stderr=True),
+            transient=True,
+            disable=as_json or not sys.stderr.isatty(),
+        ) as bar:
+            task = bar.add_task(
+                f"replaying {len(market)} bars × {len(market.symbols)} symbols", total=len(wanted)
+            )
+            comparison = app.compare_history(
+                model,
+                venue,
+                market,
+                wanted,
+                engine=engine,
+                extremes=not closes,
+                on_mode_done=lambda _mode: bar.advance(task),
+            )
+        if report is not None:
+            html = render_html(comparison, title=f"{portfolio.name} on {name} ({venue.title})", notes=notes)
+            try:
+                report.write_text(html, encoding="utf-8")
+            except OSError as exc:
+                raise DataError(f"{report}: cannot write the report ({exc.strerror or exc})") from exc
+        if as_json:
+            _print_json(app.comparison_json(comparison, market, name=name))
+            return
+        _render_comparison(comparison, title=f"{venue.title}: {portfolio.name} on {name}")
+        for note in notes:
+            console.print(f"[dim]{note}[/dim]")
+        if report is not None:
+            console.print(f"report written to {report}")
+
+    _guarded(body)
+
+
+def _render_comparison(comparison: Comparison, *, title: str) -> None:
+    cent = Decimal("0.01")
+    table = Table(title=title, title_justify="left")
+    table.add_column("")
+    results = comparison.results
+    for mode in results:
+        table.add_column(mode, justify="right")
+
+    def row(label: str, cell: Callable[[ModeResult], str]) -> None:
+        table.add_row(label, *(cell(r) for r in results.values()))
+
+    row("start equity", lambda r: _fmt(app.number(r.start_equity, step=cent)))
+    row("final equity", lambda r: _fmt(app.number(r.final_equity, step=cent)))
+    row("PnL", lambda r: _fmt(app.number(r.pnl, step=cent)))
+    row("fees", lambda r: _fmt(app.number(r.fees, step=cent)))
+    row("funding", lambda r: _fmt(app.number(r.funding, step=cent)))
+    row("max drawdown", lambda r: _pct(r.max_drawdown))
+    row(
+        "liquidations",
+        lambda r: (
+            "\n".join(f"{x.symbol} {x.time[5:16]} −{app.number(x.loss, step=cent)}" for x in r.liquidations)
+            or "none"
+        ),
+    )
+    row(
+        "closest call",
+        lambda r: (
+            "—"
+            if r.closest_to_liquidation is None
+            else (f"{r.closest_to_liquidation.symbol} {_pct(r.closest_to_liquidation.distance)}")
+        ),
+    )
+    console.print(table)
+    for text in comparison.verdicts.values():
+        console.print(f"• {text}")
+
+
+@cli.command()
+def scenarios(as_json: JsonOpt = False) -> None:
+    """List the bundled market scenarios: span, interval, symbols and data notes."""
+    infos = _guarded(list_scenarios)
+    if as_json:
+        _print_json([info.to_dict() for info in infos])
+        return
+    table = Table(title="bundled scenarios (Binance market data)", title_justify="left")
+    for column in ("name", "what happened", "span (UTC)", "interval", "symbols"):
+        table.add_column(column)
+    for info in infos:
+        table.add_row(
+            info.name,
+            info.title,
+            f"{info.start:%Y-%m-%d %H:%M} → {info.end:%Y-%m-%d %H:%M}",
+            info.interval,
+            " ".join(sym.removesuffix("USDT") for sym in info.symbols),
+        )
+    console.print(table)
 
 
 @cli.command()

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from marginlab.errors import DataError
+from marginlab.io.candles import MarketData
 
 FloatArray = npt.NDArray[np.float64]
 OPEN, HIGH, LOW, CLOSE = 0, 1, 2, 3
@@ -71,3 +72,14 @@ class Bars:
     def time_label(self, i: int) -> str:
         """Return bar ``i``'s open time as ISO 8601 UTC (``2025-10-10T21:15:00Z``)."""
         return str(np.datetime_as_string(self.times[i], unit="s")) + "Z"
+
+
+def bars_from_market(market: MarketData) -> Bars:
+    """Return replay bars from loaded market data (last and mark OHLC, funding summed per bar)."""
+    return Bars(
+        times=market.times,
+        last={s: market.ohlc(s, "last") for s in market.symbols},
+        mark={s: market.ohlc(s, "mark") for s in market.symbols},
+        funding={s: market.funding_per_bar(s) for s in market.symbols},
+        notes=market.all_notes(),
+    )
