@@ -319,7 +319,7 @@ def compare(
                 on_mode_done=lambda _mode: bar.advance(task),
             )
         if report is not None:
-            html = render_html(comparison, title=f"{portfolio.name} on {name} ({venue.title})", notes=notes)
+            html = render_html(comparison, title=f"{portfolio.name} on {name} ({venue.name})", notes=notes)
             try:
                 report.write_text(html, encoding="utf-8")
             except OSError as exc:
@@ -328,8 +328,8 @@ def compare(
             _print_json(app.comparison_json(comparison, market, name=name))
             return
         _render_comparison(comparison, title=f"{venue.title}: {portfolio.name} on {name}")
-        for note in notes:
-            console.print(f"[dim]{note}[/dim]")
+        for line in _summarise_notes(notes):
+            console.print(f"[dim]{line}[/dim]")
         if report is not None:
             console.print(f"report written to {report}")
 
@@ -371,6 +371,18 @@ def _render_comparison(comparison: Comparison, *, title: str) -> None:
     console.print(table)
     for text in comparison.verdicts.values():
         console.print(f"• {text}")
+
+
+def _summarise_notes(notes: list[str]) -> list[str]:
+    """Group ``"SYMBOL: topic: sentence. more"`` notes by topic and first sentence, listing the symbols."""
+    groups: dict[str, list[str]] = {}
+    for note in notes:
+        symbol, _, text = note.partition(": ")
+        first = text.split(". ")[0].rstrip(".")
+        groups.setdefault(first, []).append(symbol.removesuffix("USDT"))
+    return [
+        f"{text} ({', '.join(symbols)}); details in --json or the report" for text, symbols in groups.items()
+    ]
 
 
 @cli.command()

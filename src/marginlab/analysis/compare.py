@@ -77,10 +77,12 @@ def verdict(result: ModeResult) -> str:
         if not hits:
             continue
         lost = sum((liq.loss for liq in hits), Decimal(0))
-        names = " and ".join(dict.fromkeys(liq.symbol.removesuffix("USDT") for liq in hits))
-        if mode == "isolated":
+        names = ", ".join(dict.fromkeys(liq.symbol.removesuffix("USDT") for liq in hits))
+        if mode == "isolated" and len(hits) == 1:
             parts.append(f"lost the {_money(lost)} {names} isolated margin")
+        elif mode == "isolated":
+            parts.append(f"lost {_money(lost)} of isolated margin ({names})")
         else:
             parts.append(f"the cross book ({names}) was liquidated at {hits[0].time}, losing {_money(lost)}")
-    survived = "the rest survived" if result.final_equity > 0 else "nothing survived"
+    survived = "the rest of the account survived" if result.final_equity > 0 else "nothing survived"
     return f"{result.mode}: " + "; ".join(parts) + f"; {survived}; {ending}"

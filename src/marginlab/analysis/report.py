@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from html import escape
 
 import numpy as np
 import plotly.graph_objects as go
@@ -108,16 +109,24 @@ def render_html(comparison: Comparison, *, title: str, notes: Sequence[str] = ()
             col=1,
         )
     fig.add_hline(y=100, line={"color": "black", "dash": "dot", "width": 1}, row=rows, col=1)
-    subtitle = "<br>".join([*comparison.verdicts.values(), *notes])
     fig.update_layout(
-        title={"text": f"{title}<br><sup>{subtitle}</sup>", "x": 0.01},
-        height=320 * rows + 120,
+        height=300 * rows + 60,
         template="plotly_white",
         hovermode="x unified",
-        margin={"t": 80 + 18 * (len(comparison.verdicts) + len(notes))},
+        margin={"t": 40},
     )
-    html: str = fig.to_html(include_plotlyjs=True, full_html=True)
-    return html
+    verdicts = "".join(f"<li>{escape(v)}</li>" for v in comparison.verdicts.values())
+    note_items = "".join(f"<li>{escape(n)}</li>" for n in notes)
+    figure = fig.to_html(include_plotlyjs=True, full_html=False)
+    return (
+        "<!doctype html>\n<html><head><meta charset='utf-8'>"
+        f"<title>{escape(title)}</title>"
+        "<style>body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}"
+        "li{margin:.2em 0}.notes{font-size:.8em;color:#666}</style></head><body>"
+        f"<h2>{escape(title)}</h2><ul>{verdicts}</ul>"
+        f"<details class='notes'><summary>data notes ({len(notes)})</summary><ul>{note_items}</ul></details>"
+        f"{figure}</body></html>"
+    )
 
 
 def _held(comparison: Comparison, symbol: str) -> bool:
