@@ -27,6 +27,7 @@ import numpy as np
 # --------------------------------------------------------------------------- tiers (K, 5)
 FLOOR, CAP, MMR, CUM, MAX_LEV = 0, 1, 2, 3, 4
 N_TIER_COLS = 5
+KMAX = 16  # tiers per table searched branchlessly by the vectorised liquidation price (more: a linear scan)
 
 # --------------------------------------------------------------------------- tables (T, 10)
 T_START = 0  # first row of the table in ``tiers``
@@ -156,5 +157,9 @@ STATUS_MESSAGES: dict[int, str] = {
 I_BAR, I_POS, I_REQUIRED, I_AVAILABLE = 0, 1, 2, 3
 N_INFO = 4
 
-# named float tolerance: a quantity within this relative distance of a lot multiple is that multiple
-LOT_EPS = 1e-9
+# named float tolerance: a quotient ``x / lot`` within this relative distance below a whole number is that
+# number (float rounding of the division, a few ulps), so rounding down to the lot does not lose a lot
+LOT_EPS = 1e-15
+# named float tolerance: a liquidation or bankruptcy price below this fraction of the entry price is no price
+# (the exact root is 0, e.g. a 1x isolated long, and float cancellation leaves a few ulps of the entry)
+ROOT_EPS = 1e-12

@@ -42,11 +42,13 @@ from marginlab.sim.dtypes import (
     I_POS,
     I_REQUIRED,
     ISOLATED,
+    KMAX,
     LOT_EPS,
     LOW,
     MAX_LEV,
     MMR,
     OPEN,
+    ROOT_EPS,
     S_ENTRY,
     S_FEES,
     S_LEV,
@@ -136,8 +138,8 @@ def _maintenance_nb(tiers, tables, basis_entry, t, qty, entry, price):
 
 # =========================================================================== liquidation solver
 @njit(cache=True)
-def _keep_nearest(root, best, ref):
-    if not root > 0.0:
+def _keep_nearest(root, best, ref, floor):
+    if not root > floor:
         return best
     if math.isnan(best):
         return root
@@ -150,9 +152,10 @@ def _keep_nearest(root, best, ref):
 @njit(cache=True)
 def _solve_one_nb(tiers, tables, basis_entry, t, s, q, e, fixed, ref, maintenance):
     """Return the price at which one leg's pool equity meets its requirement (NaN: none)."""
+    floor = ROOT_EPS * e
     if not maintenance:
         root = e - s * fixed / q
-        return root if root > 0.0 else np.nan
+        return root if root > floor else np.nan
     f = tables[t, T_CLOSE_FEE]
     if basis_entry or tables[t, T_CONTRACTS] != 0.0:
         # the tier does not move with the price: one linear piece
@@ -167,7 +170,7 @@ def _solve_one_nb(tiers, tables, basis_entry, t, s, q, e, fixed, ref, maintenanc
         if slope == 0.0:
             return np.nan
         root = -intercept / slope
-        return root if root > 0.0 else np.nan
+        return root if root > floor else np.nan
     # in notional N = q * P on tier k: (s - m_k - f) N = s q E - fixed - cum_k, valid in [floor_k, cap_k]
     start = int(tables[t, T_START])
     last = start + int(tables[t, T_COUNT]) - 1
@@ -183,19 +186,20 @@ def _solve_one_nb(tiers, tables, basis_entry, t, s, q, e, fixed, ref, maintenanc
         if d < 0.0:
             lo, hi = hi, lo
         if lo <= yk <= hi:
-            best = _keep_nearest(yk / d / q, best, ref)
+            best = _keep_nearest(yk / d / q, best, ref, floor)
     return best
 
 
 @njit(cache=True)
 def _solve_two_nb(tiers, tables, basis_entry, t, s1, q1, e1, s2, q2, e2, fixed, ref, maintenance):
     """Return the shared liquidation price of two legs of one symbol (hedge mode, cross); NaN: none."""
+    floor = ROOT_EPS * max(e1, e2)
     if not maintenance:
         slope = s1 * q1 + s2 * q2
         if slope == 0.0:
             return np.nan
         root = -(fixed - s1 * q1 * e1 - s2 * q2 * e2) / slope
-        return root if root > 0.0 else np.nan
+        return root if root > floor else np.nan
     f = tables[t, T_CLOSE_FEE]
     base_slope = s1 * q1 + s2 * q2 - (q1 + q2) * f
     base_icpt = fixed - s1 * q1 * e1 - s2 * q2 * e2
@@ -210,7 +214,7 @@ def _solve_two_nb(tiers, tables, basis_entry, t, s1, q1, e1, s2, q2, e2, fixed, 
         if slope == 0.0:
             return np.nan
         root = -icpt / slope
-        return root if root > 0.0 else np.nan
+        return root if root > floor else np.nan
     start = int(tables[t, T_START])
     last = start + int(tables[t, T_COUNT]) - 1
     k1, k2 = start, start
@@ -225,7 +229,7 @@ def _solve_two_nb(tiers, tables, basis_entry, t, s1, q1, e1, s2, q2, e2, fixed, 
             if slope != 0.0:
                 root = -(base_icpt + tiers[k1, CUM] + tiers[k2, CUM]) / slope
                 if lo <= root <= hi:
-                    best = _keep_nearest(root, best, ref)
+                    best = _keep_nearest(root, best, ref, floor)
         if hi == np.inf:
             break
         if b1 == hi:
@@ -233,6 +237,111 @@ def _solve_two_nb(tiers, tables, basis_entry, t, s1, q1, e1, s2, q2, e2, fixed, 
         if b2 == hi:
             k2 += 1
         lo = hi
+    return best
+
+
+@njit(cache=True)
+def _one_leg_bounds_nb(tiers, tables, basis_entry):
+    """Precompute, per tier row and side (0 long, 1 short), where a single leg's root lies on that tier.
+
+    On tier ``k`` the root in notional is ``N = (y - cum_k) / d_k`` with ``y = s q E - fixed`` and
+    ``d_k = s - mmr_k - f``; it lies in ``[floor_k, cap_k]`` iff ``ylo <= y <= yhi``. ``unique`` is true
+    when these bands do not overlap (a continuous requirement: the Binance cum recurrence), so the first hit
+    is the only root (never for tables whose tier does not move with the price). Rows of ``unique``, ``lower``
+    and ``bands`` are ``2 * table + side``; for unique tables of at most ``KMAX`` tiers, ``lower`` holds each
+    band's lower end in ``z`` (``y`` for longs, ``-y`` for shorts, so bands ascend) padded with ``inf``, and
+    ``bands`` its (ylo, yhi, cum, slope).
+    """
+    n_rows, n_tables = tiers.shape[0], tables.shape[0]
+    ylo = np.full((n_rows, 2), np.inf)
+    yhi = np.full((n_rows, 2), -np.inf)
+    slope = np.zeros((n_rows, 2))
+    unique = np.zeros(2 * n_tables, np.bool_)
+    lower = np.full((2 * n_tables, KMAX), np.inf)  # padded: the search never moves past a table's tiers
+    bands = np.full((2 * n_tables, KMAX, 4), np.nan)  # ylo, yhi, cum, slope per band
+    for t in range(n_tables):
+        if basis_entry or tables[t, T_CONTRACTS] != 0.0:
+            continue
+        f = tables[t, T_CLOSE_FEE]
+        start = int(tables[t, T_START])
+        last = start + int(tables[t, T_COUNT]) - 1
+        for c in range(2):
+            s = 1.0 if c == 0 else -1.0
+            for k in range(start, last + 1):
+                d = s - tiers[k, MMR] - f
+                if d == 0.0:
+                    continue
+                lo = tiers[k, FLOOR] * d
+                hi = np.inf * d if k == last else tiers[k, CAP] * d
+                if d < 0.0:
+                    lo, hi = hi, lo
+                slope[k, c] = d
+                ylo[k, c] = lo + tiers[k, CUM]
+                yhi[k, c] = hi + tiers[k, CUM]
+            disjoint = 1
+            for k in range(start, last + 1):
+                for m in range(k + 1, last + 1):
+                    overlap = min(yhi[k, c], yhi[m, c]) - max(ylo[k, c], ylo[m, c])
+                    if overlap > 1e-9 * max(1.0, abs(ylo[m, c]), abs(ylo[k, c])):
+                        disjoint = 0
+            r = 2 * t + c
+            unique[r] = disjoint == 1 and last - start + 1 <= KMAX
+            if unique[r]:
+                for k in range(start, last + 1):
+                    m = k - start
+                    lower[r, m] = ylo[k, c] if c == 0 else -yhi[k, c]
+                    bands[r, m, 0] = ylo[k, c]
+                    bands[r, m, 1] = yhi[k, c]
+                    bands[r, m, 2] = tiers[k, CUM]
+                    bands[r, m, 3] = slope[k, c] if slope[k, c] != 0.0 else np.nan
+    return ylo, yhi, slope, unique, lower, bands
+
+
+@njit(cache=True, inline="always")
+def _liq_unique_one_nb(s, q, e, fixed, row, band_row):
+    # bands ascend in z = s * y: branchless search over the padded row of band lower ends
+    y = s * q * e - fixed
+    z = s * y
+    k = 8 * (row[8] <= z)
+    k += 4 * (row[k + 4] <= z)
+    k += 2 * (row[k + 2] <= z)
+    k += row[k + 1] <= z
+    band = band_row[k]
+    root = (y - band[2]) / (band[3] * q)
+    hit = (band[0] <= y) & (y <= band[1]) & (root > ROOT_EPS * e)
+    return root if hit else np.nan
+
+
+@njit(cache=True)
+def _liq_unique_nb(table, side, qty, entry, fixed, lower, bands, out):
+    n_tables = lower.shape[0] // 2
+    for i in range(qty.shape[0]):
+        t, s, q = table[i], side[i], qty[i]
+        if t < 0 or t >= n_tables or not q > 0.0 or s * s != 1:
+            return _BAD_INPUT
+        r = 2 * t + ((1 - s) >> 1)  # row of (table, side) without a branch
+        out[i] = _liq_unique_one_nb(s, q, entry[i], fixed[i], lower[r], bands[r])
+    return _OK
+
+
+@njit(cache=True)
+def _liq_price_general_nb(
+    tiers, tables, basis_entry, ylo, yhi, slope, t, i, table, side, qty, entry, fixed, mark, j
+):
+    s, q = side[i], qty[i]
+    if j >= 0:
+        return _solve_two_nb(
+            tiers, tables, basis_entry, t, s, q, entry[i], side[j], qty[j], entry[j], fixed[i], mark[i], True
+        )
+    if basis_entry or tables[t, T_CONTRACTS] != 0.0:  # the tier does not move with the price
+        return _solve_one_nb(tiers, tables, basis_entry, t, s, q, entry[i], fixed[i], mark[i], True)
+    c = (1 - s) >> 1
+    y = s * q * entry[i] - fixed[i]
+    start = int(tables[t, T_START])
+    best = np.nan
+    for k in range(start, start + int(tables[t, T_COUNT])):
+        if ylo[k, c] <= y <= yhi[k, c]:
+            best = _keep_nearest((y - tiers[k, CUM]) / slope[k, c] / q, best, mark[i], ROOT_EPS * entry[i])
     return best
 
 
@@ -262,31 +371,23 @@ def liq_prices_nb(tiers, tables, basis_entry, table, side, qty, entry, fixed, ma
     n = qty.shape[0]
     n_tables = tables.shape[0]
     pairs = partner.shape[0] == n
+    ylo, yhi, slope, unique, lower, bands = _one_leg_bounds_nb(tiers, tables, basis_entry)
+    if not pairs and unique.all():
+        return _liq_unique_nb(table, side, qty, entry, fixed, lower, bands, out)
     for i in range(n):
         t = table[i]
-        if t < 0 or t >= n_tables or not qty[i] > 0.0:
+        q = qty[i]
+        s = side[i]
+        if t < 0 or t >= n_tables or not q > 0.0 or s * s != 1:
             return _BAD_INPUT
-        j = partner[i] if pairs else -1
-        if j < 0:
-            out[i] = _solve_one_nb(
-                tiers, tables, basis_entry, t, side[i], qty[i], entry[i], fixed[i], mark[i], True
-            )
+        r = 2 * t + ((1 - s) >> 1)
+        if unique[r] and not (pairs and partner[i] >= 0):
+            out[i] = _liq_unique_one_nb(s, q, entry[i], fixed[i], lower[r], bands[r])
         else:
-            out[i] = _solve_two_nb(
-                tiers,
-                tables,
-                basis_entry,
-                t,
-                side[i],
-                qty[i],
-                entry[i],
-                side[j],
-                qty[j],
-                entry[j],
-                fixed[i],
-                mark[i],
-                True,
-            )
+            out[i] = _liq_price_general_nb(
+                tiers, tables, basis_entry, ylo, yhi, slope, t, i, table, side, qty, entry, fixed, mark,
+                partner[i] if pairs else -1,
+            )  # fmt: skip
     return _OK
 
 
@@ -447,7 +548,7 @@ def _emit(ev, cnt, bar, p, kind, mark, price, loss, qty, amount):
 def _round_lot_down(x, lot):
     r = x / lot
     k = math.floor(r)
-    if r - k > 1.0 - LOT_EPS * max(1.0, r):
+    if 1.0 - (r - k) <= LOT_EPS * max(1.0, r):
         k += 1.0  # ``r`` is a whole number of lots, off by float rounding
     return k * lot
 
