@@ -14,7 +14,13 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
+
 from marginlab import Account, MarginMode, Side, get_venue
+from marginlab.analysis.bars import Bars
+from marginlab.analysis.replay import MODES, replay_exact
+from marginlab.io.schema import Portfolio, parse
+from marginlab.sim.api import compile_tiers, liquidation_prices, replay_fast_arrays
 
 OUT = Path(__file__).with_name("results.json")
 REPEATS = 7
@@ -99,11 +105,104 @@ def bench_engine_operations() -> float:
     return n * 6 / median_seconds(run)
 
 
+SIX = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "BNBUSDT")
+SIX_PRICES = (60000.0, 3000.0, 150.0, 2.5, 0.2, 600.0)
+BARS_1Y_5M = 365 * 288  # 105,120
+
+
+def bench_liq_positions() -> float:
+    """Return vectorised liquidation prices per second: 10 M isolated positions, 6 tier tables, one thread."""
+    tiers = compile_tiers(get_venue("binance"), SIX)
+    rng = np.random.default_rng(0)
+    n = 10_000_000
+    table = rng.integers(0, len(SIX), n)
+    side = np.where(rng.random(n) < 0.5, 1, -1)
+    entry = np.array(SIX_PRICES)[table] * rng.uniform(0.9, 1.1, n)
+    notional = 10 ** rng.uniform(2.0, 7.5, n)  # 100 USDT .. 30 M USDT: every bracket up to tier 5
+    qty = notional / entry
+    fixed = notional / rng.integers(1, 20, n)  # isolated margin at 1x..19x
+    args = {"table": table, "side": side, "qty": qty, "entry": entry, "fixed": fixed, "mark": entry}
+    liquidation_prices(tiers, **{k: v[:1000] for k, v in args.items()})  # compile / load the cache
+    return n / median_seconds(lambda: liquidation_prices(tiers, **args), repeats=5)
+
+
+def synthetic_bars(n: int, *, seed: int = 1) -> Bars:
+    """Return ``n`` 5-minute bars of the six symbols: a random walk (~0.15 %/bar) with rare crashes."""
+    rng = np.random.default_rng(seed)
+    times = np.datetime64("2025-01-01T00:00", "ns") + np.arange(n) * np.timedelta64(5, "m")
+    last, mark, funding = {}, {}, {}
+    for symbol, p0 in zip(SIX, SIX_PRICES, strict=True):
+        step = rng.normal(0.0, 0.0015, n)
+        step[rng.random(n) < 0.0002] -= 0.08
+        close = p0 * np.exp(np.cumsum(step))
+        opens = np.concatenate(([p0], close[:-1]))
+        wick = np.abs(rng.normal(0.0, 0.001, (2, n)))
+        high = np.maximum(opens, close) * (1 + wick[0])
+        low = np.minimum(opens, close) * (1 - wick[1])
+        last[symbol] = np.column_stack([opens, high, low, close])
+        mark[symbol] = last[symbol] * (1 + rng.normal(0.0, 0.0002, (n, 1)))
+        funding[symbol] = np.where(np.arange(n) % 96 == 0, 0.0001, 0.0)
+    return Bars(times=times, last=last, mark=mark, funding=funding)
+
+
+def six_symbol_portfolio() -> Portfolio:
+    """Return a $100k hybrid book: cross core on BTC/ETH/BNB, isolated speculation on SOL/XRP/DOGE."""
+    cross = [
+        ("BTCUSDT", "long", "40000", "5"),
+        ("ETHUSDT", "short", "20000", "5"),
+        ("BNBUSDT", "long", "10000", "5"),
+    ]
+    isolated = [
+        ("SOLUSDT", "long", "5000", "10"),
+        ("XRPUSDT", "short", "3000", "10"),
+        ("DOGEUSDT", "long", "2000", "20"),
+    ]
+    positions = [{"symbol": s, "side": d, "notional": x, "leverage": lev} for s, d, x, lev in cross]
+    positions += [
+        {"symbol": s, "side": d, "notional": x, "leverage": lev, "mode": "isolated",
+         "auto_add_margin": {"trigger": "0.8", "target": "0.5"}}
+        for s, d, x, lev in isolated
+    ]  # fmt: skip
+    return parse(Portfolio, {"balances": {"USDT": "100000"}, "positions": positions})
+
+
+def window(bars: Bars, n: int) -> Bars:
+    """Return the first ``n`` bars."""
+    return Bars(
+        times=bars.times[:n],
+        last={s: a[:n] for s, a in bars.last.items()},
+        mark={s: a[:n] for s, a in bars.mark.items()},
+        funding={s: a[:n] for s, a in bars.funding.items()},
+    )
+
+
+def bench_replay() -> tuple[float, float]:
+    """Return (seconds for 1 year of 5m bars x 6 symbols x 3 modes, warm; exact/fast per-bar speed ratio)."""
+    venue = get_venue("binance")
+    portfolio = six_symbol_portfolio()
+    bars = synthetic_bars(BARS_1Y_5M)
+
+    def fast(b: Bars) -> None:
+        for mode in MODES:
+            replay_fast_arrays(portfolio, venue, b, mode)
+
+    fast(window(bars, 100))  # compile / load the numba cache
+    fast_s = median_seconds(lambda: fast(bars), repeats=5)
+    n_exact = 300
+    short = window(bars, n_exact)
+    exact_s = median_seconds(lambda: [replay_exact(portfolio, venue, short, m) for m in MODES], repeats=3)
+    return fast_s, (exact_s / n_exact) / (fast_s / BARS_1Y_5M)
+
+
 def main() -> None:
     """Run every benchmark and write the results file."""
+    replay_s, ratio = bench_replay()
     results: dict[str, object] = {
         "exact_liq_prices_per_s": round(bench_exact_liquidation_prices()),
         "exact_engine_ops_per_s": round(bench_engine_operations()),
+        "liq_positions_per_s": round(bench_liq_positions()),
+        "replay_1y_5m_6sym_3modes_s": round(replay_s, 3),
+        "replay_fast_vs_exact_ratio": round(ratio),
         "machine": f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}",
         "statistic": f"median of {REPEATS} repeats",
     }

@@ -518,6 +518,46 @@ def _pool_price(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, p, mainte
 
 
 @njit(cache=True)
+def _book_prices(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, out):
+    """Write the liquidation price of every open position (book order) to ``out[b]``; NaN: none."""
+    n_book = cnt[C_NBOOK]
+    basis_entry = flags[V_BASIS_ENTRY]
+    for b in range(n_book):
+        p = book[b]
+        if pos[p].mode == CROSS:
+            val[b] = _upnl(pos, st, sym_st, p) - _mm(pos, st, sym_st, tiers, tables, flags, p)
+    for b in range(n_book):
+        p = book[b]
+        sym = pos[p].sym
+        mark = sym_st[sym, Y_MARK]
+        if pos[p].mode == ISOLATED:
+            out[b] = _solve_one_nb(
+                tiers, tables, basis_entry, sym, pos[p].side, st[p, S_QTY], st[p, S_ENTRY], st[p, S_MARGIN],
+                mark, True,
+            )  # fmt: skip
+            continue
+        fixed = acc[A_WALLET]
+        other = -1
+        for c in range(n_book):
+            q = book[c]
+            if pos[q].mode != CROSS or q == p:
+                continue
+            if pos[q].sym == sym:
+                other = q
+            else:
+                fixed += val[c]
+        if other < 0:
+            out[b] = _solve_one_nb(
+                tiers, tables, basis_entry, sym, pos[p].side, st[p, S_QTY], st[p, S_ENTRY], fixed, mark, True
+            )
+        else:
+            out[b] = _solve_two_nb(
+                tiers, tables, basis_entry, sym, pos[p].side, st[p, S_QTY], st[p, S_ENTRY],
+                pos[other].side, st[other, S_QTY], st[other, S_ENTRY], fixed, mark, True,
+            )  # fmt: skip
+
+
+@njit(cache=True)
 def _book_remove(book, cnt, p):
     n = cnt[C_NBOOK]
     for b in range(n):
@@ -705,19 +745,17 @@ def _ranks_above(pos, tables, mm, q, best_mm, best):
 
 @njit(cache=True)
 def _sweep(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar):
-    n_book = cnt[C_NBOOK]
-    isolated = np.empty(n_book, np.int64)
-    n = 0
-    for b in range(n_book):
-        if pos[book[b]].mode == ISOLATED:
-            isolated[n] = book[b]
-            n += 1
-    for m in range(n):
-        p = isolated[m]
-        if st[p, S_OPEN] != 0.0 and _iso_liquidatable(pos, st, sym_st, tiers, tables, flags, p):
+    # isolated positions in book order; liquidating one removes only itself from the book
+    b = 0
+    while b < cnt[C_NBOOK]:
+        p = book[b]
+        if pos[p].mode == ISOLATED and _iso_liquidatable(pos, st, sym_st, tiers, tables, flags, p):
             code = _liquidate_isolated(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, p)
             if code != _OK:
                 return code
+            if st[p, S_OPEN] == 0.0:
+                continue
+        b += 1
     if _cross_liquidatable(pos, st, sym_st, tiers, tables, flags, book, cnt, acc):
         return _liquidate_cross(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar)
     return _OK
@@ -744,11 +782,11 @@ def _auto_add(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar):
 
 
 @njit(cache=True)
-def _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, marks, column):
-    """Move every held symbol's mark to ``marks[sym, column]``, then auto-add and sweep."""
+def _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, mark, columns):
+    """Move every held symbol's mark to ``mark[bar, sym, columns[sym]]``, then auto-add and sweep."""
     for b in range(cnt[C_NBOOK]):
         t = pos[book[b]].sym
-        price = marks[t, column]
+        price = mark[bar, t, columns[t]]
         if not (price > 0.0 and price < np.inf):
             return _BAD_PRICE
         sym_st[t, Y_MARK] = price
@@ -844,7 +882,7 @@ def _stops(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, last)
                 p = book[b]
         if p < 0:
             continue
-        o, h, lo = last[t, OPEN], last[t, HIGH], last[t, LOW]
+        o, h, lo = last[bar, t, OPEN], last[bar, t, HIGH], last[bar, t, LOW]
         long = side > 0
         kind, fill = 0, 0.0
         if not math.isnan(stop) and (lo <= stop if long else h >= stop):
@@ -906,13 +944,14 @@ def _worst_ratio(pos, st, sym_st, tiers, tables, flags, book, cnt, acc):
 
 
 @njit(cache=True)
-def _funding(pos, st, sym_st, book, cnt, acc, held, rates):
+def _funding(pos, st, sym_st, book, cnt, acc, held, funding, bar):
     for b in range(cnt[C_NBOOK]):
         p = book[b]
         t = pos[p].sym
-        if not held[t] or rates[t] == 0.0:
+        rate = funding[bar, t]
+        if not held[t] or rate == 0.0:
             continue
-        amount = -pos[p].side * st[p, S_QTY] * sym_st[t, Y_MARK] * rates[t]
+        amount = -pos[p].side * st[p, S_QTY] * sym_st[t, Y_MARK] * rate
         if pos[p].mode == ISOLATED:
             st[p, S_MARGIN] += amount
         else:
@@ -966,7 +1005,11 @@ def replay_nb(
     n_pos = pos.shape[0]
     held = np.zeros(n_sym, np.bool_)
     net = np.zeros(n_sym)
-    adverse = np.empty((n_sym, 4))
+    adverse = np.empty(n_sym, np.int64)
+    at_open = np.full(n_sym, OPEN, np.int64)
+    at_close = np.full(n_sym, CLOSE, np.int64)
+    val = np.empty(max(n_pos, 1))
+    prices = np.empty(max(n_pos, 1))
     closest[CL_DISTANCE], closest[CL_SYM], closest[CL_BAR] = np.inf, -1.0, -1.0
     key_first[:] = -1
     for i in range(n):
@@ -993,10 +1036,11 @@ def replay_nb(
                 if code != _OK:
                     return code
         # 2. mark open, then funding at it
-        held[:] = False
+        for t in range(n_sym):
+            held[t] = False
         for b in range(cnt[C_NBOOK]):
             held[pos[book[b]].sym] = True
-        code = _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, mark[i], OPEN)
+        code = _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, mark, at_open)
         if code != _OK:
             return code
         any_rate = False
@@ -1004,24 +1048,25 @@ def replay_nb(
             if held[t] and funding[i, t] != 0.0:
                 any_rate = True
         if any_rate:
-            _funding(pos, st, sym_st, book, cnt, acc, held, funding[i])
+            _funding(pos, st, sym_st, book, cnt, acc, held, funding, i)
             code = _sweep(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i)
             if code != _OK:
                 return code
         # 3. adverse extremes (net long: mark low; net short: mark high) or closes
-        net[:] = 0.0
+        for t in range(n_sym):
+            net[t] = 0.0
         for b in range(cnt[C_NBOOK]):
             p = book[b]
             net[pos[p].sym] += pos[p].side * st[p, S_QTY]
         for t in range(n_sym):
-            column = CLOSE if not extremes else (LOW if net[t] >= 0.0 else HIGH)
-            adverse[t, 0] = mark[i, t, column]
-        code = _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, adverse, 0)
+            adverse[t] = CLOSE if not extremes else (LOW if net[t] >= 0.0 else HIGH)
+        code = _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, mark, adverse)
         if code != _OK:
             return code
+        _book_prices(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, prices)
         for b in range(cnt[C_NBOOK]):
             p = book[b]
-            price = _pool_price(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, p, True)
+            price = prices[b]
             if math.isnan(price):
                 continue
             m = sym_st[pos[p].sym, Y_MARK]
@@ -1029,20 +1074,21 @@ def replay_nb(
             if distance < closest[CL_DISTANCE]:
                 closest[CL_DISTANCE], closest[CL_SYM], closest[CL_BAR] = distance, pos[p].sym, i
         # 4. stops then take-profits on last price
-        _stops(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, last[i])
+        _stops(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, last)
         # 5. mark close, equity, worst margin ratio, liquidation prices
-        code = _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, mark[i], CLOSE)
+        code = _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, mark, at_close)
         if code != _OK:
             return code
         equity[i] = _equity(pos, st, sym_st, book, cnt, acc)
         ratio[i] = _worst_ratio(pos, st, sym_st, tiers, tables, flags, book, cnt, acc)
-        liq[i, :] = np.nan
+        for k in range(liq.shape[1]):
+            liq[i, k] = np.nan
+        _book_prices(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, prices)
         for b in range(cnt[C_NBOOK]):
-            p = book[b]
-            k = pos[p].key
+            k = pos[book[b]].key
             if key_first[k] < 0:
                 key_first[k] = i
-            liq[i, k] = _pool_price(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, p, True)
+            liq[i, k] = prices[b]
     if cnt[C_NEV] > ev.shape[0]:
         return _EV_OVERFLOW
     return _OK
