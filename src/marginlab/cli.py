@@ -18,9 +18,10 @@ from marginlab import app
 from marginlab.analysis.compare import Comparison, parse_modes
 from marginlab.analysis.replay import ModeResult
 from marginlab.analysis.report import render_html
-from marginlab.domain.enums import MarginMode
+from marginlab.analysis.sizing import SizeRequest, SizeResult, size_position
+from marginlab.domain.enums import MarginMode, Side
 from marginlab.domain.venue import Venue
-from marginlab.errors import DataError, MarginLabError
+from marginlab.errors import DataError, InputError, MarginLabError
 from marginlab.io.files import read_document
 from marginlab.io.scenarios import list_scenarios
 from marginlab.io.schema import Portfolio, Script, parse
@@ -383,6 +384,104 @@ def _summarise_notes(notes: list[str]) -> list[str]:
     return [
         f"{text} ({', '.join(symbols)}); details in --json or the report" for text, symbols in groups.items()
     ]
+
+
+def _percent(field: str, text: str) -> Decimal:
+    """Parse ``"1%"`` or ``"1"`` (percent) into the fraction 0.01."""
+    try:
+        value = Decimal(text.strip().removesuffix("%"))
+    except ArithmeticError:
+        raise InputError(field, text, "a percentage such as 1 or 1%") from None
+    return value / 100
+
+
+@cli.command()
+def size(
+    symbol: Annotated[str, typer.Option("--symbol", help="Venue-native or ccxt-unified symbol.")],
+    side: Annotated[Side, typer.Option("--side", help="long or short.")],
+    equity: Annotated[str, typer.Option("--equity", help="Account equity (settlement asset).")],
+    risk: Annotated[str, typer.Option("--risk", help="Share of equity lost at the stop, in % (1 or 1%).")],
+    entry: Annotated[str, typer.Option("--entry", help="Entry price.")],
+    stop: Annotated[str, typer.Option("--stop", help="Stop price.")],
+    exchange: Annotated[str, typer.Option("--exchange", "-e", help="Venue rule set.")] = "binance",
+    tiers: TiersOpt = None,
+    mode: Annotated[MarginMode, typer.Option("--mode", help="cross or isolated.")] = MarginMode.ISOLATED,
+    leverage: Annotated[str | None, typer.Option("--leverage", help="Leverage (default: venue's).")] = None,
+    buffer: Annotated[str, typer.Option("--buffer", help="Min. gap stop↔liquidation, % of entry.")] = "0.5",
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 when the stop is not safely first.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Size a position that risks R % of equity to its stop, and check the stop comes before liquidation."""
+
+    def body() -> SizeResult:
+        request = SizeRequest(
+            symbol=symbol,
+            side=side,
+            equity=_decimal("equity", equity),
+            risk=_percent("risk", risk),
+            entry=_decimal("entry", entry),
+            stop=_decimal("stop", stop),
+            mode=mode,
+            leverage=None if leverage is None else _decimal("leverage", leverage),
+            buffer=_percent("buffer", buffer),
+        )
+        return size_position(request, app.load_venue(exchange, tiers_file=tiers))
+
+    result = _guarded(body)
+    instrument_tick = app.load_venue(exchange, tiers_file=tiers).instrument(symbol).tick_size
+    if as_json:
+        _print_json(
+            {
+                "symbol": result.symbol,
+                "qty": app.number(result.qty),
+                "notional": app.number(result.notional),
+                "margin": app.number(result.margin),
+                "leverage": app.number(result.leverage),
+                "liquidation_price": app.number(result.liquidation_price, step=instrument_tick),
+                "stop_distance": app.number(result.stop_distance),
+                "liquidation_distance": app.number(result.liquidation_distance),
+                "stop_before_liquidation": result.stop_before_liquidation,
+                "risk_amount": app.number(result.risk_amount),
+                "loss_at_stop": app.number(result.loss_at_stop),
+                "warnings": list(result.warnings),
+            }
+        )
+    else:
+        cent = Decimal("0.01")
+        table = Table(
+            title=f"{result.symbol} {side} sized to risk {app.number(result.risk_amount, step=cent)}",
+            title_justify="left",
+        )
+        table.add_column("")
+        table.add_column("value", justify="right")
+        for label, value in (
+            ("quantity", app.number(result.qty)),
+            ("notional", app.number(result.notional, step=cent)),
+            ("margin", app.number(result.margin, step=cent)),
+            ("leverage", f"{app.number(result.leverage)}x"),
+            ("liquidation price", _fmt(app.number(result.liquidation_price, step=instrument_tick))),
+            ("stop distance", _pct(result.stop_distance)),
+            ("liquidation distance", _pct(result.liquidation_distance)),
+            ("loss at the stop (fees incl.)", app.number(result.loss_at_stop, step=cent)),
+        ):
+            table.add_row(label, value or "—")
+        console.print(table)
+        for warning in result.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+    if strict and result.stop_warning:
+        raise typer.Exit(1)
+
+
+def _decimal(field: str, text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise InputError(field, text, "a number") from None
+    if not value.is_finite():
+        raise InputError(field, text, "a finite number")
+    return value
 
 
 @cli.command()

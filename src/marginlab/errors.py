@@ -27,7 +27,8 @@ class InputError(MarginLabError, ValueError):
         if problem is not None:
             super().__init__(f"{field}: {problem}")
         else:
-            super().__init__(f"{field}: expected {expected}, was {value!r}")
+            shown = str(value) if isinstance(value, Decimal) else repr(value)
+            super().__init__(f"{field}: expected {expected}, was {shown}")
         self.field = field
         self.value = value
         self.expected = expected
