@@ -1,0 +1,289 @@
+"""Numba kernels of the Monte Carlo risk lab: walk price paths through margin-mode configurations.
+
+Semantics (see ``docs/montecarlo.md``), per path and per mode configuration, at every step point ``t`` of
+``0..steps`` (the mark is the path price, monitored only at step points):
+
+* an isolated position is liquidated when the mark reaches its liquidation price (fixed for the horizon:
+  no funding, no fees, no margin top-ups); it loses its isolated margin and nothing else;
+* the cross book is liquidated as a whole when cross equity (wallet + uPnL of the cross positions)
+  ``<=`` its tiered maintenance margin at the step's prices; the cross wallet is lost;
+* liquidated positions stay closed; equity = cross equity (0 once liquidated) + isolated margin + uPnL of
+  the live isolated positions.
+
+Randomness for GBM is drawn inside the kernel from a counter-based generator (splitmix64 output of a per-path
+counter, normals by a 256-layer ziggurat), so path ``i`` of a chunk depends only on ``(key, i)``: results do
+not depend on the number of threads or workers. Kernels return a :class:`~marginlab.sim.dtypes.Status`.
+"""
+
+# Kernels are excluded from strict typing (numba types), see pyproject; wrappers in analysis.montecarlo.
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from marginlab.sim.dtypes import (
+    CAP,
+    CUM,
+    MMR,
+    T_CLOSE_FEE,
+    T_CONTRACT_SIZE,
+    T_CONTRACTS,
+    T_COUNT,
+    T_START,
+    Status,
+)
+
+_OK = int(Status.OK)
+_BAD_INPUT = int(Status.BAD_INPUT)
+
+NO_LIQUIDATION = -1  # liq_step of a position that survives the horizon
+
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_S8, _S11, _S12 = np.uint64(8), np.uint64(11), np.uint64(12)
+_LOW8, _ONE = np.uint64(0xFF), np.uint64(1)
+_TWO_M53 = 2.0**-53
+
+# 256-layer ziggurat of the standard normal (Marsaglia & Tsang 2000), 52-bit magnitudes
+_ZIG_R = 3.6541528853610088
+_ZIG_V = 0.00492867323399
+
+
+def ziggurat_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the (k, w, f) tables of the 256-layer normal ziggurat for :func:`gbm_log_paths_nb`."""
+    m = 2.0**52
+    k, w, f = np.zeros(256), np.zeros(256), np.zeros(256)
+    dn = tn = _ZIG_R
+    q = _ZIG_V / math.exp(-0.5 * dn * dn)
+    k[0] = (dn / q) * m
+    w[0], w[255] = q / m, dn / m
+    f[0], f[255] = 1.0, math.exp(-0.5 * dn * dn)
+    for i in range(254, 0, -1):
+        dn = math.sqrt(-2.0 * math.log(_ZIG_V / dn + math.exp(-0.5 * dn * dn)))
+        k[i + 1] = (dn / tn) * m
+        tn = dn
+        f[i] = math.exp(-0.5 * dn * dn)
+        w[i] = dn / m
+    return k, w, f
+
+
+@njit(cache=True, inline="always")
+def _mix_nb(z):
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    return z ^ (z >> _S31)
+
+
+@njit(cache=True, inline="always")
+def path_state_nb(key, path):
+    """Return the generator state of path ``path`` (int) of the stream ``key`` (uint64)."""
+    return _mix_nb(key ^ _mix_nb(np.uint64(path) * _GAMMA + _GAMMA))
+
+
+@njit(cache=True, inline="always")
+def _uniform_nb(u):
+    return (np.float64(u >> _S11) + 0.5) * _TWO_M53
+
+
+@njit(cache=True)
+def _normal_slow_nb(s, u, zk, zw, zf):
+    """Return (state, normal) after a draw ``u`` missed the ziggurat's fast path: tail, wedges, retries."""
+    while True:
+        iz = np.int64(u & _LOW8)
+        neg = ((u >> _S8) & _ONE) == _ONE
+        j = np.float64(np.int64(u >> _S12))
+        x = j * zw[iz]
+        if j < zk[iz]:
+            return s, -x if neg else x
+        if iz == 0:
+            while True:
+                s = s + _GAMMA
+                a = -math.log(_uniform_nb(_mix_nb(s))) / _ZIG_R
+                s = s + _GAMMA
+                b = -math.log(_uniform_nb(_mix_nb(s)))
+                if b + b > a * a:
+                    break
+            return s, -(_ZIG_R + a) if neg else _ZIG_R + a
+        s = s + _GAMMA
+        if zf[iz] + _uniform_nb(_mix_nb(s)) * (zf[iz - 1] - zf[iz]) < math.exp(-0.5 * x * x):
+            return s, -x if neg else x
+        s = s + _GAMMA
+        u = _mix_nb(s)
+
+
+@njit(cache=True, inline="always")
+def _normal_nb(s, zk, zw, zf):
+    """Return (state, one standard normal draw): the ziggurat's fast path (~99 %), else the slow one."""
+    s = s + _GAMMA
+    u = _mix_nb(s)
+    iz = np.int64(u & _LOW8)
+    j = np.float64(np.int64(u >> _S12))
+    if j < zk[iz]:
+        x = j * zw[iz]
+        return s, -x if ((u >> _S8) & _ONE) == _ONE else x
+    return _normal_slow_nb(s, u, zk, zw, zf)
+
+
+@njit(cache=True, inline="always")
+def _gbm_step_nb(s, x, z, drift_dt, chol_dt, zk, zw, zf):
+    n_assets = x.shape[0]
+    for b in range(n_assets):
+        s, z[b] = _normal_nb(s, zk, zw, zf)
+    for a in range(n_assets):
+        acc = drift_dt[a]
+        for b in range(a + 1):
+            acc += chol_dt[a, b] * z[b]
+        for b in range(a + 1, n_assets):  # zero for a Cholesky factor; kept for semi-definite roots
+            acc += chol_dt[a, b] * z[b]
+        x[a] += acc
+    return s
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def gbm_log_paths_nb(key, first_path, steps, x0, drift_dt, chol_dt, zk, zw, zf, out):
+    """Fill ``out`` (n, steps + 1, A) with GBM log-price paths drawn exactly as :func:`mc_run_nb` draws them.
+
+    ``x0`` start log prices; per step ``x += drift_dt + chol_dt @ z`` with ``z`` standard normal; path
+    ``i`` is global path ``first_path + i`` of stream ``key`` (uint64).
+    """
+    n, n_assets = out.shape[0], x0.shape[0]
+    for i in prange(n):
+        s = path_state_nb(key, first_path + i)
+        x = x0.copy()
+        z = np.empty(n_assets)
+        out[i, 0, :] = x
+        for t in range(1, steps + 1):
+            s = _gbm_step_nb(s, x, z, drift_dt, chol_dt, zk, zw, zf)
+            out[i, t, :] = x
+    return _OK
+
+
+@njit(cache=True, inline="always")
+def _maintenance_nb(tiers, tables, basis_entry, t, qty, entry, price):
+    basis = entry if basis_entry else price
+    size = qty / tables[t, T_CONTRACT_SIZE] if tables[t, T_CONTRACTS] != 0.0 else qty * basis
+    start = int(tables[t, T_START])
+    k = start + int(tables[t, T_COUNT]) - 1  # the last tier is open-ended, as the engine's tier_at
+    for r in range(start, k):
+        if size <= tiers[r, CAP]:
+            k = r
+            break
+    return qty * basis * tiers[k, MMR] - tiers[k, CUM] + qty * price * tables[t, T_CLOSE_FEE]
+
+
+@njit(cache=True)
+def _evaluate_nb(step, i, x, price, sym, side, qty, entry, iso, margin, log_lp, wallet, alive, cross_alive,
+                 tiers, tables, basis_entry, liq_step, min_eq):  # fmt: skip
+    """Check liquidations of every mode at one step point; update the state and the outputs in place."""
+    n_modes, n_pos = qty.shape
+    for m in range(n_modes):
+        eq = 0.0
+        cross_eq = wallet[m]
+        mm = 0.0
+        any_cross = False
+        for p in range(n_pos):
+            if not alive[m, p]:
+                continue
+            a = sym[p]
+            s = side[p]
+            if iso[m, p]:
+                if s * (x[a] - log_lp[m, p]) <= 0.0:
+                    alive[m, p] = False
+                    liq_step[m, i, p] = step
+                    continue
+                eq += margin[m, p] + s * qty[m, p] * (price[a] - entry[m, p])
+            else:
+                any_cross = True
+                cross_eq += s * qty[m, p] * (price[a] - entry[m, p])
+                mm += _maintenance_nb(tiers, tables, basis_entry, a, qty[m, p], entry[m, p], price[a])
+        if cross_alive[m]:
+            if any_cross and cross_eq <= mm:
+                cross_alive[m] = False
+                for p in range(n_pos):
+                    if alive[m, p] and not iso[m, p]:
+                        alive[m, p] = False
+                        liq_step[m, i, p] = step
+            else:
+                eq += cross_eq
+        if eq < min_eq[m, i]:
+            min_eq[m, i] = eq
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
+              key, first_path, x0, drift_dt, chol_dt, zk, zw, zf,
+              sym, side, qty, entry, iso, margin, log_lp, wallet, tiers, tables, basis_entry,
+              liq_step, final_eq, min_eq):  # fmt: skip
+    """Walk ``n`` paths through every mode configuration; fill the outputs; return a Status code.
+
+    Parameters
+    ----------
+    gbm : bool
+        True: draw GBM steps in the kernel (``drift_dt`` (A,), ``chol_dt`` (A, A), stream ``key`` uint64 from
+        path ``first_path``; ``incr`` unused). False: read log increments ``incr`` (n, steps, A).
+    x0 : float64 (A,)
+        Start log mark price of each asset (column = tier table row).
+    sym : int64 (P,)
+        Asset column / table row of each position.
+    side : float64 (P,)
+        +1 long, -1 short.
+    qty, entry, margin : float64 (M, P)
+        Per mode: size (base units), entry price, isolated margin (settle asset; unused for cross).
+    iso : bool (M, P)
+        Per mode: isolated (True) or cross.
+    log_lp : float64 (M, P)
+        Log of the isolated liquidation price; -inf (long) / +inf (short) where none.
+    wallet : float64 (M,)
+        Cross wallet of each mode, settle asset.
+    liq_step : int32 (M, n, P)
+        Out: step at which each position was liquidated, ``NO_LIQUIDATION`` if never.
+    final_eq, min_eq : float64 (M, n)
+        Out: equity at the last step and lowest equity at any step point (settle asset).
+    """
+    n_assets = x0.shape[0]
+    n_modes, n_pos = qty.shape
+    for p in range(n_pos):
+        if sym[p] < 0 or sym[p] >= n_assets or sym[p] >= tables.shape[0] or side[p] * side[p] != 1.0:
+            return _BAD_INPUT
+        for m in range(n_modes):
+            if not qty[m, p] > 0.0:
+                return _BAD_INPUT
+    for i in prange(n):
+        s = path_state_nb(key, first_path + i)
+        x = x0.copy()
+        z = np.empty(n_assets)
+        price = np.exp(x)
+        alive = np.ones((n_modes, n_pos), np.bool_)
+        cross_alive = np.ones(n_modes, np.bool_)
+        for m in range(n_modes):
+            min_eq[m, i] = np.inf
+            for p in range(n_pos):
+                liq_step[m, i, p] = NO_LIQUIDATION
+        _evaluate_nb(0, i, x, price, sym, side, qty, entry, iso, margin, log_lp, wallet, alive, cross_alive,
+                     tiers, tables, basis_entry, liq_step, min_eq)  # fmt: skip
+        for t in range(1, steps + 1):
+            if gbm:
+                s = _gbm_step_nb(s, x, z, drift_dt, chol_dt, zk, zw, zf)
+            else:
+                for a in range(n_assets):
+                    x[a] += incr[i, t - 1, a]
+            for a in range(n_assets):
+                price[a] = math.exp(x[a])
+            _evaluate_nb(t, i, x, price, sym, side, qty, entry, iso, margin, log_lp, wallet, alive,
+                         cross_alive, tiers, tables, basis_entry, liq_step, min_eq)  # fmt: skip
+        # final equity: re-read from the last evaluation (min_eq holds the running minimum)
+        for m in range(n_modes):
+            eq = 0.0
+            cross_eq = wallet[m]
+            for p in range(n_pos):
+                if iso[m, p]:
+                    if alive[m, p]:
+                        eq += margin[m, p] + side[p] * qty[m, p] * (price[sym[p]] - entry[m, p])
+                else:
+                    cross_eq += side[p] * qty[m, p] * (price[sym[p]] - entry[m, p])
+            final_eq[m, i] = eq + (cross_eq if cross_alive[m] else 0.0)
+    return _OK
