@@ -18,9 +18,11 @@ import numpy as np
 
 from marginlab import Account, MarginMode, Side, get_venue
 from marginlab.analysis.bars import Bars
+from marginlab.analysis.montecarlo import run_risk
 from marginlab.analysis.replay import MODES, replay_exact
 from marginlab.io.schema import Portfolio, parse
 from marginlab.sim.api import compile_tiers, liquidation_prices, replay_fast_arrays
+from marginlab.sim.paths import ModelParams
 
 OUT = Path(__file__).with_name("results.json")
 REPEATS = 7
@@ -194,6 +196,29 @@ def bench_replay() -> tuple[float, float]:
     return fast_s, (exact_s / n_exact) / (fast_s / BARS_1Y_5M)
 
 
+def _mc_run(paths: int, **kwargs: object) -> float:
+    """Return the seconds of one GBM risk run of the six-symbol book, cross and isolated, 1 day at 5 min."""
+    corr = np.full((6, 6), 0.6) + 0.4 * np.eye(6)
+    params = ModelParams(vol=np.full(6, 0.8), drift=np.zeros(6), corr=corr)
+    start = time.perf_counter()
+    run_risk(
+        six_symbol_portfolio(), get_venue("binance"), model="gbm", horizon=1.0, steps_per_day=288,
+        paths=paths, seed=1, params=params, modes=("cross", "isolated"), **kwargs,  # type: ignore[arg-type]
+    )  # fmt: skip
+    return time.perf_counter() - start
+
+
+def bench_monte_carlo() -> dict[str, float]:
+    """Return Monte Carlo figures: 1 M paths x 288 steps x 6 assets (2 modes, warm), scaling, Dask workers."""
+    _mc_run(2_000)  # compile / load the numba cache
+    out = {"mc_1m_paths_288_steps_6_assets_s": round(_mc_run(1_000_000), 2)}
+    for n in (20_000, 200_000):
+        out[f"mc_paths_per_s_{n}"] = round(n / min(_mc_run(n) for _ in range(2)))
+    for k in (1, 2):
+        out[f"mc_dask_{k}_workers_s"] = round(_mc_run(100_000, workers=k, chunk_size=25_000), 2)
+    return out
+
+
 def main() -> None:
     """Run every benchmark and write the results file."""
     replay_s, ratio = bench_replay()
@@ -203,6 +228,7 @@ def main() -> None:
         "liq_positions_per_s": round(bench_liq_positions()),
         "replay_1y_5m_6sym_3modes_s": round(replay_s, 3),
         "replay_fast_vs_exact_ratio": round(ratio),
+        **bench_monte_carlo(),
         "machine": f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}",
         "statistic": f"median of {REPEATS} repeats",
     }
