@@ -14,8 +14,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+from marginlab.analysis.advisor import Evidence
 from marginlab.analysis.bars import bars_from_market
 from marginlab.analysis.compare import Comparison, compare
+from marginlab.analysis.montecarlo import run_risk
 from marginlab.analysis.portfolio import instrument_for, with_all_modes
 from marginlab.analysis.replay import MODES, replay_exact
 from marginlab.domain.account import Account
@@ -495,3 +497,37 @@ def comparison_json(comparison: Comparison, market: MarketData, *, name: str) ->
         },
         "modes": modes,
     }
+
+
+# -------------------------------------------------------------------------------------------- risk lab
+def risk_evidence(
+    venue: Venue,
+    *,
+    data: MarketData,
+    seed: int,
+    paths: int = 20_000,
+    horizon: str = "1d",
+) -> Callable[[Portfolio, Portfolio], dict[str, Evidence]]:
+    """Return the advisor's Monte Carlo evidence function: the portfolio with the trade cross vs isolated.
+
+    Both runs use the same seed (common random numbers), so the difference between them is the mode's.
+    """
+
+    def evidence(as_cross: Portfolio, as_isolated: Portfolio) -> dict[str, Evidence]:
+        out: dict[str, Evidence] = {}
+        for mode, model in (("cross", as_cross), ("isolated", as_isolated)):
+            report = run_risk(
+                model, venue, model="gbm", horizon=horizon, paths=paths, seed=seed,
+                data=data, modes=("hybrid",),
+            )
+            result = report.modes["hybrid"]
+            out[mode] = Evidence(
+                p_trade_liquidated=result.positions[-1].p_liquidation,
+                p_wipeout=result.p_wipeout,
+                expected_loss=result.expected_loss,
+                es95=result.es95,
+                es99=result.es99,
+            )
+        return out
+
+    return evidence

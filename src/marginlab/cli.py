@@ -15,13 +15,17 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from marginlab import app
+from marginlab.analysis.advisor import advise as advise_trade
+from marginlab.analysis.advisor import parse_profile, parse_trade
 from marginlab.analysis.compare import Comparison, parse_modes
+from marginlab.analysis.montecarlo import RiskReport, params_from_data, run_risk
 from marginlab.analysis.replay import ModeResult
 from marginlab.analysis.report import render_html
 from marginlab.analysis.sizing import SizeRequest, SizeResult, size_position
 from marginlab.domain.enums import MarginMode, Side
 from marginlab.domain.venue import Venue
 from marginlab.errors import DataError, InputError, MarginLabError
+from marginlab.io.candles import MarketData
 from marginlab.io.files import read_document
 from marginlab.io.scenarios import list_scenarios
 from marginlab.io.schema import Portfolio, Script, parse
@@ -34,6 +38,7 @@ cli = typer.Typer(
     help="Exact cross vs isolated margin: liquidation prices, what-if scripts, venue rules.",
 )
 console = Console()
+DEFAULT_SCENARIO = "2025-10-10"
 T = TypeVar("T")
 
 ExchangeOpt = Annotated[
@@ -472,6 +477,170 @@ def size(
             typer.echo(f"warning: {warning}", err=True)
     if strict and result.stop_warning:
         raise typer.Exit(1)
+
+
+@cli.command()
+def risk(
+    portfolio: Annotated[Path, typer.Argument(help="Portfolio file (.toml or .json).")],
+    horizon: Annotated[str, typer.Option("--horizon", help="Horizon: 1d, 12h, 7d …")] = "1d",
+    paths: Annotated[int, typer.Option("--paths", help="Number of simulated paths.")] = 100_000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed: the same seed gives the same answer.")] = 0,
+    model: Annotated[str, typer.Option("--model", help="bootstrap, gbm, student-t or jump.")] = "gbm",
+    vol: Annotated[
+        float | None, typer.Option("--vol", help="Annualised volatility (default: from data).")
+    ] = None,
+    drift: Annotated[float, typer.Option("--drift", help="Annualised drift.")] = 0.0,
+    steps_per_day: Annotated[int, typer.Option("--steps-per-day", help="Monitoring points per day.")] = 288,
+    scenario: Annotated[
+        str | None, typer.Option("--scenario", "-s", help="Bundled scenario for data.")
+    ] = None,
+    datadir: Annotated[Path | None, typer.Option("--datadir", help="freqtrade data directory.")] = None,
+    exchange: ExchangeOpt = None,
+    tiers: TiersOpt = None,
+    modes_: Annotated[str, typer.Option("--modes", help="Comma-separated: cross,isolated,hybrid.")] = (
+        "cross,isolated,hybrid"
+    ),
+    workers: Annotated[int | None, typer.Option("--workers", help="Local Dask cluster of N workers.")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Address of a Dask scheduler.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Monte Carlo liquidation and ruin probabilities of PORTFOLIO in each margin mode."""
+
+    def body() -> None:
+        model_doc = parse(Portfolio, read_document(portfolio), where=portfolio.name)
+        venue = _venue(model_doc.exchange, exchange, tiers)
+        data = _market_or_default(scenario, datadir)
+        params = None
+        if vol is not None or drift:
+            symbols = list(dict.fromkeys(venue.resolve_symbol(p.symbol) for p in model_doc.positions))
+            params = params_from_data(data, symbols, vol=vol, drift=drift)
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("simulating"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} chunks"),
+            console=Console(stderr=True),
+            transient=True,
+            disable=as_json or not sys.stderr.isatty(),
+        ) as bar:
+            task = bar.add_task("mc", total=None)
+            report = run_risk(
+                model_doc,
+                venue,
+                model=model,
+                horizon=horizon,
+                steps_per_day=steps_per_day,
+                paths=paths,
+                seed=seed,
+                params=params,
+                data=data,
+                modes=parse_modes(modes_),
+                workers=workers,
+                scheduler=scheduler,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        if as_json:
+            _print_json(report.to_dict())
+            return
+        _render_risk(report, title=f"{venue.title}: {portfolio.name}, {paths:,} {model} paths over {horizon}")
+
+    _guarded(body)
+
+
+def _market_or_default(scenario: str | None, datadir: Path | None) -> MarketData:
+    """Return the data a command names, or the bundled ``2025-10-10`` scenario (the latest) by default."""
+    if scenario is not None and datadir is not None:
+        return app.load_market(scenario=scenario, datadir=datadir)  # raises: give exactly one
+    if datadir is not None:
+        return app.load_market(datadir=datadir)
+    return app.load_market(scenario=scenario or DEFAULT_SCENARIO)
+
+
+def _render_risk(report: RiskReport, *, title: str) -> None:
+    table = Table(title=title, title_justify="left")
+    table.add_column("")
+    for mode in report.modes:
+        table.add_column(mode, justify="right")
+
+    def ci(p: float, bounds: tuple[float, float]) -> str:
+        return f"{p:.2%} [{bounds[0]:.2%}, {bounds[1]:.2%}]"
+
+    modes = list(report.modes.values())
+    for i, position in enumerate(modes[0].positions):
+        table.add_row(
+            f"P(liq.) {position.symbol} {position.side}",
+            *(ci(m.positions[i].p_liquidation, m.positions[i].ci) for m in modes),
+        )
+    table.add_row("P(any liquidation)", *(ci(m.p_any_liquidation, m.ci_any_liquidation) for m in modes))
+    table.add_row("P(wiped out, ≥ 90 % lost)", *(ci(m.p_wipeout, m.ci_wipeout) for m in modes))
+    table.add_row("expected loss", *(f"{m.expected_loss:,.2f}" for m in modes))
+    table.add_row("expected shortfall 95 %", *(f"{m.es95:,.2f}" for m in modes))
+    table.add_row("expected shortfall 99 %", *(f"{m.es99:,.2f}" for m in modes))
+    table.add_row(
+        "median time to 1st liq. (h)",
+        *("—" if m.ttl_hours.get("q50") is None else f"{m.ttl_hours['q50']:.1f}" for m in modes),
+    )
+    console.print(table)
+    for note in report.notes:
+        console.print(f"[dim]{note}[/dim]")
+
+
+@cli.command()
+def advise(
+    portfolio: Annotated[Path, typer.Argument(help="Portfolio file with the open positions.")],
+    trade: Annotated[str, typer.Option("--trade", help='"SYMBOL SIDE notional=… leverage=…"')],
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile", help="experience=new|intermediate|experienced,risk=low|medium|high,monitoring=yes|no"
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Monte Carlo seed.")] = 0,
+    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths per mode.")] = 20_000,
+    scenario: Annotated[
+        str | None, typer.Option("--scenario", "-s", help="Bundled scenario for data.")
+    ] = None,
+    datadir: Annotated[Path | None, typer.Option("--datadir", help="freqtrade data directory.")] = None,
+    exchange: ExchangeOpt = None,
+    tiers: TiersOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recommend cross or isolated for a new trade, with the reasons and the Monte Carlo evidence."""
+
+    def body() -> None:
+        model = parse(Portfolio, read_document(portfolio), where=portfolio.name)
+        venue = _venue(model.exchange, exchange, tiers)
+        data = _market_or_default(scenario, datadir)
+        advice = advise_trade(
+            model,
+            parse_trade(trade),
+            venue,
+            data,
+            parse_profile(profile),
+            evidence=app.risk_evidence(venue, data=data, seed=seed, paths=paths),
+        )
+        if as_json:
+            _print_json(advice.to_dict())
+            return
+        console.print(
+            f"[bold]recommendation: {advice.recommendation}[/bold] (score {advice.score:+d}; "
+            "positive favours cross)"
+        )
+        table = Table(title_justify="left")
+        for column in ("criterion", "weight", "measured"):
+            table.add_column(column)
+        for reason in advice.reasons:
+            table.add_row(reason.criterion, f"{reason.weight:+d}", reason.text)
+        console.print(table)
+        for mode, e in advice.evidence.items():
+            console.print(
+                f"{mode}: P(trade liquidated) {e.p_trade_liquidated:.2%}, P(wiped out) {e.p_wipeout:.2%}, "
+                f"expected loss {e.expected_loss:,.2f}, ES95 {e.es95:,.2f}, ES99 {e.es99:,.2f}"
+            )
+        for flag in advice.flags:
+            console.print(f"[yellow]revisit:[/yellow] {flag}")
+
+    _guarded(body)
 
 
 def _decimal(field: str, text: str) -> Decimal:

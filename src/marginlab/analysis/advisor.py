@@ -76,8 +76,8 @@ class Evidence:
     p_trade_liquidated: float
     p_wipeout: float
     expected_loss: float
-    loss_q95: float
-    loss_q99: float
+    es95: float
+    es99: float
 
     def to_dict(self) -> dict[str, float]:
         """Return the evidence as JSON-ready numbers (probabilities as fractions, losses in quote)."""
@@ -85,8 +85,8 @@ class Evidence:
             "p_trade_liquidated": round(self.p_trade_liquidated, 6),
             "p_wipeout": round(self.p_wipeout, 6),
             "expected_loss": round(self.expected_loss, 2),
-            "loss_q95": round(self.loss_q95, 2),
-            "loss_q99": round(self.loss_q99, 2),
+            "es95": round(self.es95, 2),
+            "es99": round(self.es99, 2),
         }
 
 

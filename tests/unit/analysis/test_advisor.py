@@ -120,10 +120,10 @@ def test_monte_carlo_evidence_can_overrule_and_is_reported() -> None:
         assert as_isolated.positions[-1].mode is MarginMode.ISOLATED
         return {
             "cross": Evidence(
-                p_trade_liquidated=0.01, p_wipeout=0.08, expected_loss=900, loss_q95=5000, loss_q99=9900
+                p_trade_liquidated=0.01, p_wipeout=0.08, expected_loss=900, es95=5000, es99=9900
             ),
             "isolated": Evidence(
-                p_trade_liquidated=0.05, p_wipeout=0.0, expected_loss=300, loss_q95=700, loss_q99=700
+                p_trade_liquidated=0.05, p_wipeout=0.0, expected_loss=300, es95=700, es99=700
             ),
         }
 
