@@ -619,7 +619,7 @@ def _execute(
         if not (isinstance(workers, int) and workers >= 1):
             raise InputError("workers", workers, "an integer >= 1")
         cluster = dist.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
         )
         client = dist.Client(cluster)
         own_client = True
