@@ -133,6 +133,7 @@ def liquidation_prices(
     fixed: ArrayLike,
     mark: ArrayLike,
     partner: ArrayLike | None = None,
+    out: FloatArray | None = None,
 ) -> FloatArray:
     """Return the liquidation mark price of every position, NaN where no positive price liquidates it.
 
@@ -159,11 +160,14 @@ def liquidation_prices(
         Current mark price; where several prices liquidate, the nearest one is returned.
     partner : int array (n,), optional
         Index of the other cross leg of the same symbol (hedge mode), which shares the price; -1 for none.
+    out : float64 array (n,), optional
+        Contiguous array to write the prices to (reused across calls, it saves allocating and faulting in
+        the pages of a new one); a new array when omitted.
 
     Returns
     -------
     ndarray of float64 (n,)
-        Quote per base; NaN where none.
+        Quote per base; NaN where none (``out`` when given).
 
     Raises
     ------
@@ -172,7 +176,12 @@ def liquidation_prices(
     """
     qty_a = np.ascontiguousarray(np.asarray(qty, dtype=np.float64))
     n = qty_a.shape[0]
-    out = np.empty(n)
+    if out is None:
+        out = np.empty(n)
+    elif (
+        out.dtype != np.float64 or out.shape != (n,) or not out.flags.c_contiguous or not out.flags.writeable
+    ):
+        raise InputError("out", out.shape, f"a writeable contiguous float64 array of length {n}")
     partners = np.empty(0, np.int64) if partner is None else _i64("partner", partner, n)
     code = liq_prices_nb(
         tiers.tiers,
@@ -301,7 +310,9 @@ class _Run:
 
 
 def _run(plan: ReplayPlan, n: int, extremes: bool) -> _Run:
-    capacity = 16 + 4 * len(plan.positions)
+    # room for auto-add and partial-liquidation events of long replays, so one pass almost always suffices
+    # (an overflow reruns the whole kernel); zeroed pages are only touched when written
+    capacity = 64 + 4 * len(plan.positions) + n // 32
     while True:
         cnt = plan.cnt.copy()
         run = _Run(

@@ -298,17 +298,17 @@ def _one_leg_bounds_nb(tiers, tables, basis_entry):
 
 
 @njit(cache=True, inline="always")
-def _liq_unique_one_nb(s, q, e, fixed, row, band_row):
-    # bands ascend in z = s * y: branchless search over the padded row of band lower ends
+def _liq_unique_one_nb(s, q, e, fixed, lower, bands, r):
+    # bands ascend in z = s * y: branchless search over the padded row ``r`` of band lower ends; indexes the
+    # 2-D/3-D arrays directly (a row view per position would cost a refcounted view in the hot loop)
     y = s * q * e - fixed
     z = s * y
-    k = 8 * (row[8] <= z)
-    k += 4 * (row[k + 4] <= z)
-    k += 2 * (row[k + 2] <= z)
-    k += row[k + 1] <= z
-    band = band_row[k]
-    root = (y - band[2]) / (band[3] * q)
-    hit = (band[0] <= y) & (y <= band[1]) & (root > ROOT_EPS * e)
+    k = 8 * (lower[r, 8] <= z)
+    k += 4 * (lower[r, k + 4] <= z)
+    k += 2 * (lower[r, k + 2] <= z)
+    k += lower[r, k + 1] <= z
+    root = (y - bands[r, k, 2]) / (bands[r, k, 3] * q)
+    hit = (bands[r, k, 0] <= y) & (y <= bands[r, k, 1]) & (root > ROOT_EPS * e)
     return root if hit else np.nan
 
 
@@ -320,7 +320,7 @@ def _liq_unique_nb(table, side, qty, entry, fixed, lower, bands, out):
         if t < 0 or t >= n_tables or not q > 0.0 or s * s != 1:
             return _BAD_INPUT
         r = 2 * t + ((1 - s) >> 1)  # row of (table, side) without a branch
-        out[i] = _liq_unique_one_nb(s, q, entry[i], fixed[i], lower[r], bands[r])
+        out[i] = _liq_unique_one_nb(s, q, entry[i], fixed[i], lower, bands, r)
     return _OK
 
 
@@ -382,7 +382,7 @@ def liq_prices_nb(tiers, tables, basis_entry, table, side, qty, entry, fixed, ma
             return _BAD_INPUT
         r = 2 * t + ((1 - s) >> 1)
         if unique[r] and not (pairs and partner[i] >= 0):
-            out[i] = _liq_unique_one_nb(s, q, entry[i], fixed[i], lower[r], bands[r])
+            out[i] = _liq_unique_one_nb(s, q, entry[i], fixed[i], lower, bands, r)
         else:
             out[i] = _liq_price_general_nb(
                 tiers, tables, basis_entry, ylo, yhi, slope, t, i, table, side, qty, entry, fixed, mark,
@@ -674,25 +674,26 @@ def _liquidate_isolated(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, e
 
 
 @njit(cache=True)
-def _liquidate_cross(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar):
-    n_book = cnt[C_NBOOK]
-    tried = np.zeros(pos.shape[0], np.bool_)
+def _liquidate_cross(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, wk):
+    # scratch rows of wk (4, P): tried flags, members, bankruptcy prices, uPnL (no allocation here)
+    tried, members, bankruptcy, upnl = wk[0], wk[1], wk[2], wk[3]
     while _cross_liquidatable(pos, st, sym_st, tiers, tables, flags, book, cnt, acc):
         # candidates by maintenance margin, then (symbol, side), descending: the engine's sort, reversed
-        tried[:] = False
+        for j in range(tried.shape[0]):
+            tried[j] = 0.0
         stepped = False
         while not stepped:
             best, best_mm = -1, 0.0
             for b in range(cnt[C_NBOOK]):
                 q = book[b]
-                if pos[q].mode != CROSS or tried[q]:
+                if pos[q].mode != CROSS or tried[q] != 0.0:
                     continue
                 mm = _mm(pos, st, sym_st, tiers, tables, flags, q)
                 if best < 0 or _ranks_above(pos, tables, mm, q, best_mm, best):
                     best, best_mm = q, mm
             if best < 0:
                 break
-            tried[best] = True
+            tried[best] = 1.0
             r = _step_down(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, best)
             if r < 0:
                 return -r
@@ -702,7 +703,6 @@ def _liquidate_cross(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, 
     if not _cross_liquidatable(pos, st, sym_st, tiers, tables, flags, book, cnt, acc):
         return _OK
     n_book = cnt[C_NBOOK]
-    members = np.empty(n_book, np.int64)
     n = 0
     notional, upnl_total = 0.0, 0.0
     for b in range(n_book):
@@ -713,23 +713,21 @@ def _liquidate_cross(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, 
             notional += st[q, S_QTY] * sym_st[pos[q].sym, Y_MARK]
             upnl_total += _upnl(pos, st, sym_st, q)
     equity = acc[A_WALLET] + upnl_total
-    fee, returned = _forfeit(flags, equity, notional, tables[pos[members[0]].sym, T_LIQ_FEE])
-    bankruptcy = np.empty(n)
-    upnl = np.empty(n)
+    fee, returned = _forfeit(flags, equity, notional, tables[pos[int(members[0])].sym, T_LIQ_FEE])
     for m in range(n):
-        q = members[m]
+        q = int(members[m])
         bankruptcy[m] = _pool_price(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, q, False)
         upnl[m] = _upnl(pos, st, sym_st, q)
     acc[A_WALLET] = returned
     for m in range(n):
-        q = members[m]
+        q = int(members[m])
         mark = sym_st[pos[q].sym, Y_MARK]
         share = st[q, S_QTY] * mark / notional if notional != 0.0 else 1.0 / n
         loss = -(returned * share - equity * share + upnl[m]) + st[q, S_FEES]
         price = mark if flags[V_FEE_STYLE] or math.isnan(bankruptcy[m]) else bankruptcy[m]
         _emit(ev, cnt, bar, q, _LIQUIDATED, mark, price, loss, st[q, S_QTY], fee * share)
     for m in range(n):
-        _close_slot(st, book, cnt, members[m])
+        _close_slot(st, book, cnt, int(members[m]))
     return _OK
 
 
@@ -744,7 +742,7 @@ def _ranks_above(pos, tables, mm, q, best_mm, best):
 
 
 @njit(cache=True)
-def _sweep(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar):
+def _sweep(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, wk):
     # isolated positions in book order; liquidating one removes only itself from the book
     b = 0
     while b < cnt[C_NBOOK]:
@@ -757,7 +755,7 @@ def _sweep(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar):
                 continue
         b += 1
     if _cross_liquidatable(pos, st, sym_st, tiers, tables, flags, book, cnt, acc):
-        return _liquidate_cross(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar)
+        return _liquidate_cross(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, wk)
     return _OK
 
 
@@ -782,7 +780,7 @@ def _auto_add(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar):
 
 
 @njit(cache=True)
-def _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, mark, columns):
+def _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, mark, columns, wk):
     """Move every held symbol's mark to ``mark[bar, sym, columns[sym]]``, then auto-add and sweep."""
     for b in range(cnt[C_NBOOK]):
         t = pos[book[b]].sym
@@ -791,12 +789,12 @@ def _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar
             return _BAD_PRICE
         sym_st[t, Y_MARK] = price
     _auto_add(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar)
-    return _sweep(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar)
+    return _sweep(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, wk)
 
 
 # =========================================================================== opening and closing
 @njit(cache=True)
-def _open(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, info, bar, p, price):
+def _open(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, info, bar, p, price, wk):
     t = pos[p].sym
     side = pos[p].side
     mode = pos[p].mode
@@ -865,7 +863,7 @@ def _open(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, info, bar, 
         sym_st[t, Y_AA_TRIG] = pos[p].aa_trigger
         sym_st[t, Y_AA_TGT] = pos[p].aa_target
     _emit(ev, cnt, bar, p, _OPENED, price, price, 0.0, qty, fee)
-    return _sweep(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar)
+    return _sweep(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, wk)
 
 
 @njit(cache=True)
@@ -1000,7 +998,7 @@ def replay_nb(
     info : float64 (4,)
         Written on error: bar, position slot, required and available amounts.
     """
-    n = last.shape[0]
+    # scratch for the loop, allocated once: the loop itself runs without the runtime's reference counting
     n_sym = sym_st.shape[0]
     n_pos = pos.shape[0]
     held = np.zeros(n_sym, np.bool_)
@@ -1010,8 +1008,28 @@ def replay_nb(
     at_close = np.full(n_sym, CLOSE, np.int64)
     val = np.empty(max(n_pos, 1))
     prices = np.empty(max(n_pos, 1))
+    wk = np.empty((4, max(n_pos, 1)))
+    return _replay_loop_nb(
+        pos, st, sym_st, acc, book, cnt, tiers, tables, flags, last, mark, funding, extremes,
+        equity, ratio, liq, key_first, closest, ev, info,
+        held, net, adverse, at_open, at_close, val, prices, wk,
+    )  # fmt: skip
+
+
+# ``_nrt=False``: no atomic reference counting of the ~20 array arguments at every helper call (that was
+# ~1.4 us per bar, most of the replay's time); nothing here or in its callees allocates (scratch is passed in)
+@njit(cache=True, _nrt=False)  # type: ignore[call-overload]  # numba option, not in its stubs
+def _replay_loop_nb(
+    pos, st, sym_st, acc, book, cnt, tiers, tables, flags, last, mark, funding, extremes,
+    equity, ratio, liq, key_first, closest, ev, info,
+    held, net, adverse, at_open, at_close, val, prices, wk,
+):  # fmt: skip
+    n = last.shape[0]
+    n_sym = sym_st.shape[0]
+    n_pos = pos.shape[0]
     closest[CL_DISTANCE], closest[CL_SYM], closest[CL_BAR] = np.inf, -1.0, -1.0
-    key_first[:] = -1
+    for k in range(key_first.shape[0]):
+        key_first[k] = -1
     for i in range(n):
         info[I_BAR] = i
         # 1. positions due open at the bar's last-price open
@@ -1032,6 +1050,7 @@ def replay_nb(
                     i,
                     p,
                     last[i, pos[p].sym, OPEN],
+                    wk,
                 )
                 if code != _OK:
                     return code
@@ -1040,7 +1059,7 @@ def replay_nb(
             held[t] = False
         for b in range(cnt[C_NBOOK]):
             held[pos[book[b]].sym] = True
-        code = _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, mark, at_open)
+        code = _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, mark, at_open, wk)
         if code != _OK:
             return code
         any_rate = False
@@ -1049,7 +1068,7 @@ def replay_nb(
                 any_rate = True
         if any_rate:
             _funding(pos, st, sym_st, book, cnt, acc, held, funding, i)
-            code = _sweep(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i)
+            code = _sweep(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, wk)
             if code != _OK:
                 return code
         # 3. adverse extremes (net long: mark low; net short: mark high) or closes
@@ -1060,7 +1079,7 @@ def replay_nb(
             net[pos[p].sym] += pos[p].side * st[p, S_QTY]
         for t in range(n_sym):
             adverse[t] = CLOSE if not extremes else (LOW if net[t] >= 0.0 else HIGH)
-        code = _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, mark, adverse)
+        code = _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, mark, adverse, wk)
         if code != _OK:
             return code
         _book_prices(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, prices)
@@ -1076,7 +1095,7 @@ def replay_nb(
         # 4. stops then take-profits on last price
         _stops(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, last)
         # 5. mark close, equity, worst margin ratio, liquidation prices
-        code = _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, mark, at_close)
+        code = _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, mark, at_close, wk)
         if code != _OK:
             return code
         equity[i] = _equity(pos, st, sym_st, book, cnt, acc)
