@@ -18,10 +18,10 @@ import numpy as np
 
 from marginlab import Account, MarginMode, Side, get_venue
 from marginlab.analysis.bars import Bars
-from marginlab.analysis.montecarlo import run_risk
 from marginlab.analysis.replay import MODES, replay_exact
 from marginlab.io.schema import Portfolio, parse
 from marginlab.sim.api import compile_tiers, liquidation_prices, replay_fast_arrays
+from marginlab.sim.montecarlo import run_risk
 from marginlab.sim.paths import ModelParams
 
 OUT = Path(__file__).with_name("results.json")

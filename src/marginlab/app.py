@@ -17,7 +17,6 @@ from typing import Any
 from marginlab.analysis.advisor import Evidence
 from marginlab.analysis.bars import bars_from_market
 from marginlab.analysis.compare import Comparison, compare
-from marginlab.analysis.montecarlo import run_risk
 from marginlab.analysis.portfolio import instrument_for, with_all_modes
 from marginlab.analysis.replay import MODES, replay_exact
 from marginlab.domain.account import Account
@@ -44,6 +43,7 @@ from marginlab.io.schema import (
 )
 from marginlab.io.tiers_file import read_ccxt_tiers
 from marginlab.rules import get_venue
+from marginlab.sim.montecarlo import run_risk
 
 ZERO = Decimal(0)
 AMOUNT = Decimal("1e-8")
@@ -517,8 +517,14 @@ def risk_evidence(
         out: dict[str, Evidence] = {}
         for mode, model in (("cross", as_cross), ("isolated", as_isolated)):
             report = run_risk(
-                model, venue, model="gbm", horizon=horizon, paths=paths, seed=seed,
-                data=data, modes=("hybrid",),
+                model,
+                venue,
+                model="gbm",
+                horizon=horizon,
+                paths=paths,
+                seed=seed,
+                data=data,
+                modes=("hybrid",),
             )
             result = report.modes["hybrid"]
             out[mode] = Evidence(

@@ -18,7 +18,6 @@ from marginlab import app
 from marginlab.analysis.advisor import advise as advise_trade
 from marginlab.analysis.advisor import parse_profile, parse_trade
 from marginlab.analysis.compare import Comparison, parse_modes
-from marginlab.analysis.montecarlo import RiskReport, params_from_data, run_risk
 from marginlab.analysis.replay import ModeResult
 from marginlab.analysis.report import render_html
 from marginlab.analysis.sizing import SizeRequest, SizeResult, size_position
@@ -30,6 +29,7 @@ from marginlab.io.files import read_document
 from marginlab.io.scenarios import list_scenarios
 from marginlab.io.schema import Portfolio, Script, parse
 from marginlab.rules import VENUES, get_venue
+from marginlab.sim.montecarlo import RiskReport, params_from_data, run_risk
 
 cli = typer.Typer(
     add_completion=False,

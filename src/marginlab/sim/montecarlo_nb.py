@@ -15,7 +15,7 @@ counter, normals by a 256-layer ziggurat), so path ``i`` of a chunk depends only
 not depend on the number of threads or workers. Kernels return a :class:`~marginlab.sim.dtypes.Status`.
 """
 
-# Kernels are excluded from strict typing (numba types), see pyproject; wrappers in analysis.montecarlo.
+# Kernels are excluded from strict typing (numba types), see pyproject; wrappers in sim.montecarlo.
 from __future__ import annotations
 
 import math

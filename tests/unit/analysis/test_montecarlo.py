@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from marginlab.analysis.montecarlo import expected_shortfall, parse_horizon, run_risk, wilson
 from marginlab.errors import InputError
 from marginlab.io.schema import Portfolio, parse
 from marginlab.rules import get_venue
 from marginlab.sim.api import compile_tiers, liquidation_prices
+from marginlab.sim.montecarlo import expected_shortfall, parse_horizon, run_risk, wilson
 from marginlab.sim.paths import ModelParams
 
 VENUE = get_venue("binance")
