@@ -129,7 +129,7 @@ def _normal_nb(s, zk, zw, zf):
 
 
 @njit(cache=True, inline="always")
-def _gbm_step_nb(s, x, z, drift_dt, chol_dt, zk, zw, zf):
+def _gbm_step_nb(s, x, z, drift_dt, chol_dt, upper, zk, zw, zf):
     n_assets = x.shape[0]
     for b in range(n_assets):
         s, z[b] = _normal_nb(s, zk, zw, zf)
@@ -137,8 +137,9 @@ def _gbm_step_nb(s, x, z, drift_dt, chol_dt, zk, zw, zf):
         acc = drift_dt[a]
         for b in range(a + 1):
             acc += chol_dt[a, b] * z[b]
-        for b in range(a + 1, n_assets):  # zero for a Cholesky factor; kept for semi-definite roots
-            acc += chol_dt[a, b] * z[b]
+        if upper:  # entries above the diagonal: zero for a Cholesky factor, kept for semi-definite roots
+            for b in range(a + 1, n_assets):
+                acc += chol_dt[a, b] * z[b]
         x[a] += acc
     return s
 
@@ -151,69 +152,23 @@ def gbm_log_paths_nb(key, first_path, steps, x0, drift_dt, chol_dt, zk, zw, zf, 
     ``i`` is global path ``first_path + i`` of stream ``key`` (uint64).
     """
     n, n_assets = out.shape[0], x0.shape[0]
+    upper = False
+    for a in range(n_assets):
+        for b in range(a + 1, n_assets):
+            if chol_dt[a, b] != 0.0:
+                upper = True
     for i in prange(n):
         s = path_state_nb(key, first_path + i)
         x = x0.copy()
         z = np.empty(n_assets)
         out[i, 0, :] = x
         for t in range(1, steps + 1):
-            s = _gbm_step_nb(s, x, z, drift_dt, chol_dt, zk, zw, zf)
+            s = _gbm_step_nb(s, x, z, drift_dt, chol_dt, upper, zk, zw, zf)
             out[i, t, :] = x
     return _OK
 
 
-@njit(cache=True, inline="always")
-def _maintenance_nb(tiers, tables, basis_entry, t, qty, entry, price):
-    basis = entry if basis_entry else price
-    size = qty / tables[t, T_CONTRACT_SIZE] if tables[t, T_CONTRACTS] != 0.0 else qty * basis
-    start = int(tables[t, T_START])
-    k = start + int(tables[t, T_COUNT]) - 1  # the last tier is open-ended, as the engine's tier_at
-    for r in range(start, k):
-        if size <= tiers[r, CAP]:
-            k = r
-            break
-    return qty * basis * tiers[k, MMR] - tiers[k, CUM] + qty * price * tables[t, T_CLOSE_FEE]
-
-
-@njit(cache=True)
-def _evaluate_nb(step, i, x, price, sym, side, qty, entry, iso, margin, log_lp, wallet, alive, cross_alive,
-                 tiers, tables, basis_entry, liq_step, min_eq):  # fmt: skip
-    """Check liquidations of every mode at one step point; update the state and the outputs in place."""
-    n_modes, n_pos = qty.shape
-    for m in range(n_modes):
-        eq = 0.0
-        cross_eq = wallet[m]
-        mm = 0.0
-        any_cross = False
-        for p in range(n_pos):
-            if not alive[m, p]:
-                continue
-            a = sym[p]
-            s = side[p]
-            if iso[m, p]:
-                if s * (x[a] - log_lp[m, p]) <= 0.0:
-                    alive[m, p] = False
-                    liq_step[m, i, p] = step
-                    continue
-                eq += margin[m, p] + s * qty[m, p] * (price[a] - entry[m, p])
-            else:
-                any_cross = True
-                cross_eq += s * qty[m, p] * (price[a] - entry[m, p])
-                mm += _maintenance_nb(tiers, tables, basis_entry, a, qty[m, p], entry[m, p], price[a])
-        if cross_alive[m]:
-            if any_cross and cross_eq <= mm:
-                cross_alive[m] = False
-                for p in range(n_pos):
-                    if alive[m, p] and not iso[m, p]:
-                        alive[m, p] = False
-                        liq_step[m, i, p] = step
-            else:
-                eq += cross_eq
-        if eq < min_eq[m, i]:
-            min_eq[m, i] = eq
-
-
-@njit(cache=True, parallel=True, nogil=True)
+@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
               key, first_path, x0, drift_dt, chol_dt, zk, zw, zf,
               sym, side, qty, entry, iso, margin, log_lp, wallet, tiers, tables, basis_entry,
@@ -243,47 +198,135 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
         Out: step at which each position was liquidated, ``NO_LIQUIDATION`` if never.
     final_eq, min_eq : float64 (M, n)
         Out: equity at the last step and lowest equity at any step point (settle asset).
+
+    A path stops walking once every position of every mode is closed (its equity is constant from then on).
     """
     n_assets = x0.shape[0]
     n_modes, n_pos = qty.shape
     for p in range(n_pos):
         if sym[p] < 0 or sym[p] >= n_assets or sym[p] >= tables.shape[0] or side[p] * side[p] != 1.0:
             return _BAD_INPUT
+        t_row = sym[p]
+        if tables[t_row, T_CONTRACTS] != 0.0 and not tables[t_row, T_CONTRACT_SIZE] > 0.0:
+            return _BAD_INPUT
         for m in range(n_modes):
             if not qty[m, p] > 0.0:
                 return _BAD_INPUT
+    # loop invariants, computed once with the same arithmetic as the per-step formulas
+    sq = np.empty((n_modes, n_pos))  # side * qty (uPnL = sq * (price - entry))
+    size_c = np.zeros((n_modes, n_pos))  # tier size when it does not move with the price (contracts)
+    contracts = np.zeros(n_pos, np.bool_)
+    first_tier = np.empty(n_pos, np.int64)
+    last_tier = np.empty(n_pos, np.int64)  # the last tier is open-ended, as the engine's tier_at
+    fee = np.empty(n_pos)
+    n_cross = np.zeros(n_modes, np.int64)
+    for p in range(n_pos):
+        t_row = sym[p]
+        contracts[p] = tables[t_row, T_CONTRACTS] != 0.0
+        first_tier[p] = int(tables[t_row, T_START])
+        last_tier[p] = first_tier[p] + int(tables[t_row, T_COUNT]) - 1
+        fee[p] = tables[t_row, T_CLOSE_FEE]
+        for m in range(n_modes):
+            sq[m, p] = side[p] * qty[m, p]
+            if contracts[p]:
+                size_c[m, p] = qty[m, p] / tables[t_row, T_CONTRACT_SIZE]
+            if not iso[m, p]:
+                n_cross[m] += 1
+    upper = False  # chol_dt has entries above the diagonal (a semi-definite root, not a Cholesky factor)
+    if gbm:
+        for a in range(n_assets):
+            for b in range(a + 1, n_assets):
+                if chol_dt[a, b] != 0.0:
+                    upper = True
     for i in prange(n):
         s = path_state_nb(key, first_path + i)
         x = x0.copy()
         z = np.empty(n_assets)
-        price = np.exp(x)
+        price = np.empty(n_assets)
+        for a in range(n_assets):
+            price[a] = math.exp(x[a])
         alive = np.ones((n_modes, n_pos), np.bool_)
         cross_alive = np.ones(n_modes, np.bool_)
+        open_m = np.full(n_modes, n_pos)  # open positions per mode
+        open_a = np.zeros(n_assets, np.int64)  # open positions per asset, all modes
+        for p in range(n_pos):
+            open_a[sym[p]] += n_modes
+        n_open = n_modes * n_pos
+        low = np.full(n_modes, np.inf)
         for m in range(n_modes):
-            min_eq[m, i] = np.inf
             for p in range(n_pos):
                 liq_step[m, i, p] = NO_LIQUIDATION
-        _evaluate_nb(0, i, x, price, sym, side, qty, entry, iso, margin, log_lp, wallet, alive, cross_alive,
-                     tiers, tables, basis_entry, liq_step, min_eq)  # fmt: skip
-        for t in range(1, steps + 1):
-            if gbm:
-                s = _gbm_step_nb(s, x, z, drift_dt, chol_dt, zk, zw, zf)
-            else:
+        for t in range(steps + 1):
+            if t > 0:
+                if n_open == 0:
+                    break  # nothing left to liquidate: equity is constant, final_eq reads no price
+                if gbm:
+                    s = _gbm_step_nb(s, x, z, drift_dt, chol_dt, upper, zk, zw, zf)
+                else:
+                    for a in range(n_assets):
+                        x[a] += incr[i, t - 1, a]
                 for a in range(n_assets):
-                    x[a] += incr[i, t - 1, a]
-            for a in range(n_assets):
-                price[a] = math.exp(x[a])
-            _evaluate_nb(t, i, x, price, sym, side, qty, entry, iso, margin, log_lp, wallet, alive,
-                         cross_alive, tiers, tables, basis_entry, liq_step, min_eq)  # fmt: skip
-        # final equity: re-read from the last evaluation (min_eq holds the running minimum)
+                    if open_a[a] > 0:  # prices of closed positions are never read again
+                        price[a] = math.exp(x[a])
+            for m in range(n_modes):
+                if t > 0 and open_m[m] == 0:
+                    continue  # equity of the mode is constant: its minimum is already recorded
+                eq = 0.0
+                for p in range(n_pos):  # isolated positions
+                    if not iso[m, p] or not alive[m, p]:
+                        continue
+                    a = sym[p]
+                    if side[p] * (x[a] - log_lp[m, p]) <= 0.0:
+                        alive[m, p] = False
+                        liq_step[m, i, p] = t
+                        open_m[m] -= 1
+                        open_a[a] -= 1
+                        n_open -= 1
+                        continue
+                    eq += margin[m, p] + sq[m, p] * (price[a] - entry[m, p])
+                if cross_alive[m]:
+                    cross_eq = wallet[m]
+                    if n_cross[m] > 0:
+                        mm = 0.0
+                        for p in range(n_pos):
+                            if iso[m, p]:
+                                continue
+                            a = sym[p]
+                            pa = price[a]
+                            q = qty[m, p]
+                            cross_eq += sq[m, p] * (pa - entry[m, p])
+                            basis = entry[m, p] if basis_entry else pa
+                            size = size_c[m, p] if contracts[p] else q * basis
+                            k = last_tier[p]
+                            for r in range(first_tier[p], k):
+                                if size <= tiers[r, CAP]:
+                                    k = r
+                                    break
+                            mm += q * basis * tiers[k, MMR] - tiers[k, CUM] + q * pa * fee[p]
+                        if cross_eq <= mm:
+                            cross_alive[m] = False
+                            for p in range(n_pos):
+                                if not iso[m, p]:
+                                    alive[m, p] = False
+                                    liq_step[m, i, p] = t
+                                    open_m[m] -= 1
+                                    open_a[sym[p]] -= 1
+                                    n_open -= 1
+                    if cross_alive[m]:
+                        eq += cross_eq
+                if eq < low[m]:
+                    low[m] = eq
+        # final equity at the last evaluation; a closed position's price is not read (cross ones only when
+        # the cross book is alive, i.e. open)
         for m in range(n_modes):
+            min_eq[m, i] = low[m]
             eq = 0.0
             cross_eq = wallet[m]
             for p in range(n_pos):
                 if iso[m, p]:
                     if alive[m, p]:
-                        eq += margin[m, p] + side[p] * qty[m, p] * (price[sym[p]] - entry[m, p])
-                else:
-                    cross_eq += side[p] * qty[m, p] * (price[sym[p]] - entry[m, p])
+                        eq += margin[m, p] + sq[m, p] * (price[sym[p]] - entry[m, p])
+                elif cross_alive[m]:
+                    cross_eq += sq[m, p] * (price[sym[p]] - entry[m, p])
             final_eq[m, i] = eq + (cross_eq if cross_alive[m] else 0.0)
     return _OK
