@@ -11,8 +11,9 @@ Semantics (see ``docs/montecarlo.md``), per path and per mode configuration, at 
   the live isolated positions.
 
 Randomness for GBM is drawn inside the kernel from a counter-based generator (splitmix64 output of a per-path
-counter, normals by a 256-layer ziggurat), so path ``i`` of a chunk depends only on ``(key, i)``: results do
-not depend on the number of threads or workers. Kernels return a :class:`~marginlab.sim.dtypes.Status`.
+counter, two normals per 64-bit draw by a 128-layer ziggurat on 32-bit words), so path ``i`` of a chunk
+depends only on ``(key, i)``: results do not depend on the number of threads or workers. Kernels return a
+:class:`~marginlab.sim.dtypes.Status`.
 """
 
 # Kernels are excluded from strict typing (numba types), see pyproject; wrappers in sim.montecarlo.
@@ -44,25 +45,29 @@ _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
-_S8, _S11, _S12 = np.uint64(8), np.uint64(11), np.uint64(12)
-_LOW8, _ONE = np.uint64(0xFF), np.uint64(1)
+_S7, _S8, _S11, _S32 = np.uint64(7), np.uint64(8), np.uint64(11), np.uint64(32)
+_LOW7, _LOW32, _ONE = np.uint64(0x7F), np.uint64(0xFFFFFFFF), np.uint64(1)
 _TWO_M53 = 2.0**-53
 
-# 256-layer ziggurat of the standard normal (Marsaglia & Tsang 2000), 52-bit magnitudes
-_ZIG_R = 3.6541528853610088
-_ZIG_V = 0.00492867323399
+# 128-layer ziggurat of the standard normal (Marsaglia & Tsang 2000) on 32-bit words: 7 bits of layer,
+# 1 bit of sign, 24 bits of magnitude; one 64-bit draw gives two normals (low word first)
+_ZIG_LAYERS = 128
+_ZIG_BITS = 24
+_ZIG_R = 3.442619855899
+_ZIG_V = 9.91256303526217e-3
 
 
 def ziggurat_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return the (k, w, f) tables of the 256-layer normal ziggurat for :func:`gbm_log_paths_nb`."""
-    m = 2.0**52
-    k, w, f = np.zeros(256), np.zeros(256), np.zeros(256)
+    """Return the (k, w, f) tables of the 128-layer, 24-bit normal ziggurat for :func:`gbm_log_paths_nb`."""
+    m = 2.0**_ZIG_BITS
+    last = _ZIG_LAYERS - 1
+    k, w, f = np.zeros(_ZIG_LAYERS), np.zeros(_ZIG_LAYERS), np.zeros(_ZIG_LAYERS)
     dn = tn = _ZIG_R
     q = _ZIG_V / math.exp(-0.5 * dn * dn)
     k[0] = (dn / q) * m
-    w[0], w[255] = q / m, dn / m
-    f[0], f[255] = 1.0, math.exp(-0.5 * dn * dn)
-    for i in range(254, 0, -1):
+    w[0], w[last] = q / m, dn / m
+    f[0], f[last] = 1.0, math.exp(-0.5 * dn * dn)
+    for i in range(last - 1, 0, -1):
         dn = math.sqrt(-2.0 * math.log(_ZIG_V / dn + math.exp(-0.5 * dn * dn)))
         k[i + 1] = (dn / tn) * m
         tn = dn
@@ -89,13 +94,16 @@ def _uniform_nb(u):
     return (np.float64(u >> _S11) + 0.5) * _TWO_M53
 
 
-@njit(cache=True)
-def _normal_slow_nb(s, u, zk, zw, zf):
-    """Return (state, normal) after a draw ``u`` missed the ziggurat's fast path: tail, wedges, retries."""
+@njit(cache=True, error_model="numpy")
+def _normal_slow_nb(s, h, zk, zw, zf):
+    """Return (state, normal) after 32-bit word ``h`` missed the ziggurat's fast path: tail, wedge, retry.
+
+    Every further word is the low half of a fresh draw; uniforms are 53-bit, from fresh draws.
+    """
     while True:
-        iz = np.int64(u & _LOW8)
-        neg = ((u >> _S8) & _ONE) == _ONE
-        j = np.float64(np.int64(u >> _S12))
+        iz = np.int64(h & _LOW7)
+        neg = ((h >> _S7) & _ONE) == _ONE
+        j = np.float64(np.int64(h >> _S8))
         x = j * zw[iz]
         if j < zk[iz]:
             return s, -x if neg else x
@@ -112,27 +120,29 @@ def _normal_slow_nb(s, u, zk, zw, zf):
         if zf[iz] + _uniform_nb(_mix_nb(s)) * (zf[iz - 1] - zf[iz]) < math.exp(-0.5 * x * x):
             return s, -x if neg else x
         s = s + _GAMMA
-        u = _mix_nb(s)
+        h = _mix_nb(s) & _LOW32
 
 
 @njit(cache=True, inline="always")
-def _normal_nb(s, zk, zw, zf):
-    """Return (state, one standard normal draw): the ziggurat's fast path (~99 %), else the slow one."""
-    s = s + _GAMMA
-    u = _mix_nb(s)
-    iz = np.int64(u & _LOW8)
-    j = np.float64(np.int64(u >> _S12))
+def _normal_nb(s, h, zk, zw, zf):
+    """Return (state, the standard normal of 32-bit word ``h``): the fast path (~97 %), else the slow one."""
+    iz = np.int64(h & _LOW7)
+    j = np.float64(np.int64(h >> _S8))
     if j < zk[iz]:
         x = j * zw[iz]
-        return s, -x if ((u >> _S8) & _ONE) == _ONE else x
-    return _normal_slow_nb(s, u, zk, zw, zf)
+        return s, -x if ((h >> _S7) & _ONE) == _ONE else x
+    return _normal_slow_nb(s, h, zk, zw, zf)
 
 
 @njit(cache=True, inline="always")
 def _gbm_step_nb(s, x, z, drift_dt, chol_dt, upper, zk, zw, zf):
     n_assets = x.shape[0]
-    for b in range(n_assets):
-        s, z[b] = _normal_nb(s, zk, zw, zf)
+    for b in range(0, n_assets, 2):  # one draw per pair of assets; an odd count drops the last high word
+        s = s + _GAMMA
+        u = _mix_nb(s)
+        s, z[b] = _normal_nb(s, u & _LOW32, zk, zw, zf)
+        if b + 1 < n_assets:
+            s, z[b + 1] = _normal_nb(s, u >> _S32, zk, zw, zf)
     for a in range(n_assets):
         acc = drift_dt[a]
         for b in range(a + 1):
