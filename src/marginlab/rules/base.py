@@ -58,6 +58,33 @@ def instruments_from_ccxt(
     return out
 
 
+UNROUNDED = Decimal("0.00000001")
+
+
+def unrounded_instrument(
+    *,
+    symbol: str,
+    base: str,
+    settle: str,
+    tiers: TierTable,
+    taker_fee: Decimal,
+    maker_fee: Decimal,
+    liquidation_fee: Decimal,
+) -> Instrument:
+    """Return an instrument whose tick and lot sizes are unknown here (1e-8: prices and sizes not rounded)."""
+    return Instrument(
+        symbol=symbol,
+        base=base,
+        settle=settle,
+        tiers=tiers,
+        tick_size=UNROUNDED,
+        lot_size=UNROUNDED,
+        taker_fee=taker_fee,
+        maker_fee=maker_fee,
+        liquidation_fee=liquidation_fee,
+    )
+
+
 def tier_rows(rows: list[list[str]]) -> list[dict[str, object]]:
     """Expand compact ``[floor, cap, mmr, cum, max_leverage]`` rows into ccxt-style tier dicts."""
     return [

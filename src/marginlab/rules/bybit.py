@@ -48,6 +48,7 @@ from marginlab.domain.enums import (
 from marginlab.domain.instrument import Instrument
 from marginlab.domain.tiers import TierTable
 from marginlab.domain.venue import Source, Venue
+from marginlab.rules.base import unrounded_instrument
 
 TAKER_FEE = Decimal("0.00055")
 MAKER_FEE = Decimal("0.0002")
@@ -57,7 +58,6 @@ SNAPSHOT = (
     "Bybit BTCUSDT risk limits as quoted in exchange-rules.md §2.4 (GET /v5/market/risk-limit, newer layout; "
     f"checked {CHECKED}); ETHUSDT approximate (BTCUSDT tiers reused)"
 )
-TINY = Decimal("0.00000001")
 
 # (floor, cap, mmr, max leverage); deductions follow the recurrence (0, 510, 1,710 as in the payload).
 BTCUSDT_BANDS: tuple[tuple[Decimal, Decimal | None, Decimal, Decimal], ...] = (
@@ -73,13 +73,11 @@ def native_symbol(base: str, quote: str, settle: str) -> str:
 
 
 def _instrument(base: str, source: str) -> Instrument:
-    return Instrument(
+    return unrounded_instrument(
         symbol=native_symbol(base, "USDT", "USDT"),
         base=base,
         settle="USDT",
         tiers=TierTable.from_rates(BTCUSDT_BANDS, source=source),
-        tick_size=TINY,
-        lot_size=TINY,
         taker_fee=TAKER_FEE,
         maker_fee=MAKER_FEE,
         liquidation_fee=LIQUIDATION_FEE,

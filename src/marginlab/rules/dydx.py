@@ -40,6 +40,7 @@ from marginlab.domain.enums import (
 from marginlab.domain.instrument import Instrument
 from marginlab.domain.tiers import TierTable
 from marginlab.domain.venue import Source, Venue
+from marginlab.rules.base import unrounded_instrument
 
 TAKER_FEE = Decimal("0.0005")
 MAKER_FEE = Decimal("-0.00011")
@@ -50,7 +51,6 @@ SNAPSHOT = (
     "dYdX v4 liquidity tiers of dydxprotocol/v4-chain protocol/scripts/genesis/sample_pregenesis.json "
     f"(commit 012df2d4, read {CHECKED}); governance may have changed live values"
 )
-TINY = Decimal("0.00000001")
 
 # name: (initial_margin_ppm, maintenance_fraction_ppm)
 LIQUIDITY_TIERS: dict[str, tuple[int, int]] = {
@@ -84,13 +84,11 @@ def _instrument(base: str, liquidity_tier: str) -> Instrument:
     max_leverage = 1 / imf
     if max_leverage == max_leverage.to_integral_value():
         max_leverage = max_leverage.quantize(Decimal(1))
-    return Instrument(
+    return unrounded_instrument(
         symbol=native_symbol(base, "USD", "USDC"),
         base=base,
         settle="USDC",
         tiers=TierTable.flat(mmr=mmf, max_leverage=max_leverage, source=f"{SNAPSHOT}: {liquidity_tier}"),
-        tick_size=TINY,
-        lot_size=TINY,
         taker_fee=TAKER_FEE,
         maker_fee=MAKER_FEE,
         liquidation_fee=LIQUIDATION_FEE,

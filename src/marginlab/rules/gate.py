@@ -40,6 +40,7 @@ from marginlab.domain.enums import (
 from marginlab.domain.instrument import Instrument
 from marginlab.domain.tiers import TierTable
 from marginlab.domain.venue import Source, Venue
+from marginlab.rules.base import unrounded_instrument
 
 TAKER_FEE = Decimal("0.0005")
 MAKER_FEE = Decimal("0.0002")
@@ -51,7 +52,6 @@ SNAPSHOT = (
     "APPROXIMATE default, no Gate tiers in the reference: one tier MMR 0.5 %, 100x "
     f"(Bybit BTCUSDT tier 1, exchange-rules.md §2.4, checked {CHECKED})"
 )
-TINY = Decimal("0.00000001")
 
 
 def native_symbol(base: str, quote: str, settle: str) -> str:
@@ -60,13 +60,11 @@ def native_symbol(base: str, quote: str, settle: str) -> str:
 
 
 def _instrument(base: str) -> Instrument:
-    return Instrument(
+    return unrounded_instrument(
         symbol=native_symbol(base, "USDT", "USDT"),
         base=base,
         settle="USDT",
         tiers=TierTable.flat(mmr=DEFAULT_MMR, max_leverage=DEFAULT_MAX_LEVERAGE, source=SNAPSHOT),
-        tick_size=TINY,
-        lot_size=TINY,
         taker_fee=TAKER_FEE,
         maker_fee=MAKER_FEE,
         liquidation_fee=LIQUIDATION_FEE,

@@ -43,6 +43,7 @@ from marginlab.domain.enums import (
 from marginlab.domain.instrument import Instrument
 from marginlab.domain.tiers import TierTable
 from marginlab.domain.venue import Source, Venue
+from marginlab.rules.base import unrounded_instrument
 
 TAKER_FEE = Decimal("0.00045")
 MAKER_FEE = Decimal("0.00015")
@@ -51,7 +52,6 @@ CHECKED = "2026-11-25"
 SNAPSHOT = (
     f"Hyperliquid mainnet margin tiers (margin-tiers docs via exchange-rules.md §4.1, checked {CHECKED})"
 )
-TINY = Decimal("0.00000001")
 ONE = Decimal(1)
 
 # (lower bound of the second tier in USDC, max leverage below it, max leverage above it)
@@ -90,13 +90,11 @@ def native_symbol(base: str, quote: str, settle: str) -> str:
 
 
 def _instrument(coin: str, tiers: TierTable) -> Instrument:
-    return Instrument(
+    return unrounded_instrument(
         symbol=coin,
         base=coin,
         settle="USDC",
         tiers=tiers,
-        tick_size=TINY,
-        lot_size=TINY,
         taker_fee=TAKER_FEE,
         maker_fee=MAKER_FEE,
         liquidation_fee=LIQUIDATION_FEE,
