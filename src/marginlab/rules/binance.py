@@ -38,8 +38,10 @@ MAKER_FEE = Decimal("0.0002")
 LIQUIDATION_FEE = Decimal("0.0125")
 TIER_FILE = "binance_usdm_tiers_2026-09.json.gz"
 
-# (tick size, lot size) of the majors, from Binance exchangeInfo PRICE_FILTER / LOT_SIZE; other symbols are
-# not rounded (1e-8) because the tier snapshot carries no filters.
+# (tick size, lot size) of the majors: PRICE_FILTER tickSize / LOT_SIZE stepSize of GET /fapi/v1/exchangeInfo
+# as commonly published; NOT re-checked against the live endpoint in this session (2026-11-25, no network), so
+# treat them as approximate. They only round displayed prices and `notional` sizes. Other symbols are not
+# rounded (1e-8) because the tier snapshot carries no filters.
 SPECS = {
     "BTCUSDT": (Decimal("0.1"), Decimal("0.001")),
     "ETHUSDT": (Decimal("0.01"), Decimal("0.001")),
@@ -109,8 +111,8 @@ def venue() -> Venue:
             ),
         ),
         notes=(
-            "Tick and lot sizes are bundled for BTC, ETH, BNB, SOL, XRP and DOGE only; other symbols are "
-            "not rounded.",
+            "Tick and lot sizes are bundled for BTC, ETH, BNB, SOL, XRP and DOGE only (approximate: not "
+            "re-checked against exchangeInfo); other symbols are not rounded.",
             "The liquidation fee is BTCUSDT's published 1.25 % for every symbol.",
         ),
     )
