@@ -6,6 +6,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode
 from marginlab.domain.instrument import Instrument
 from marginlab.domain.tiers import TierTable
@@ -90,3 +91,38 @@ def with_all_modes(portfolio: Portfolio, mode: MarginMode, venue: Venue) -> Port
         update["margin"] = margin if mode is MarginMode.ISOLATED else None
         positions.append(spec.model_copy(update=update))
     return portfolio.model_copy(update={"positions": positions, "balances": balances})
+
+
+def start_warnings(portfolio: Portfolio, venue: Venue) -> list[str]:
+    """Return one-line warnings about the book as the file states it (positions with an ``entry``).
+
+    A negative available balance at the start means the book could never have been opened: the cross
+    wallet does not cover the initial margin of the cross positions (isolated margins sit on top of
+    ``[balances]``, see :func:`marginlab.analysis.replay.prepare_replay`).
+    """
+    account = Account(venue, balances=portfolio.balances, position_mode=portfolio.position_mode)
+    for spec in portfolio.positions:
+        if spec.entry is None:
+            continue
+        instrument = instrument_for(venue, spec.symbol, spec)
+        qty = spec.qty if spec.qty is not None else spec.notional / spec.entry  # type: ignore[operator]
+        account.import_position(
+            instrument,
+            spec.side,
+            qty,
+            spec.entry,
+            mark=spec.mark,
+            leverage=spec.leverage,
+            mode=spec.mode,
+            margin=spec.margin,
+        )
+    out = []
+    for asset in sorted({p.instrument.settle for p in account.positions}):
+        available = account.available_balance(asset)
+        if available < ZERO:
+            out.append(
+                f"the available balance is {available:.2f} {asset} at the start: this book could never have "
+                f"been opened (the cross wallet {account.wallet(asset):.2f} {asset} does not cover the "
+                f"positions' initial margin); raise balances.{asset} or lower the sizes"
+            )
+    return out
