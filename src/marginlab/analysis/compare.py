@@ -156,9 +156,10 @@ def verdict(result: ModeResult, outcomes: Sequence[PositionOutcome] = ()) -> str
             name, distance, time = closest.symbol, closest.distance, closest.time
         else:
             best = min(alive, key=lambda o: o.closest_distance or Decimal(0))
-            name, distance, time = best.label.split(" ")[0], best.closest_distance, best.closest_time or ""
+            name, time = best.label.split(" ")[0], best.closest_time or ""
+            distance = best.closest_distance or Decimal(0)
         return (
-            f"{result.mode}: survived — closest call {name} {distance * 100:.1f} % from "  # type: ignore[operator]
+            f"{result.mode}: survived — closest call {name} {distance * 100:.1f} % from "
             f"liquidation at {time}; {ending}"
         )
     parts = []

@@ -162,7 +162,9 @@ def prepare_replay(
                 )
         kept.append(spec)
     if not kept:
-        raise InputError("positions", len(portfolio.positions), "at least one position in a symbol of the data")
+        raise InputError(
+            "positions", len(portfolio.positions), "at least one position in a symbol of the data"
+        )
     if open_at_start:
         notes.append("every position opens at the first bar's open with the taker fee (--open-at-start)")
     balances = dict(portfolio.balances)

@@ -26,7 +26,6 @@ import numpy.typing as npt
 from marginlab.analysis.bars import CLOSE, Bars, to_decimal
 from marginlab.analysis.portfolio import instrument_for
 from marginlab.analysis.replay import MODES, portfolio_for_mode, replay_venue
-from marginlab.domain.enums import MarginMode
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError
 from marginlab.io.candles import MarketData
@@ -293,7 +292,8 @@ class RiskReport:
             "asset": self.asset,
             "amounts": f"{self.asset}; expected_loss, es95 and es99 are losses: positive = money lost",
             "volatility": {
-                s: {"annualised": _r(v), "source": self.vol_source.get(s, "")} for s, v in self.volatility.items()
+                s: {"annualised": _r(v), "source": self.vol_source.get(s, "")}
+                for s, v in self.volatility.items()
             },
             "correlation": [[_r(x, 4) for x in row] for row in self.correlation],
             "estimation_window": dict(self.window),
@@ -542,9 +542,13 @@ def _start_prices(
     else:
         own_marks = [s for s in start if s not in from_data]
         if own_marks:
-            notes.append("paths start at each position's own mark (mark, else entry): " + ", ".join(own_marks))
+            notes.append(
+                f"paths start at each position's own mark (mark, else entry): {', '.join(own_marks)}"
+            )
         if from_data:
-            notes.append(f"paths of {', '.join(from_data)} start at the data's last mark close ({start_time})")
+            notes.append(
+                f"paths of {', '.join(from_data)} start at the data's last mark close ({start_time})"
+            )
     return start, entry, notes, start_time
 
 

@@ -52,11 +52,12 @@ def test_same_money_in_every_mode_for_positions_opened_in_the_replay() -> None:
 
 
 def test_an_entry_far_from_the_first_bar_is_warned_about_with_what_to_change() -> None:
-    model = book("10000", {"symbol": "ETHUSDT", "side": "short", "qty": "2", "entry": "3500", "leverage": "20"})
+    eth = {"symbol": "ETHUSDT", "side": "short", "qty": "2", "leverage": "20"}
+    model = book("10000", {**eth, "entry": "3500"})
     (warning,) = prepare_replay(model, VENUE, BARS).warnings
     assert "entry 3500 is 12.5 % below the data's first price 4000.0" in warning
     assert "--open-at-start" in warning
-    near = book("10000", {"symbol": "ETHUSDT", "side": "short", "qty": "2", "entry": "3900", "leverage": "20"})
+    near = book("10000", {**eth, "entry": "3900"})
     assert prepare_replay(near, VENUE, BARS).warnings == ()
 
 
@@ -83,7 +84,7 @@ def test_a_position_in_a_symbol_the_data_lacks_is_skipped_with_a_note() -> None:
 
 
 def test_a_book_with_negative_available_balance_is_warned_about() -> None:
-    model = book("100", {"symbol": "BTCUSDT", "side": "long", "qty": "1", "entry": "100000", "leverage": "10"})
+    model = book("100", {**ISO_BTC, "qty": "1", "entry": "100000", "mode": "cross"})
     (warning,) = compare(model, VENUE, BARS, ("hybrid",)).warnings
     assert warning.startswith("the available balance is -9900.00 USDT at the start")
 
@@ -93,7 +94,7 @@ def test_closest_call_names_liquidated_positions_and_measures_survivors() -> Non
     model = book(
         "10000",
         {**ISO_BTC, "entry": "100000"},
-        {"symbol": "ETHUSDT", "side": "long", "qty": "1", "entry": "4000", "leverage": "5", "mode": "isolated"},
+        {**ISO_BTC, "symbol": "ETHUSDT", "qty": "1", "entry": "4000", "leverage": "5"},
     )
     result = replay_exact(model, VENUE, crash, "hybrid")
     btc, eth = position_outcomes(result, crash)
