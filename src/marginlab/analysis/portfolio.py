@@ -11,7 +11,7 @@ from marginlab.domain.enums import MarginMode
 from marginlab.domain.instrument import Instrument
 from marginlab.domain.tiers import TierTable
 from marginlab.domain.venue import Venue
-from marginlab.errors import InputError
+from marginlab.errors import InputError, MarginLabError
 from marginlab.io.schema import InstrumentOverrides, Portfolio
 
 ZERO = Decimal(0)
@@ -100,22 +100,7 @@ def start_warnings(portfolio: Portfolio, venue: Venue) -> list[str]:
     wallet does not cover the initial margin of the cross positions (isolated margins sit on top of
     ``[balances]``, see :func:`marginlab.analysis.replay.prepare_replay`).
     """
-    account = Account(venue, balances=portfolio.balances, position_mode=portfolio.position_mode)
-    for spec in portfolio.positions:
-        if spec.entry is None:
-            continue
-        instrument = instrument_for(venue, spec.symbol, spec)
-        qty = spec.qty if spec.qty is not None else spec.notional / spec.entry  # type: ignore[operator]
-        account.import_position(
-            instrument,
-            spec.side,
-            qty,
-            spec.entry,
-            mark=spec.mark,
-            leverage=spec.leverage,
-            mode=spec.mode,
-            margin=spec.margin,
-        )
+    account = account_from(portfolio, venue)
     out = []
     for asset in sorted({p.instrument.settle for p in account.positions}):
         available = account.available_balance(asset)
@@ -126,3 +111,31 @@ def start_warnings(portfolio: Portfolio, venue: Venue) -> list[str]:
                 f"positions' initial margin); raise balances.{asset} or lower the sizes"
             )
     return out
+
+
+def account_from(portfolio: Portfolio, venue: Venue) -> Account:
+    """Return an account with the portfolio's balances and its positions that have an ``entry``.
+
+    Isolated margins are imported on top of ``[balances]`` (the one rule, see the README).
+    """
+    account = Account(venue, balances=portfolio.balances, position_mode=portfolio.position_mode)
+    for i, spec in enumerate(portfolio.positions):
+        if spec.entry is None:
+            continue
+        instrument = instrument_for(venue, spec.symbol, spec)
+        qty = spec.qty if spec.qty is not None else spec.notional / spec.entry  # type: ignore[operator]
+        try:
+            account.import_position(
+                instrument,
+                spec.side,
+                qty,
+                spec.entry,
+                mark=spec.mark,
+                leverage=spec.leverage,
+                mode=spec.mode,
+                margin=spec.margin,
+            )
+        except MarginLabError as exc:
+            exc.args = (f"positions[{i}]: {exc}",)
+            raise
+    return account
