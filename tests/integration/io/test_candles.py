@@ -119,7 +119,7 @@ def test_finer_mark_is_aggregated_and_missing_mark_bars_substituted(tmp_path: Pa
 def test_timeframe_choice_and_unknown_symbol(tmp_path: Path) -> None:
     write(candles(4), tmp_path / "BTC_USDT_USDT-1h-futures.feather")
     write(candles(4, step="15min"), tmp_path / "BTC_USDT_USDT-15m-futures.feather")
-    with pytest.raises(DataError, match="timeframe="):
+    with pytest.raises(DataError, match="--timeframe"):
         load_freqtrade_dir(tmp_path)
     assert load_freqtrade_dir(tmp_path, timeframe="15m").interval == pd.Timedelta("15min")
     with pytest.raises(DataError, match=r"DOGEUSDT.*available: BTCUSDT"):
@@ -398,7 +398,7 @@ def test_the_standard_layout_is_found_from_the_root_and_from_a_config(tmp_path: 
         load_freqtrade_dir(tmp_path)
     empty = tmp_path / "elsewhere"
     empty.mkdir()
-    with pytest.raises(DataError, match="looked in .*elsewhere/user_data/data/binance/futures"):
+    with pytest.raises(DataError, match=r"looked in .*elsewhere/user_data/data/binance/futures"):
         load_freqtrade_dir(empty)
 
 
