@@ -201,8 +201,16 @@ def _figure(comparison: Comparison, asset: str) -> go.Figure:
             )
         fig.add_hline(y=100, line={"color": "black", "dash": "dot", "width": 1}, row=rows, col=col)
         fig.update_xaxes(title_text="time (UTC)", row=rows, col=col)
-    fig.update_yaxes(title_text=f"equity ({asset})", rangemode="tozero", row=rows - 1, col=1)
-    fig.update_yaxes(title_text="worst margin ratio (%)<br>100 % = liquidation", row=rows, col=1)
+    # explicit ranges: plotly.js autoranges matched WebGL axes badly (seen in headless Chromium)
+    top = max((float(max(r.equity, default=0)) for r in comparison.results.values()), default=0.0)
+    fig.update_yaxes(title_text=f"equity ({asset})", range=[0, top * 1.05 or 1], row=rows - 1, col=1)
+    ratio = max((float(max(r.margin_ratio, default=0)) for r in comparison.results.values()), default=0.0)
+    fig.update_yaxes(
+        title_text="worst margin ratio (%)<br>100 % = liquidation",
+        range=[0, min(max(ratio * 100, 100) * 1.1, 200)],
+        row=rows,
+        col=1,
+    )
     fig.update_layout(
         height=260 * rows + 120,
         template="plotly_white",
