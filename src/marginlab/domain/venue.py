@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+import re
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
@@ -25,6 +26,9 @@ class Source:
     title: str
     url: str
     checked: str
+
+
+_SNAPSHOT_DATE = re.compile(r"\d{4}-\d{2}(?:-\d{2})?")
 
 
 def _no_symbol(base: str, quote: str, settle: str) -> str:
@@ -92,6 +96,13 @@ class Venue:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "instruments", MappingProxyType(dict(self.instruments)))
+
+    def __repr__(self) -> str:
+        # The generated repr would print every instrument's tiers (1.45 million characters for Binance).
+        dated = _SNAPSHOT_DATE.search(self.tier_snapshot)
+        tiers = f"tiers {dated.group(0)}" if dated else "tiers undated"
+        modes = "one-way/hedge" if self.supports_hedge else "one-way"
+        return f"<Venue {self.name}: {len(self.instruments)} instruments, {tiers}, cross/isolated, {modes}>"
 
     def resolve_symbol(self, symbol: str) -> str:
         """Return the native symbol for a native or ccxt-unified (``"BTC/USDT:USDT"``) symbol."""
