@@ -22,7 +22,7 @@ from marginlab.app import advice, calculator, catalog, replay, scripts, sizing
 from marginlab.app import risk as risk_case
 from marginlab.app.inputs import ProgressFn, parse_decimal, parse_percent, read_portfolio, read_script
 from marginlab.app.sizing import MarginMode, Side
-from marginlab.errors import MarginLabError
+from marginlab.errors import InputError, MarginLabError
 
 cli = typer.Typer(
     add_completion=False,
@@ -42,8 +42,34 @@ TiersOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 PortfolioArg = Annotated[Path, typer.Argument(help="Portfolio file (.toml or .json).")]
 ScenarioOpt = Annotated[str | None, typer.Option("--scenario", "-s", help="Bundled scenario name.")]
-DatadirOpt = Annotated[Path | None, typer.Option("--datadir", help="freqtrade data directory.")]
+DatadirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--datadir", help="freqtrade data: the candle folder, the freqtrade root, or its config.json."
+    ),
+]
+TimeframeOpt = Annotated[
+    str | None, typer.Option("--timeframe", help="Candle timeframe of --datadir (5m, 1h …).")
+]
 ModesOpt = Annotated[str, typer.Option("--modes", help="Comma-separated: cross,isolated,hybrid.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"marginlab {version('marginlab')}")
+        raise typer.Exit()
+
+
+@cli.callback()
+def _main(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Exact cross vs isolated margin: liquidation prices, what-if scripts, venue rules."""
 
 
 def _guarded(body: Callable[[], T]) -> T:
@@ -169,9 +195,24 @@ def compare(
     ] = False,
     engine: Annotated[str, typer.Option("--engine", help="fast (numba) or exact (Decimal).")] = "fast",
     report: Annotated[Path | None, typer.Option("--report", help="Write an offline HTML report.")] = None,
+    timeframe: TimeframeOpt = None,
+    open_at_start: Annotated[
+        bool,
+        typer.Option(
+            "--open-at-start", help="Open every position at the first bar, whatever entry/mark/open_at say."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Replay PORTFOLIO through market history all-cross, all-isolated and as written (hybrid)."""
+    """Replay PORTFOLIO through market history all-cross, all-isolated and as written (hybrid).
+
+    --scenario all replays every bundled scenario and prints one summary table.
+    """
+    if scenario == "all":
+        _compare_all(
+            portfolio, start, end, exchange, tiers, modes_, closes, engine, open_at_start, as_json, report
+        )
+        return
 
     def body() -> replay.ReplayReport:
         request = replay.ReplayRequest(
@@ -185,6 +226,8 @@ def compare(
             modes=modes_,
             engine=engine,
             extremes=not closes,
+            timeframe=timeframe,
+            open_at_start=open_at_start,
         )
         with _progress(quiet=as_json) as progress:
             result = replay.replay(request, progress=progress)
@@ -200,6 +243,45 @@ def compare(
     _show(render.replay_view(result, title=f"{result.venue_title}: {portfolio.name} on {result.data_name}"))
     if report is not None:
         console.print(f"report written to {report}")
+
+
+def _compare_all(
+    portfolio: Path,
+    start: str | None,
+    end: str | None,
+    exchange: str | None,
+    tiers: Path | None,
+    modes_: str,
+    closes: bool,
+    engine: str,
+    open_at_start: bool,
+    as_json: bool,
+    report: Path | None,
+) -> None:
+    """Replay through every bundled scenario and print one summary table (``--scenario all``)."""
+
+    def body() -> list[replay.ScenarioRun]:
+        if report is not None or start is not None or end is not None:
+            raise InputError(
+                "--scenario all", "all", "", problem="--report, --start and --end need one scenario"
+            )
+        request = replay.ReplayRequest(
+            portfolio=read_portfolio(portfolio),
+            exchange=exchange,
+            tiers_file=tiers,
+            modes=modes_,
+            engine=engine,
+            extremes=not closes,
+            open_at_start=open_at_start,
+        )
+        with _progress(quiet=as_json) as progress:
+            return replay.replay_all(request, progress=progress)
+
+    runs = _guarded(body)
+    if as_json:
+        _print_json(render.replay_all_json(runs))
+    else:
+        _show(render.replay_all_view(runs, title=f"{portfolio.name} through every bundled scenario"))
 
 
 @cli.command()
@@ -218,6 +300,10 @@ def size(
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 when the stop is not safely first.")
     ] = False,
+    book: Annotated[
+        Path | None,
+        typer.Option("--portfolio", help="Size within this book (its cross wallet and open positions)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Size a position that risks R % of equity to its stop, and check the stop comes before liquidation."""
@@ -235,6 +321,7 @@ def size(
             mode=mode,
             leverage=None if leverage is None else parse_decimal("leverage", leverage),
             buffer=parse_percent("buffer", buffer),
+            book=None if book is None else read_portfolio(book),
         )
         return sizing.size(request)
 
@@ -257,7 +344,8 @@ def risk(
     seed: Annotated[int, typer.Option("--seed", help="Seed: the same seed gives the same answer.")] = 0,
     model: Annotated[str, typer.Option("--model", help="bootstrap, gbm, student-t or jump.")] = "gbm",
     vol: Annotated[
-        float | None, typer.Option("--vol", help="Annualised volatility (default: from data).")
+        str | None,
+        typer.Option("--vol", help="Annualised volatility: 0.8 for all coins, or BTC=0.6,ETH=0.8."),
     ] = None,
     drift: Annotated[float, typer.Option("--drift", help="Annualised drift.")] = 0.0,
     steps_per_day: Annotated[int, typer.Option("--steps-per-day", help="Monitoring points per day.")] = 288,
@@ -268,6 +356,19 @@ def risk(
     modes_: ModesOpt = "cross,isolated,hybrid",
     workers: Annotated[int | None, typer.Option("--workers", help="Local Dask cluster of N workers.")] = None,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Address of a Dask scheduler.")] = None,
+    regime: Annotated[
+        str,
+        typer.Option(
+            "--regime", help="Without data: normal (last 90 days, 1h) or crash (the 2025-10-10 crash)."
+        ),
+    ] = "normal",
+    start_at_data: Annotated[
+        bool,
+        typer.Option(
+            "--start-at-data", help="Start paths at the data's last price, not each position's mark."
+        ),
+    ] = False,
+    timeframe: TimeframeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Monte Carlo liquidation and ruin probabilities of PORTFOLIO in each margin mode."""
@@ -289,6 +390,9 @@ def risk(
             modes=modes_,
             workers=workers,
             scheduler=scheduler,
+            regime=regime,
+            start_from="data" if start_at_data else "position",
+            timeframe=timeframe,
         )
         with _progress(quiet=as_json) as progress:
             return risk_case.risk(request, progress=progress)

@@ -22,7 +22,14 @@ from rich.table import Table
 from marginlab.app.advice import Advice, Evidence
 from marginlab.app.calculator import LiquidationReport, ModesReport, PositionReport
 from marginlab.app.catalog import ScenarioInfo, VenueSummary
-from marginlab.app.replay import ModeResult, ReplayReport
+from marginlab.app.replay import (
+    CLOSEST_CALL_DEFINITION,
+    ModeResult,
+    ReplayReport,
+    ScenarioRun,
+    closest_text,
+    report_asset,
+)
 from marginlab.app.risk import RiskReport, RiskResult
 from marginlab.app.scripts import Event, RunReport
 from marginlab.app.sizing import Sizing
@@ -261,6 +268,15 @@ def replay_json(report: ReplayReport) -> dict[str, Any]:
             "closest_to_liquidation": None
             if closest is None
             else {"symbol": closest.symbol, "time": closest.time, "distance": number(closest.distance)},
+            "positions": [
+                {
+                    "position": o.label,
+                    "liquidated_at": o.liquidated_at,
+                    "closest_call": number(o.closest_distance),
+                    "closest_call_time": o.closest_time,
+                }
+                for o in comparison.outcomes.get(mode, ())
+            ],
             "verdict": comparison.verdicts[mode],
         }
     return {
@@ -273,6 +289,10 @@ def replay_json(report: ReplayReport) -> dict[str, Any]:
             "symbols": list(market.symbols),
             "notes": list(market.all_notes()),
         },
+        "asset": report_asset(report),
+        "warnings": list(comparison.warnings),
+        "notes": list(comparison.notes),
+        "closest_call": CLOSEST_CALL_DEFINITION,
         "modes": modes,
     }
 
@@ -288,30 +308,67 @@ def replay_view(report: ReplayReport, *, title: str) -> View:
     def row(label: str, cell: Callable[[ModeResult], str]) -> None:
         table.add_row(label, *(cell(r) for r in results.values()))
 
-    row("start equity", lambda r: _cents(r.start_equity))
-    row("final equity", lambda r: _cents(r.final_equity))
-    row("PnL", lambda r: _cents(r.pnl))
-    row("fees", lambda r: _cents(r.fees))
-    row("funding", lambda r: _cents(r.funding))
+    asset = report_asset(report)
+    outcomes = report.comparison.outcomes
+    row(f"start equity ({asset})", lambda r: _cents(r.start_equity))
+    row(f"final equity ({asset})", lambda r: _cents(r.final_equity))
+    row(f"PnL ({asset})", lambda r: _cents(r.pnl))
+    row(f"fees ({asset})", lambda r: _cents(r.fees))
+    row(f"funding ({asset}, + received)", lambda r: _cents(r.funding))
     row("max drawdown", lambda r: _pct(r.max_drawdown))
     row(
-        "liquidations",
+        f"liquidations (loss, {asset})",
         lambda r: (
-            "\n".join(f"{x.symbol} {x.time[5:16]} −{number(x.loss, step=CENT)}" for x in r.liquidations)
+            "\n".join(
+                f"{x.symbol.removesuffix(asset)} {x.time[:16].replace('T', ' ')} −{number(x.loss, step=CENT)}"
+                for x in r.liquidations
+            )
             or "none"
         ),
     )
-    row(
-        "closest call",
-        lambda r: (
-            "—"
-            if r.closest_to_liquidation is None
-            else (f"{r.closest_to_liquidation.symbol} {_pct(r.closest_to_liquidation.distance)}")
-        ),
-    )
+    row("closest call", lambda r: closest_text(outcomes.get(r.mode, ())))
     out: View = [table]
+    out += [f"[yellow]warning:[/yellow] {w}" for w in report.comparison.warnings]
     out += [f"• {text}" for text in report.comparison.verdicts.values()]
+    out.append(f"[dim]{CLOSEST_CALL_DEFINITION}; times UTC.[/dim]")
+    out += [f"[dim]{n}[/dim]" for n in report.comparison.notes]
     out += [f"[dim]{line}[/dim]" for line in summarise_notes(report.notes)]
+    return out
+
+
+def replay_all_json(runs: Sequence[ScenarioRun]) -> dict[str, Any]:
+    """Return the ``compare --scenario all --json`` document: one ``compare`` document per scenario."""
+    return {
+        "scenarios": {
+            run.name: (replay_json(run.report) if run.report is not None else {"skipped": run.skipped})
+            for run in runs
+        }
+    }
+
+
+def replay_all_view(runs: Sequence[ScenarioRun], *, title: str) -> View:
+    """Return one summary table: a row per bundled scenario, per mode the PnL and the liquidations."""
+    modes = next((list(r.report.comparison.results) for r in runs if r.report is not None), [])
+    asset = next((report_asset(r.report) for r in runs if r.report is not None), "USDT")
+    table = Table(title=title, title_justify="left")
+    table.add_column("scenario")
+    for mode in modes:
+        table.add_column(f"{mode}: PnL {asset} (liq.)", justify="right")
+    out: View = [table]
+    for run in runs:
+        if run.report is None:
+            table.add_row(run.name, *(["skipped"] * len(modes)))
+            out.append(f"[dim]{run.name}: skipped — {run.skipped}[/dim]")
+            continue
+        results = run.report.comparison.results
+        cells = []
+        for mode in modes:
+            r = results[mode]
+            dead = ", ".join(dict.fromkeys(x.symbol.removesuffix(asset) for x in r.liquidations))
+            cells.append(f"{r.pnl:+,.2f}" + (f"\n({dead})" if dead else ""))
+        table.add_row(run.name, *cells)
+        out += [f"[yellow]warning:[/yellow] {run.name}: {w}" for w in run.report.comparison.warnings]
+        out += [f"[dim]{run.name}: {n}[/dim]" for n in run.report.comparison.notes]
     return out
 
 

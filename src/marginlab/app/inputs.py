@@ -6,6 +6,7 @@ objects the use cases take, or raise a :class:`~marginlab.errors.MarginLabError`
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 from marginlab.analysis.compare import parse_modes
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError
-from marginlab.io.candles import MarketData, load_freqtrade_dir
+from marginlab.io.candles import DataGapWarning, MarketData, load_freqtrade_dir
 from marginlab.io.files import read_document
 from marginlab.io.scenarios import DEFAULT_SCENARIO, load_scenario
 from marginlab.io.schema import Portfolio, Script, parse
@@ -78,13 +79,26 @@ def load_market(
     datadir: str | Path | None = None,
     start: str | None = None,
     end: str | None = None,
+    timeframe: str | None = None,
 ) -> MarketData:
-    """Return market data from a bundled scenario or a freqtrade data directory, cut to [start, end)."""
+    """Return market data from a bundled scenario or a freqtrade data directory, cut to [start, end).
+
+    ``datadir`` may be the candle folder, a freqtrade root (``user_data/data/binance/futures/`` is found)
+    or a freqtrade ``config.json``; ``timeframe`` picks the candles when the folder holds several. The
+    load-time gap warnings are silenced: the notes of the returned window report its gaps.
+    """
     if (scenario is None) == (datadir is None):
         raise InputError(
             "--scenario/--datadir", None, "", problem="give exactly one of --scenario or --datadir"
         )
-    market = load_scenario(scenario) if scenario is not None else load_freqtrade_dir(Path(str(datadir)))
+    if scenario is not None and timeframe is not None:
+        raise InputError("--timeframe", timeframe, "", problem="--timeframe applies to --datadir only")
+    if scenario is not None:
+        market = load_scenario(scenario)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataGapWarning)
+            market = load_freqtrade_dir(Path(str(datadir)), timeframe=timeframe)
     return market.slice(start, end) if start is not None or end is not None else market
 
 

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from marginlab.analysis.advisor import Evidence, EvidenceFn
 from marginlab.analysis.replay import MODES
-from marginlab.app.inputs import ProgressFn, market_or_default, parse_modes, venue_for
+from marginlab.app.inputs import ProgressFn, load_market, parse_modes, venue_for
 from marginlab.domain.venue import Venue
+from marginlab.errors import InputError
 from marginlab.io.candles import MarketData
+from marginlab.io.history import load_history
+from marginlab.io.scenarios import DEFAULT_SCENARIO
 from marginlab.io.schema import Portfolio
-from marginlab.sim.montecarlo import ModeRisk, PositionRisk, RiskReport, params_from_data, run_risk
+from marginlab.sim.montecarlo import ModeRisk, PositionRisk, RiskReport, run_risk
+from marginlab.sim.paths import parse_vol
+
+REGIMES = ("normal", "crash")
 
 __all__ = ["ModeRisk", "PositionRisk", "RiskReport", "RiskRequest", "RiskResult", "risk", "risk_evidence"]
 
@@ -31,12 +37,20 @@ class RiskRequest:
         Number of simulated paths; the same seed gives the same answer.
     model : {"gbm", "student-t", "jump", "bootstrap"}
         Path model.
-    vol, drift : float, optional
-        Annualised volatility replacing the estimate, and drift (default 0).
+    vol : str, float or mapping, optional
+        Annualised volatility replacing the estimate: ``0.8`` / ``"80%"`` for every coin, or per coin
+        ``"BTC=0.6,ETH=0.8"`` (coins not named keep the estimate).
+    drift : float
+        Annualised drift (default 0).
     steps_per_day : int
         Monitoring points per day.
-    scenario, datadir : optional
-        Data for start prices and estimation; default the latest bundled scenario.
+    scenario, datadir, timeframe : optional
+        Data for estimation (and for positions without ``entry``); default by ``regime``.
+    regime : {"normal", "crash"}
+        Without data: ``normal`` estimates from the bundled trailing 90 days of hourly history (a normal
+        market); ``crash`` from the latest bundled crash scenario, to ask the crash question on purpose.
+    start_from : {"position", "data"}
+        Paths start at each position's own mark (``mark``, else ``entry``) or at the data's last price.
     exchange, tiers_file : optional
         Rule set overriding the portfolio's, and a ccxt tiers dump.
     modes : str or sequence of str
@@ -50,11 +64,14 @@ class RiskRequest:
     paths: int = 100_000
     seed: int = 0
     model: str = "gbm"
-    vol: float | None = None
+    vol: str | float | Mapping[str, float] | None = None
     drift: float = 0.0
     steps_per_day: int = 288
     scenario: str | None = None
     datadir: Path | None = None
+    timeframe: str | None = None
+    regime: str = "normal"
+    start_from: str = "position"
     exchange: str | None = None
     tiers_file: Path | None = None
     modes: str | Sequence[str] = MODES
@@ -75,11 +92,8 @@ def risk(request: RiskRequest, *, progress: ProgressFn | None = None) -> RiskRes
     """Simulate mark-price paths and return the liquidation risk of the portfolio in each margin mode."""
     model = request.portfolio
     venue = venue_for(model.exchange, request.exchange, request.tiers_file)
-    data = market_or_default(request.scenario, request.datadir)
-    params = None
-    if request.vol is not None or request.drift:
-        symbols = list(dict.fromkeys(venue.resolve_symbol(p.symbol) for p in model.positions))
-        params = params_from_data(data, symbols, vol=request.vol, drift=request.drift)
+    data = risk_data(request.scenario, request.datadir, request.regime, timeframe=request.timeframe)
+    vol = parse_vol(request.vol) if isinstance(request.vol, str) else request.vol
     modes = parse_modes(request.modes) if isinstance(request.modes, str) else tuple(request.modes)
     report = run_risk(
         model,
@@ -89,14 +103,31 @@ def risk(request: RiskRequest, *, progress: ProgressFn | None = None) -> RiskRes
         steps_per_day=request.steps_per_day,
         paths=request.paths,
         seed=request.seed,
-        params=params,
         data=data,
+        vol=vol,
+        drift=request.drift,
+        start_from=request.start_from,
         modes=modes,
         workers=request.workers,
         scheduler=request.scheduler,
         progress=None if progress is None else (lambda done, total: progress(done, total, "simulating")),
     )
     return RiskResult(exchange=venue.name, venue_title=venue.title, report=report)
+
+
+def risk_data(
+    scenario: str | None, datadir: Path | None, regime: str = "normal", *, timeframe: str | None = None
+) -> MarketData:
+    """Return the data a risk question is calibrated on: the user's, else the regime's bundled data."""
+    if regime not in REGIMES:
+        raise InputError("--regime", regime, "normal or crash")
+    if scenario is not None or datadir is not None:
+        if regime != "normal":
+            raise InputError(
+                "--regime", regime, "", problem="give --regime or --scenario/--datadir, not both"
+            )
+        return load_market(scenario=scenario, datadir=datadir, timeframe=timeframe)
+    return load_history() if regime == "normal" else load_market(scenario=DEFAULT_SCENARIO)
 
 
 def risk_evidence(

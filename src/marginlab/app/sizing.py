@@ -9,6 +9,7 @@ from pathlib import Path
 from marginlab.analysis.sizing import SizeRequest, SizeResult, size_position
 from marginlab.app.inputs import load_venue
 from marginlab.domain.enums import MarginMode, Side
+from marginlab.io.schema import Portfolio
 
 __all__ = ["MarginMode", "Side", "SizeRequest", "SizeResult", "Sizing", "SizingRequest", "size"]
 
@@ -17,7 +18,7 @@ __all__ = ["MarginMode", "Side", "SizeRequest", "SizeResult", "Sizing", "SizingR
 class SizingRequest:
     """What to size, on which rule set (exact values; see :class:`SizeRequest` for the fields).
 
-    ``risk`` and ``buffer`` are fractions (0.01 = 1 %).
+    ``risk`` and ``buffer`` are fractions (0.01 = 1 %); ``book`` the portfolio to size within.
     """
 
     symbol: str
@@ -31,6 +32,7 @@ class SizingRequest:
     mode: MarginMode = MarginMode.ISOLATED
     leverage: Decimal | None = None
     buffer: Decimal = Decimal("0.005")
+    book: Portfolio | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,6 +58,7 @@ def size(request: SizingRequest) -> Sizing:
             mode=request.mode,
             leverage=request.leverage,
             buffer=request.buffer,
+            book=request.book,
         ),
         venue,
     )
