@@ -172,7 +172,7 @@ def run(
     else:
         _show(render.run_view(report, title=script.name))
         for s in report.steps:
-            if not s.ok:
+            if not s.ok and not s.expected_refusal:
                 typer.echo(f"error: {s.error}", err=True)
     if not report.completed:
         raise typer.Exit(1)

@@ -101,6 +101,7 @@ def liquidation_json(report: LiquidationReport) -> dict[str, Any]:
         "exchange": report.exchange,
         "positions": [jsonable(p) for p in report.positions],
         "account": jsonable(report.account),
+        "warnings": list(report.warnings),
     }
 
 
@@ -149,6 +150,7 @@ def liquidation_view(report: LiquidationReport, *, title: str) -> View:
         f"available {number(a.available_balance, step=CENT)}  cross margin ratio {_pct(a.margin_ratio)}"
     )
     out.append("[dim]— : undefined; a liquidation price of — means no positive mark price liquidates.[/dim]")
+    out += [f"[yellow]warning:[/yellow] {w}" for w in report.warnings]
     return out
 
 
@@ -194,7 +196,13 @@ def run_json(report: RunReport) -> dict[str, Any]:
     return {
         "exchange": report.exchange,
         "steps": [
-            {"op": s.op, "ok": s.ok, "error": s.error, "events": [jsonable(e) for e in s.events]}
+            {
+                "op": s.op,
+                "ok": s.ok,
+                "expected_refusal": s.expected_refusal,
+                "error": s.error,
+                "events": [jsonable(e) for e in s.events],
+            }
             for s in report.steps
         ],
         "positions": [jsonable(p) for p in report.positions],
@@ -211,8 +219,14 @@ def run_view(report: RunReport, *, title: str) -> View:
     table.add_column("op")
     table.add_column("result")
     for n, step in enumerate(report.steps):
-        if not step.ok:
+        if step.expected_refusal:
+            table.add_row(str(n), step.op, f"refused, as expected: {step.error}")
+            continue
+        if not step.ok and not step.events:
             table.add_row(str(n), step.op, f"[red]rejected[/red]: {step.error}")
+            continue
+        if not step.ok:
+            table.add_row(str(n), step.op, f"[red]not refused[/red]: {step.error}")
             continue
         lines = []
         for event in step.events:

@@ -280,8 +280,8 @@ def size_position(request: SizeRequest, venue: Venue) -> SizeResult:
             )
         else:
             problem = (
-                f"the stop {request.stop} is within {request.buffer * 100} % of the entry from the "
-                f"liquidation price {shown}: slippage or a mark/last gap can liquidate first"
+                f"the stop {request.stop} is within {(request.buffer * 100).normalize():f} % of the entry "
+                f"from the liquidation price {shown}: slippage or a mark/last gap can liquidate first"
             )
         if request.mode is MarginMode.ISOLATED:
             safe_leverage = _safe_leverage(request, venue, qty)
@@ -291,7 +291,7 @@ def size_position(request: SizeRequest, venue: Venue) -> SizeResult:
                 safe_margin = notional / safe_leverage
                 fix = (
                     f"at most {safe_leverage}x (margin {safe_margin:.2f} {asset}) keeps it "
-                    f"{request.buffer * 100} % of the entry before liquidation"
+                    f"{(request.buffer * 100).normalize():f} % of the entry before liquidation"
                 )
         else:
             extra = _extra_equity(request, venue, qty, leverage)

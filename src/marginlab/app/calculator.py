@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from marginlab.analysis.portfolio import instrument_for, with_all_modes
+from marginlab.analysis.portfolio import instrument_for, start_warnings, with_all_modes
 from marginlab.app.inputs import venue_for
 from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode, Side
@@ -88,12 +88,17 @@ class AccountReport:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LiquidationReport:
-    """What ``marginlab liq`` shows: positions in input order and the account."""
+    """What ``marginlab liq`` shows: positions in input order and the account.
+
+    ``warnings``: what is wrong with the book as written (a negative available balance: it could never
+    have been opened).
+    """
 
     exchange: str
     positions: tuple[PositionReport, ...]
     account: AccountReport
     notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,6 +141,7 @@ def analyze(portfolio: Portfolio, venue: Venue) -> LiquidationReport:
         positions=tuple(position_report(account, p) for p in ordered),
         account=account_report(account, primary_asset(account)),
         notes=venue.notes,
+        warnings=tuple(start_warnings(portfolio, venue)),
     )
 
 

@@ -89,7 +89,11 @@ class Portfolio(_Strict):
 
 
 class _Step(_Strict):
+    """Every step may say what it expects: ``expect = "refused"`` marks a step the venue must refuse
+    (a refusal then does not stop the run; the step going through does)."""
+
     op: str
+    expect: Literal["ok", "refused"] = "ok"
 
 
 class OpenStep(_Step):
