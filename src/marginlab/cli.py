@@ -28,6 +28,7 @@ cli = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     help="Exact cross vs isolated margin: liquidation prices, what-if scripts, venue rules.",
 )
 console = Console()
@@ -40,7 +41,7 @@ TiersOpt = Annotated[
     Path | None, typer.Option("--tiers", help="ccxt fetch_leverage_tiers() JSON replacing the bundled tiers.")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-PortfolioArg = Annotated[Path, typer.Argument(help="Portfolio file (.toml or .json).")]
+PortfolioArg = Annotated[Path, typer.Argument(help="Portfolio file (.toml or .json).", metavar="PORTFOLIO")]
 ScenarioOpt = Annotated[str | None, typer.Option("--scenario", "-s", help="Bundled scenario name.")]
 DatadirOpt = Annotated[
     Path | None,
@@ -87,7 +88,7 @@ def _print_json(data: Any) -> None:
 
 def _show(view: render.View) -> None:
     for item in view:
-        console.print(item)
+        console.print(render.keep_words(item, console.width) if isinstance(item, render.Table) else item)
 
 
 @contextmanager
@@ -150,7 +151,7 @@ def modes(
 
 @cli.command()
 def run(
-    script: Annotated[Path, typer.Argument(help="What-if script (.toml or .json).")],
+    script: Annotated[Path, typer.Argument(help="What-if script (.toml or .json).", metavar="SCRIPT")],
     exchange: ExchangeOpt = None,
     tiers: TiersOpt = None,
     as_json: JsonOpt = False,
@@ -407,7 +408,9 @@ def risk(
 
 @cli.command()
 def advise(
-    portfolio: Annotated[Path, typer.Argument(help="Portfolio file with the open positions.")],
+    portfolio: Annotated[
+        Path, typer.Argument(help="Portfolio file with the open positions.", metavar="PORTFOLIO")
+    ],
     trade: Annotated[str, typer.Option("--trade", help='"SYMBOL SIDE notional=… leverage=…"')],
     profile: Annotated[
         str | None,

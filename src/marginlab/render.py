@@ -18,6 +18,7 @@ from typing import Any
 
 from rich.console import RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from marginlab.app.advice import Advice, Evidence
 from marginlab.app.calculator import LiquidationReport, ModesReport, PositionReport
@@ -76,6 +77,40 @@ def jsonable(obj: Any) -> Any:
     if isinstance(obj, bool | int | str) or obj is None:
         return obj
     return str(obj)
+
+
+def keep_words(table: Table, width: int) -> Table:
+    """Fit ``table`` in ``width`` columns by wrapping cells at spaces, never cutting a word ("hyperliq…").
+
+    Every column gets at least its longest word; the room left is shared in proportion to what each
+    column would need to show its cells unwrapped. A table that fits as it is stays untouched.
+    """
+    columns = table.columns
+    if not columns:
+        return table
+    lines: list[list[str]] = []
+    for column in columns:
+        texts = [column.header, *column.cells]
+        lines.append(
+            [
+                line
+                for text in texts
+                for line in (
+                    text.plain if isinstance(text, Text) else Text.from_markup(str(text)).plain
+                ).split("\n")
+            ]
+        )
+    widest = [max((len(line) for line in ls), default=0) for ls in lines]
+    shortest = [max((len(w) for line in ls for w in line.split()), default=0) for ls in lines]
+    room = width - (len(columns) + 1) - 2 * len(columns)  # borders, then one space of padding each side
+    if sum(widest) <= room or sum(shortest) > room:
+        return table
+    spare = room - sum(shortest)
+    wanted = [w - s for w, s in zip(widest, shortest, strict=True)]
+    total = sum(wanted) or 1
+    for column, low, extra in zip(columns, shortest, wanted, strict=True):
+        column.width = low + spare * extra // total
+    return table
 
 
 def _r(x: float | None, digits: int = 6) -> float | None:
