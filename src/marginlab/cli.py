@@ -88,7 +88,7 @@ def _print_json(data: Any) -> None:
 
 def _show(view: render.View) -> None:
     for item in view:
-        console.print(render.keep_words(item, console.width) if isinstance(item, render.Table) else item)
+        console.print(render.keep_words(item, console.width))
 
 
 @contextmanager

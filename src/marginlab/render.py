@@ -79,12 +79,15 @@ def jsonable(obj: Any) -> Any:
     return str(obj)
 
 
-def keep_words(table: Table, width: int) -> Table:
-    """Fit ``table`` in ``width`` columns by wrapping cells at spaces, never cutting a word ("hyperliq…").
+def keep_words(table: RenderableType, width: int) -> RenderableType:
+    """Fit a table in ``width`` columns by wrapping cells at spaces, never cutting a word ("hyperliq…").
 
     Every column gets at least its longest word; the room left is shared in proportion to what each
-    column would need to show its cells unwrapped. A table that fits as it is stays untouched.
+    column would need to show its cells unwrapped. A table that fits as it is, or anything that is not a
+    table, is returned untouched.
     """
+    if not isinstance(table, Table):
+        return table
     columns = table.columns
     if not columns:
         return table

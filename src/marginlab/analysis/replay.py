@@ -131,7 +131,9 @@ def prepare_replay(
        ``entry``, ``mark`` and ``open_at`` say.
     3. A position with an ``entry`` more than :data:`ENTRY_GAP_LIMIT` from the first bar's last-price open
        gets a warning saying what to change (the replay would start with that gap as unrealized PnL).
-    4. **Where isolated margin comes from — one rule for every command:** an isolated position's margin
+    4. A position with an ``entry`` given by ``notional`` holds ``notional / entry`` (as ``liq`` reads it);
+       one that opens during the replay buys whole lots.
+    5. **Where isolated margin comes from — one rule for every command:** an isolated position's margin
        is its own wallet, *on top of* ``[balances]``. A position with an ``entry`` is imported with its
        margin beside the balances (as ``liq`` does); for a position that opens during the replay, its
        margin (``margin``, default ``qty * open price / leverage``) is added to the balance it is paid
@@ -151,6 +153,8 @@ def prepare_replay(
         if open_at_start:
             spec = spec.model_copy(update={"entry": None, "mark": None, "open_at": None})
         elif spec.entry is not None:
+            if spec.notional is not None:  # an open position is what the file says, as `liq` reads it
+                spec = spec.model_copy(update={"qty": spec.notional / spec.entry, "notional": None})
             first = to_decimal(bars.last[native][0, OPEN])
             gap = (spec.entry - first) / first
             if abs(gap) > ENTRY_GAP_LIMIT:
@@ -178,8 +182,9 @@ def prepare_replay(
                 qty = spec.qty if spec.qty is not None else instrument.round_qty_down(spec.notional / price)  # type: ignore[operator]
                 leverage = spec.leverage or venue.default_leverage
                 margin = spec.margin if spec.margin is not None else qty * price / leverage
+                # the spec keeps margin=None: the engine then takes its own initial margin, which this
+                # deposit covers (the fast core's float product may differ from it in the last bit)
                 balances[instrument.settle] = balances.get(instrument.settle, ZERO) + margin
-                spec = spec.model_copy(update={"margin": margin})
         funded.append(spec)
     model = portfolio.model_copy(update={"positions": funded, "balances": balances})
     return PreparedReplay(portfolio=model, notes=tuple(notes), warnings=tuple(warnings))

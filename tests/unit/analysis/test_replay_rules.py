@@ -97,7 +97,8 @@ def test_closest_call_names_liquidated_positions_and_measures_survivors() -> Non
         {**ISO_BTC, "symbol": "ETHUSDT", "qty": "1", "entry": "4000", "leverage": "5"},
     )
     result = replay_exact(model, VENUE, crash, "hybrid")
-    btc, eth = position_outcomes(result, crash)
+    outcomes = {o.label: o for o in position_outcomes(result, crash)}
+    btc, eth = outcomes["BTCUSDT long"], outcomes["ETHUSDT long"]
     assert btc.label == "BTCUSDT long" and btc.liquidated_at == "2025-01-01T02:00:00Z"
     assert btc.closest_distance is None
     # ETH 5x isolated: liquidation at 4000 * (1 - 0.2) / (1 - mmr) with ETH's tier-1 mmr
