@@ -153,13 +153,14 @@ def prepare_replay(
         if open_at_start:
             spec = spec.model_copy(update={"entry": None, "mark": None, "open_at": None})
         elif spec.entry is not None:
+            entry = spec.entry
             if spec.notional is not None:  # an open position is what the file says, as `liq` reads it
-                spec = spec.model_copy(update={"qty": spec.notional / spec.entry, "notional": None})
+                spec = spec.model_copy(update={"qty": spec.notional / entry, "notional": None})
             first = to_decimal(bars.last[native][0, OPEN])
-            gap = (spec.entry - first) / first
+            gap = (entry - first) / first
             if abs(gap) > ENTRY_GAP_LIMIT:
                 warnings.append(
-                    f"positions[{i}] {native} {spec.side}: entry {spec.entry} is {abs(gap) * 100:.1f} % "
+                    f"positions[{i}] {native} {spec.side}: entry {entry} is {abs(gap) * 100:.1f} % "
                     f"{'above' if gap > 0 else 'below'} the data's first price {first} "
                     f"({bars.time_label(0)}); the replay starts with that gap as unrealized PnL — pass "
                     "--open-at-start to open every position at the start, or set entry near that price"
