@@ -517,28 +517,24 @@ def risk_view(result: RiskResult, *, title: str) -> View:
     )
     out: View = [table, f"[dim]losses in {asset}: a loss is positive, a gain negative[/dim]"]
     out.append(volatility_table(report))
+    if report.window:
+        out.append(f"[dim]data: {report.window['source']}[/dim]")
     return out + [f"[dim]{note}[/dim]" for note in report.notes]
 
 
 def volatility_table(report: RiskReport) -> Table:
-    """Return the volatility each coin was simulated with, where it came from, and the window."""
+    """Return the volatility each coin was simulated with, where it came from, and the data window."""
     w = report.window
-    table = Table(
-        title=f"volatility (annualised) — {report.model} paths", title_justify="left", show_edge=False
-    )
-    for column in ("coin", "vol", "start price", "source"):
-        table.add_column(column, justify="right" if column in ("vol", "start price") else "left")
-    window = ""
+    title = "volatility (annualised)"
     if w:
         first, last = (w[k][:16].replace("T", " ") for k in ("start", "end"))
-        window = f"{w['interval']} mark closes {first} → {last} UTC"
+        title += f"; estimates from {w['interval']} mark closes {first} → {last} UTC"
+    table = Table(title=title, title_justify="left")
+    for column in ("coin", "vol", "start", "source"):
+        table.add_column(column, justify="right" if column in ("vol", "start") else "left")
     for s, v in report.volatility.items():
-        source = report.vol_source.get(s, "")
-        if source == "estimated":
-            source = f"estimated: {window}"
-        table.add_row(s, f"{v:.1%}", f"{report.start_prices.get(s, float('nan')):,.6g}", source)
-    if w:
-        table.caption = f"data: {w['source']}"
+        start = report.start_prices.get(s, float("nan"))
+        table.add_row(s, f"{v:.1%}", f"{start:,.6g}", report.vol_source.get(s, ""))
     return table
 
 

@@ -185,7 +185,7 @@ def test_risk_reports_per_coin_volatility_its_window_and_units(tmp_path: Path) -
     assert given["ETHUSDT"]["annualised"] == 0.8 and given["DOGEUSDT"]["source"] == "estimated"
     code, out, _ = invoke("risk", str(path), *common)
     assert "expected loss (USDT)" in out and "a loss is positive" in out
-    assert "estimated: 1h mark closes 2025-11-21 18:00" in out
+    assert "estimates from 1h mark closes 2025-11-21 18:00" in out
     code, _, err = invoke("risk", str(path), *common, "--vol", "ADA=0.5")
     assert code == 2 and "--vol" in err and "ADA" in err
 
