@@ -517,19 +517,17 @@ def risk_view(result: RiskResult, *, title: str) -> View:
     )
     out: View = [table, f"[dim]losses in {asset}: a loss is positive, a gain negative[/dim]"]
     out.append(volatility_table(report))
-    if report.window:
-        out.append(f"[dim]data: {report.window['source']}[/dim]")
+    w = report.window
+    if w:
+        first, last = (w[k][:16].replace("T", " ") for k in ("start", "end"))
+        out.append(f"estimates from {w['interval']} mark closes {first} → {last} UTC")
+        out.append(f"[dim]data: {w['source']}[/dim]")
     return out + [f"[dim]{note}[/dim]" for note in report.notes]
 
 
 def volatility_table(report: RiskReport) -> Table:
     """Return the volatility each coin was simulated with, where it came from, and the data window."""
-    w = report.window
-    title = "volatility (annualised)"
-    if w:
-        first, last = (w[k][:16].replace("T", " ") for k in ("start", "end"))
-        title += f"; estimates from {w['interval']} mark closes {first} → {last} UTC"
-    table = Table(title=title, title_justify="left")
+    table = Table(title="volatility (annualised)", title_justify="left")
     for column in ("coin", "vol", "start", "source"):
         table.add_column(column, justify="right" if column in ("vol", "start") else "left")
     for s, v in report.volatility.items():

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from marginlab.analysis.advisor import Advice, Evidence, Profile, Reason, advise, parse_profile, parse_trade
-from marginlab.app.inputs import market_or_default, venue_for
-from marginlab.app.risk import risk_evidence
+from marginlab.app.inputs import venue_for
+from marginlab.app.risk import risk_data, risk_evidence
 from marginlab.io.schema import Portfolio, PositionSpec
 
 __all__ = ["Advice", "AdviceRequest", "Evidence", "Profile", "Reason", "recommend"]
@@ -28,7 +28,8 @@ class AdviceRequest:
     seed, paths : int
         Monte Carlo seed and paths per mode.
     scenario, datadir : optional
-        Data for correlations, volatility and the simulation; default the latest bundled scenario.
+        Data for correlations, volatility and the simulation; default the bundled normal-market hourly
+        history (the trailing 90 days, as ``risk``).
     exchange, tiers_file : optional
         Rule set overriding the portfolio's, and a ccxt tiers dump.
     """
@@ -48,7 +49,7 @@ def recommend(request: AdviceRequest) -> Advice:
     """Return the recommendation for the request's trade, every reason measured."""
     model = request.portfolio
     venue = venue_for(model.exchange, request.exchange, request.tiers_file)
-    data = market_or_default(request.scenario, request.datadir)
+    data = risk_data(request.scenario, request.datadir)
     trade = parse_trade(request.trade) if isinstance(request.trade, str) else request.trade
     profile = request.profile if isinstance(request.profile, Profile) else parse_profile(request.profile)
     return advise(
