@@ -20,7 +20,14 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from marginlab import render
 from marginlab.app import advice, calculator, catalog, replay, scripts, sizing
 from marginlab.app import risk as risk_case
-from marginlab.app.inputs import ProgressFn, parse_decimal, parse_percent, read_portfolio, read_script
+from marginlab.app.inputs import (
+    ProgressFn,
+    fast_core_cold,
+    parse_decimal,
+    parse_percent,
+    read_portfolio,
+    read_script,
+)
 from marginlab.app.sizing import MarginMode, Side
 from marginlab.errors import InputError, MarginLabError
 
@@ -93,7 +100,12 @@ def _show(view: render.View) -> None:
 
 @contextmanager
 def _progress(*, quiet: bool) -> Iterator[ProgressFn]:
-    """Yield a progress callback drawing a transient bar on a terminal's stderr (nothing when quiet)."""
+    """Yield a progress callback drawing a transient bar on a terminal's stderr (nothing when quiet).
+
+    Announces, in one line on stderr, a first run that compiles the fast core (numba's cache is cold).
+    """
+    if fast_core_cold():
+        typer.echo("compiling the fast core (once; later runs load it from the cache) …", err=True)
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),

@@ -360,3 +360,16 @@ def test_a_book_that_could_never_have_been_opened_is_warned_about(tmp_path: Path
 def test_bad_risk_options_are_one_line_errors(tmp_path: Path, bad: str) -> None:
     code, _, err = invoke("risk", str(book(tmp_path)), "--paths", "10", bad)
     assert code == 2 and len(err.strip().splitlines()) == 1 and err.startswith("error:")
+
+
+def test_a_first_run_with_a_cold_cache_says_it_compiles_the_fast_core(tmp_path: Path) -> None:
+    path = book(tmp_path, btc=FIRST["BTCUSDT"], eth=FIRST["ETHUSDT"], doge=FIRST["DOGEUSDT"])
+    args = ("compare", str(path), "--scenario", "2025-10-10", *WINDOW)
+    cold = runner.invoke(cli, list(args), env={"NUMBA_CACHE_DIR": str(tmp_path / "empty")})
+    assert cold.exit_code == 0
+    assert cold.stderr.startswith("compiling the fast core (once")
+    warm_dir = tmp_path / "warm" / "marginlab" / "sim"
+    warm_dir.mkdir(parents=True)
+    (warm_dir / "nb.replay_nb-1.py311.nbi").write_bytes(b"")
+    warm = runner.invoke(cli, list(args), env={"NUMBA_CACHE_DIR": str(tmp_path / "warm")})
+    assert "compiling" not in warm.stderr

@@ -6,12 +6,14 @@ objects the use cases take, or raise a :class:`~marginlab.errors.MarginLabError`
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import marginlab.sim
 from marginlab.analysis.compare import parse_modes
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError
@@ -27,6 +29,7 @@ __all__ = [
     "Portfolio",
     "ProgressFn",
     "Script",
+    "fast_core_cold",
     "load_market",
     "load_venue",
     "market_or_default",
@@ -109,6 +112,17 @@ def market_or_default(scenario: str | None, datadir: str | Path | None) -> Marke
     if datadir is not None:
         return load_market(datadir=datadir)
     return load_market(scenario=scenario or DEFAULT_SCENARIO)
+
+
+def fast_core_cold() -> bool:
+    """Return whether numba's on-disk cache holds no compiled replay kernel yet (the first run compiles).
+
+    ``make install`` warms it (:mod:`marginlab.sim.warmup`); an install without it compiles on first use,
+    which front ends announce with one line.
+    """
+    custom = os.environ.get("NUMBA_CACHE_DIR")  # numba then caches there only
+    folders = [Path(custom)] if custom else [Path(marginlab.sim.__file__).parent / "__pycache__"]
+    return not any(next(folder.rglob("nb.*.nbi"), None) for folder in folders if folder.is_dir())
 
 
 def parse_decimal(field: str, text: str | int | Decimal) -> Decimal:
