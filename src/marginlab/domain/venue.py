@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
 
+from marginlab.domain.collateral import CollateralTable
 from marginlab.domain.enums import (
     LiquidationStyle,
     MaintenanceBasis,
@@ -73,6 +74,9 @@ class Venue:
         Citations of every formula and constant, with the date checked.
     notes : tuple of str
         Simplifications and approximations a user must know about.
+    collateral : CollateralTable or None
+        The venue's Multi-Assets (shared multi-coin collateral) table; None where marginlab does not model
+        such a mode for the venue (an account asking for it is refused).
     """
 
     name: str
@@ -93,6 +97,7 @@ class Venue:
     tier_snapshot: str = ""
     sources: tuple[Source, ...] = ()
     notes: tuple[str, ...] = ()
+    collateral: CollateralTable | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "instruments", MappingProxyType(dict(self.instruments)))

@@ -15,6 +15,9 @@ Sources (checked 2026-11-25 against ``shared/reference/exchange-rules.md`` §1, 
   https://www.binance.com/en/support/articles/360038075852 (all symbols default to cross).
 * Fees: 0.05 % taker / 0.02 % maker, the regular-user (VIP 0) USDⓈ-M rates on Binance's fee schedule
   https://www.binance.com/en/fee/futureFee (not re-checked on the page in this session).
+* Multi-Assets mode (shared collateral, haircuts, bid/ask rates):
+  ``data/binance_multi_assets_2021-05-28.json`` and :mod:`marginlab.domain.collateral`, which cite the
+  FAQ, announcement and information pages.
 * Tiers: the 2026-09 snapshot of ``/fapi/v1/leverageBracket`` in ccxt format (freqtrade 2026.9 package file
   ``freqtrade/exchange/binance_leverage_tiers.json``), 907 markets, bundled in ``data/``.
 """
@@ -32,11 +35,13 @@ from marginlab.domain.enums import (
 )
 from marginlab.domain.venue import Source, Venue
 from marginlab.rules.base import instruments_from_ccxt, read_bundled_json, tier_rows
+from marginlab.rules.collateral import load_collateral_table
 
 TAKER_FEE = Decimal("0.0005")
 MAKER_FEE = Decimal("0.0002")
 LIQUIDATION_FEE = Decimal("0.0125")
 TIER_FILE = "binance_usdm_tiers_2026-09.json.gz"
+MULTI_ASSETS_FILE = "binance_multi_assets_2021-05-28.json"
 
 # (tick size, lot size) of the majors: PRICE_FILTER tickSize / LOT_SIZE stepSize of GET /fapi/v1/exchangeInfo
 # as commonly published; NOT re-checked against the live endpoint in this session (2026-11-25, no network), so
@@ -88,6 +93,7 @@ def venue() -> Venue:
         ),
         native_symbol=native_symbol,
         tier_snapshot=snapshot,
+        collateral=load_collateral_table(MULTI_ASSETS_FILE),
         sources=(
             Source(
                 title="How to Calculate Liquidation Price of USDⓈ-M Futures Contracts",
