@@ -1,22 +1,22 @@
 """Bundled Multi-Assets collateral tables (haircuts and index buffers), read into the domain's types.
 
-A table is a dated JSON file in ``rules/data/`` (``binance_multi_assets_2021-05-28.json``): the venue's
+A venue's data file names its table (``multi_assets = "<file>.json"`` in ``rules/data/<venue>.toml``); the
+table is a dated JSON file in ``rules/data/`` (``binance_multi_assets_2021-05-28.json``): the venue's
 collateral value ratio per asset, the bid/ask buffers where known, which assets are stablecoins, and which
 perpetual's mark prices each coin. Its ``sources``, ``published`` and ``checked`` dates travel with it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from marginlab.domain.collateral import CollateralAsset, CollateralTable
-from marginlab.rules.base import read_bundled_json
 
 
-def load_collateral_table(name: str) -> CollateralTable:
-    """Return the collateral table bundled as ``rules/data/<name>``."""
-    doc: dict[str, Any] = read_bundled_json(name)
+def collateral_table(doc: Mapping[str, Any]) -> CollateralTable:
+    """Return the collateral table of a parsed ``rules/data/<venue>_multi_assets_<date>.json``."""
     assets = {
         code: CollateralAsset(
             asset=code,

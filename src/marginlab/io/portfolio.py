@@ -1,55 +1,33 @@
-"""Portfolio files turned into domain objects: instruments with a file's overrides, mode scenarios."""
+"""Portfolio documents turned into domain objects: instruments with a file's overrides, mode scenarios.
+
+Pure conversions (no file is read here): the calculator, both replay drivers and the Monte Carlo compile
+step build their accounts through these functions, so a position means the same thing everywhere.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from marginlab.domain.enums import MarginMode
 from marginlab.domain.instrument import Instrument
-from marginlab.domain.tiers import TierTable
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError, OperationRejected
 from marginlab.io.schema import InstrumentOverrides, Portfolio, Script
 
 ZERO = Decimal(0)
+MODES = ("cross", "isolated", "hybrid")
+"""The margin-mode scenarios: every position cross, every position isolated, or as written."""
 
 
 def instrument_for(venue: Venue, symbol: str, overrides: InstrumentOverrides) -> Instrument:
-    """Return the instrument for ``symbol``, applying a file's overrides.
+    """Return the instrument for ``symbol`` with a file's overrides, as the venue defines it.
 
-    With ``mmr`` given, the tiers become one flat tier (``maintenance_amount`` default 0, ``max_leverage``
-    default the bundled maximum). An unknown symbol needs ``mmr`` and ``max_leverage``.
+    See :meth:`marginlab.domain.venue.Venue.instrument_with`: ``mmr`` makes one flat tier; a symbol the
+    bundled data lacks is defined by the rates the venue needs (Hyperliquid derives the MMR from
+    ``max_leverage``; dYdX needs only ``mmr`` and settles every market in USDC).
     """
-    bundled = venue.instrument(symbol) if venue.has_instrument(symbol) else None
-    if overrides.mmr is None and overrides.maintenance_amount is not None:
-        raise InputError(f"{symbol}.maintenance_amount", overrides.maintenance_amount, "mmr given with it")
-    if bundled is None:
-        if overrides.mmr is None or overrides.max_leverage is None:
-            return venue.instrument(symbol)  # raises the RuleSetError that explains what to give
-        tiers = TierTable.flat(
-            mmr=overrides.mmr,
-            max_leverage=overrides.max_leverage,
-            maintenance_amount=overrides.maintenance_amount or ZERO,
-            source="custom (portfolio file)",
-        )
-        settle = symbol.partition(":")[2] or "USDT" if "/" in symbol else _guess_settle(symbol)
-        return venue.custom_instrument(symbol, tiers=tiers, settle=settle, taker_fee=overrides.taker_fee)
-    instrument = bundled
-    if overrides.mmr is not None:
-        tiers = TierTable.flat(
-            mmr=overrides.mmr,
-            max_leverage=overrides.max_leverage or bundled.max_leverage,
-            maintenance_amount=overrides.maintenance_amount or ZERO,
-            source="override (portfolio file)",
-        )
-        instrument = replace(instrument, tiers=tiers)
-    elif overrides.max_leverage is not None:
-        raise InputError(f"{symbol}.max_leverage", overrides.max_leverage, "mmr given with it")
-    if overrides.taker_fee is not None:
-        instrument = replace(instrument, taker_fee=overrides.taker_fee)
-    return instrument
+    return venue.instrument_with(symbol, overrides)
 
 
 def account_options(doc: Portfolio | Script, venue: Venue) -> dict[str, Any]:
@@ -74,13 +52,6 @@ def account_options(doc: Portfolio | Script, venue: Venue) -> dict[str, Any]:
         )
     table = venue.collateral.with_overrides({a: c.values() for a, c in doc.collateral.items()})
     return {"multi_assets": True, "index_prices": dict(doc.index_prices), "collateral": table}
-
-
-def _guess_settle(native: str) -> str:
-    for asset in ("USDT", "USDC", "USD"):
-        if native.upper().endswith(asset):
-            return asset
-    return "USDT"
 
 
 def with_all_modes(portfolio: Portfolio, mode: MarginMode, venue: Venue) -> Portfolio:
@@ -129,3 +100,21 @@ def with_all_modes(portfolio: Portfolio, mode: MarginMode, venue: Venue) -> Port
     if leaving:  # single-asset mode: the other coins stay in the wallet but back nothing
         update_doc |= {"multi_assets": False, "index_prices": {}, "collateral": {}}
     return portfolio.model_copy(update=update_doc)
+
+
+def portfolio_for_mode(portfolio: Portfolio, mode: str, venue: Venue) -> Portfolio:
+    """Return the portfolio for a scenario: all cross, all isolated, or as written (hybrid)."""
+    if mode == "hybrid":
+        return portfolio
+    if mode not in MODES:
+        raise InputError("modes", mode, "cross, isolated or hybrid")
+    return with_all_modes(portfolio, MarginMode(mode), venue)
+
+
+def replay_venue(portfolio: Portfolio, venue: Venue) -> Venue:
+    """Return ``venue`` extended with the portfolio's custom or overridden instruments."""
+    instruments = {}
+    for spec in portfolio.positions:
+        instrument = instrument_for(venue, spec.symbol, spec)
+        instruments[instrument.symbol] = instrument
+    return venue.with_instruments(instruments, snapshot=venue.tier_snapshot)
