@@ -8,11 +8,12 @@ from decimal import Decimal
 
 import numpy as np
 
-from marginlab.analysis.bars import HIGH, LOW, Bars, to_decimal
-from marginlab.analysis.portfolio import start_warnings
-from marginlab.analysis.replay import MODES, ModeResult, prepare_replay, replay_exact
+from marginlab.analysis.replay import prepare_replay, replay_exact
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError
+from marginlab.io.bars import HIGH, LOW, Bars, to_decimal
+from marginlab.io.portfolio import MODES, start_warnings
+from marginlab.io.results import ModeResult
 from marginlab.io.schema import Portfolio
 
 ReplayFn = Callable[[Portfolio, Venue, Bars, str], ModeResult]

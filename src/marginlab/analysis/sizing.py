@@ -23,11 +23,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from marginlab.analysis.portfolio import account_from
 from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode, Side
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError, OperationRejected
+from marginlab.io.portfolio import account_from
 from marginlab.io.schema import Portfolio
 
 ZERO = Decimal(0)

@@ -117,7 +117,7 @@ def market_or_default(scenario: str | None, datadir: str | Path | None) -> Marke
 def fast_core_cold() -> bool:
     """Return whether numba's on-disk cache holds no compiled replay kernel yet (the first run compiles).
 
-    ``make install`` warms it (:mod:`marginlab.sim.warmup`); an install without it compiles on first use,
+    ``make install`` warms it (:mod:`marginlab.app.warmup`); an install without it compiles on first use,
     which front ends announce with one line.
     """
     custom = os.environ.get("NUMBA_CACHE_DIR")  # numba then caches there only

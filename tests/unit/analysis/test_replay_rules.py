@@ -7,7 +7,7 @@ from decimal import Decimal as D
 import numpy as np
 import pytest
 
-from marginlab.analysis.bars import Bars
+from marginlab.io.bars import Bars
 from marginlab.analysis.compare import compare, position_outcomes
 from marginlab.analysis.replay import prepare_replay, replay_exact
 from marginlab.errors import InputError
