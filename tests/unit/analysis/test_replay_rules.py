@@ -7,10 +7,10 @@ from decimal import Decimal as D
 import numpy as np
 import pytest
 
-from marginlab.io.bars import Bars
 from marginlab.analysis.compare import compare, position_outcomes
 from marginlab.analysis.replay import prepare_replay, replay_exact
 from marginlab.errors import InputError
+from marginlab.io.bars import Bars
 from marginlab.io.schema import Portfolio, parse
 from marginlab.rules import get_venue
 
