@@ -30,6 +30,7 @@ from marginlab.io.scenarios import list_scenarios
 from marginlab.io.schema import Portfolio, Script, parse
 from marginlab.rules import VENUES, get_venue
 from marginlab.sim.montecarlo import RiskReport, params_from_data, run_risk
+from marginlab.venue_cli import venue_app
 
 cli = typer.Typer(
     add_completion=False,
@@ -37,6 +38,7 @@ cli = typer.Typer(
     pretty_exceptions_enable=False,
     help="Exact cross vs isolated margin: liquidation prices, what-if scripts, venue rules.",
 )
+cli.add_typer(venue_app, name="venue")
 console = Console()
 DEFAULT_SCENARIO = "2025-10-10"
 T = TypeVar("T")
