@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal as D
 from typing import Any
 from urllib.parse import urlsplit
@@ -109,3 +110,53 @@ def test_contract_flow(venue: Any) -> None:
     wrong.load_markets()
     with pytest.raises(ccxt.AuthenticationError):
         wrong.fetch_balance()
+
+
+def test_bot_loop_with_limits_stops_and_a_liquidation(venue: Any) -> None:
+    venue.mark(ETHUSDT="4000")
+    creds = venue.new_account(deposit="2000", bonus="0")
+    ex = client(venue.url, creds["api_key"], creds["api_secret"])
+    ex.load_markets()
+    eth = "ETH/USDT:USDT"
+    ex.set_leverage(5, eth)
+
+    # entry: a resting limit buy below the market, then the price comes down to it
+    entry = ex.create_order(eth, "limit", "buy", 1, 3900)
+    assert entry["status"] == "open"
+    assert [o["id"] for o in ex.fetch_open_orders(eth)] == [entry["id"]]
+    assert ex.fetch_balance()["USDT"]["free"] == 2000 - 3900 / 5  # the open order reserves initial margin
+    venue.mark(ETHUSDT="3890")
+    filled = ex.fetch_order(entry["id"], eth)
+    assert filled["status"] == "closed" and filled["average"] == 3900
+
+    # a stop-loss through algoOrder and a take-profit limit; the stop is canceled, the take-profit fills
+    stop = ex.create_order(eth, "market", "sell", 1, params={"stopLossPrice": 3500, "reduceOnly": True})
+    assert stop["status"] == "open" and stop["triggerPrice"] == 3500
+    take = ex.create_order(eth, "limit", "sell", 1, 4100, params={"reduceOnly": True})
+    ex.cancel_order(stop["id"], eth, params={"trigger": True})
+    assert ex.fetch_open_orders(eth, params={"trigger": True}) == []
+    venue.mark(ETHUSDT="4150")
+    assert ex.fetch_order(take["id"], eth)["status"] == "closed"
+    assert ex.fetch_positions([eth]) == []
+    pnl = sum(float(t["info"]["realizedPnl"]) for t in ex.fetch_my_trades(eth))
+    assert pnl == 200.0
+
+    # a second entry that a crash liquidates: the stop is far below the liquidation price
+    ex.create_order(eth, "market", "buy", 2)
+    (pos,) = ex.fetch_positions([eth])
+    liquidation = pos["liquidationPrice"]
+    assert liquidation is not None
+    venue.mark(ETHUSDT=str(int(liquidation) - 50))
+    assert ex.fetch_positions([eth]) == []
+    balance = ex.fetch_balance()
+    assert balance["info"]["liquidations"] == 1
+    assert balance["USDT"]["total"] >= 0
+    kinds = {
+        i["info"]["incomeType"]
+        for i in ex.fetch_funding_history(eth, params={"incomeType": "INSURANCE_CLEAR"})
+    }
+    assert kinds == {"INSURANCE_CLEAR"}
+
+    accounts = venue.cli("accounts", "--db", venue.db, "--json")
+    rows = {row["account_id"]: row for row in json.loads(accounts.stdout)}
+    assert rows[int(creds["account_id"])]["liquidations"] == 1
