@@ -7,8 +7,12 @@ is shared and noisy.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -223,22 +227,81 @@ def bench_monte_carlo() -> dict[str, float]:
     return out
 
 
-def main() -> None:
-    """Run every benchmark and write the results file."""
+EXAMPLE = Path(__file__).resolve().parent.parent / "src/marginlab/examples/crash_2025_10_10.toml"
+
+
+def _timed_command(args: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL)  # noqa: S603 - our own CLI
+    return time.perf_counter() - start
+
+
+def bench_first_compare() -> dict[str, float]:
+    """Return seconds of a ``compare`` in a new process: with an empty numba cache, and after install.
+
+    "After install" is what ``make install`` leaves: a cache dir filled by ``python -m marginlab.sim.warmup``;
+    each repeat is a fresh process (the first command a user types). The cold figure (every kernel compiled
+    on the spot) is one run: it takes half a minute.
+    """
+    cli = str(Path(sys.executable).with_name("marginlab"))
+    compare = [cli, "compare", str(EXAMPLE), "--scenario", "2025-10-10", "--json"]
+    with tempfile.TemporaryDirectory() as cold_dir:
+        cold = _timed_command(compare, {**os.environ, "NUMBA_CACHE_DIR": cold_dir})
+    with tempfile.TemporaryDirectory() as cache_dir:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir}
+        subprocess.run([sys.executable, "-m", "marginlab.sim.warmup"], env=env, check=True)
+        after = statistics.median(_timed_command(compare, env) for _ in range(3))
+    return {"first_compare_cold_cache_s": round(cold, 2), "first_compare_after_install_s": round(after, 2)}
+
+
+def _replay_figures() -> dict[str, float]:
     replay_s, ratio = bench_replay()
-    results: dict[str, object] = {
+    return {"replay_1y_5m_6sym_3modes_s": round(replay_s, 3), "replay_fast_vs_exact_ratio": round(ratio)}
+
+
+GROUPS: dict[str, Callable[[], dict[str, float]]] = {
+    "exact": lambda: {
         "exact_liq_prices_per_s": round(bench_exact_liquidation_prices()),
         "exact_engine_ops_per_s": round(bench_engine_operations()),
-        "liq_positions_per_s": round(bench_liq_positions()),
-        "replay_1y_5m_6sym_3modes_s": round(replay_s, 3),
-        "replay_fast_vs_exact_ratio": round(ratio),
-        **bench_monte_carlo(),
-        "machine": f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}",
-        "statistic": f"median of {REPEATS} repeats",
+    },
+    "liq": lambda: {"liq_positions_per_s": round(bench_liq_positions())},
+    "replay": _replay_figures,
+    "mc": bench_monte_carlo,
+    "first_run": bench_first_compare,
+}
+
+
+def machine() -> dict[str, object]:
+    """Return what the figures were measured on, and how busy it was (the machine may be shared)."""
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        lines = cpuinfo.read_text().splitlines()
+        names = [ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")]
+        cpu = names[0] if names else cpu
+    return {
+        "machine": f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.machine()}, "
+        f"{platform.python_implementation()} {platform.python_version()}",
+        "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
+        "statistic": f"median of {REPEATS} repeats unless a docstring in benchmarks/run.py says otherwise",
     }
+
+
+def main(argv: list[str]) -> None:
+    """Run the named benchmark groups (default: all) and merge their figures into the results file."""
+    names = argv or list(GROUPS)
+    unknown = [n for n in names if n not in GROUPS]
+    if unknown:
+        raise SystemExit(f"unknown benchmark group(s) {unknown}; known: {list(GROUPS)}")
+    results: dict[str, object] = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else {}
+    load_before = os.getloadavg()[0]
+    for name in names:
+        results.update(GROUPS[name]())
+    results.update(machine())
+    results["load_average_1_at_start"] = round(load_before, 2)
     OUT.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

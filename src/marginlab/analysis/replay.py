@@ -319,7 +319,8 @@ def _stops(
         if fill is None:
             continue
         try:
-            events = account.close(native, fill, side=spec.side, liquidity=liquidity)
+            mark = next(p.mark for p in account.positions if p.symbol == native)
+            events = account.close(native, fill, side=spec.side, liquidity=liquidity, mark=mark)
         except OperationRejected as exc:
             result.stops.append(f"{bars.time_label(i)} {native} {spec.side}: stop not filled ({exc})")
             continue

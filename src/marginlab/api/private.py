@@ -14,10 +14,10 @@ from fastapi import APIRouter
 from marginlab.api import shapes
 from marginlab.api.public import ServiceDep
 from marginlab.api.signing import Caller, SignedDep
-from marginlab.domain.enums import MarginMode
 from marginlab.venue.errors import VenueError
 from marginlab.venue.orders import OrderRequest
 from marginlab.venue.service import VenueService
+from marginlab.venue.vocabulary import MarginMode
 
 router = APIRouter(tags=["signed"])
 CLIENT_ID_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.:/_-")

@@ -9,11 +9,10 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from marginlab.domain.enums import MarginMode
-from marginlab.domain.instrument import Instrument
 from marginlab.venue.models import IncomeRow, MarginChangeRow, MarketRow, OrderRow, TradeRow
 from marginlab.venue.orders import MIN_NOTIONAL
 from marginlab.venue.views import AccountView, PositionView
+from marginlab.venue.vocabulary import Instrument, MarginMode
 
 EIGHT = Decimal("0.00000001")
 ZERO = Decimal(0)

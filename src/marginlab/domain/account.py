@@ -239,8 +239,14 @@ class Account:
         return [self.leg(p) for p in group], fixed
 
     def is_liquidatable(self, position: Position) -> bool:
-        """Return whether the position's margin pool is at or below its maintenance requirement at mark."""
+        """Return whether the position's margin pool is at or below its maintenance requirement at mark.
+
+        An isolated position whose margin went negative (funding it owed exceeded its margin) is liquidatable
+        whatever its unrealized PnL: an isolated position cannot borrow from the cross wallet.
+        """
         if position.mode is MarginMode.ISOLATED:
+            if position.margin < ZERO:
+                return True
             return equity_minus_requirement([self.leg(position)], position.margin, position.mark) <= 0
         settle = position.instrument.settle
         return self.cross_margin_balance(settle) <= self.cross_maintenance_margin(settle)
@@ -555,12 +561,18 @@ class Account:
         *,
         side: Side | None = None,
         liquidity: Liquidity = Liquidity.TAKER,
+        mark: Decimal | None = None,
     ) -> list[ev.Event]:
         """Close ``qty`` of a position at fill ``price``, realizing its PnL.
 
         Isolated: the closed fraction of the position's margin, plus the PnL and minus the fee of the closed
         part, returns to the cross wallet; the rest of the margin stays with the rest of the position. A fill
         beyond the bankruptcy price is rejected (the position would have been liquidated first).
+
+        Like ``open`` and ``increase``, the fill moves the symbol's mark (to ``mark`` where the caller knows
+        the mark at the time of the fill, e.g. a replay filling a stop at the last price, else to ``price``):
+        the rest of the position must stay above its maintenance there (else the reduce is rejected), and the
+        liquidation check runs for every other position.
         """
         with self._atomic():
             key = self._key(symbol, side)
@@ -569,7 +581,8 @@ class Account:
             _positive("price", price)
             if qty > pos.qty:
                 raise InputError("qty", qty, f"at most the position size {pos.qty}")
-            return self._record(self._close_part(key, qty, price, liquidity))
+            mark = price if mark is None else _positive("mark", mark)
+            return self._record(self._close_part(key, qty, price, liquidity, mark))
 
     def close(
         self,
@@ -578,14 +591,18 @@ class Account:
         *,
         side: Side | None = None,
         liquidity: Liquidity = Liquidity.TAKER,
+        mark: Decimal | None = None,
     ) -> list[ev.Event]:
-        """Close a whole position at fill ``price``."""
+        """Close a whole position at fill ``price``; the mark moves as for :meth:`reduce`."""
         with self._atomic():
             key = self._key(symbol, side)
             _positive("price", price)
-            return self._record(self._close_part(key, self._positions[key].qty, price, liquidity))
+            mark = price if mark is None else _positive("mark", mark)
+            return self._record(self._close_part(key, self._positions[key].qty, price, liquidity, mark))
 
-    def _close_part(self, key: Key, qty: Decimal, price: Decimal, liquidity: Liquidity) -> list[ev.Event]:
+    def _close_part(
+        self, key: Key, qty: Decimal, price: Decimal, liquidity: Liquidity, mark: Decimal
+    ) -> list[ev.Event]:
         pos = self._positions[key]
         settle = pos.instrument.settle
         pnl = pos.side.sign * qty * (price - pos.entry)
@@ -614,35 +631,28 @@ class Account:
             del self._positions[key]
         else:
             self._positions[key] = replace(pos, qty=pos.qty - qty, margin=remaining_margin)
+        # like open and increase: the fill moves the symbol's mark, the rest of the position must stay
+        # solvent there, and the liquidation check runs for the others
+        self._sync_marks(pos.symbol, mark)
         if pos.mode is MarginMode.CROSS and self.cross_margin_balance(settle) < ZERO:
             raise OperationRejected(
                 "cross.bankruptcy",
                 f"closing {qty} {pos.symbol} at {price} leaves the cross margin balance negative; "
                 "the account would have been liquidated first",
             )
-        if full:
-            return [
-                ev.PositionClosed(
-                    symbol=pos.symbol,
-                    side=pos.side,
-                    qty=qty,
-                    price=price,
-                    fee=fee,
-                    realized_pnl=pnl,
-                    margin_released=released,
-                )
-            ]
-        return [
-            ev.PositionReduced(
-                symbol=pos.symbol,
-                side=pos.side,
-                qty=qty,
-                price=price,
-                fee=fee,
-                realized_pnl=pnl,
-                margin_released=released,
-            )
-        ]
+        if not full:
+            self._require_solvent_after_fill(key, f"reducing {pos.symbol}")
+        event_type = ev.PositionClosed if full else ev.PositionReduced
+        fill = event_type(
+            symbol=pos.symbol,
+            side=pos.side,
+            qty=qty,
+            price=price,
+            fee=fee,
+            realized_pnl=pnl,
+            margin_released=released,
+        )
+        return [fill, *self._liquidation_sweep()]
 
     def add_margin(self, symbol: str, amount: Decimal, *, side: Side | None = None) -> list[ev.Event]:
         """Move ``amount`` from the cross wallet into an isolated position (Binance type 1)."""
@@ -767,17 +777,33 @@ class Account:
                     "position open",
                 )
             moved = ZERO
+            settles: set[str] = set()
             for key, pos in open_positions:
+                if pos.mode is mode:
+                    continue  # hedge mode: a side already in the target mode keeps its margin as it is
                 settle = pos.instrument.settle
+                settles.add(settle)
                 if mode is MarginMode.ISOLATED:
                     margin = pos.qty * pos.entry / pos.leverage
-                    self._debit(settle, margin, f"isolating {native}")
+                    self._wallets[settle] = self.wallet(settle) - margin
                     self._positions[key] = replace(pos, mode=mode, margin=margin)
                     moved += margin
                 else:
                     self._wallets[settle] = self.wallet(settle) + pos.margin
                     self._positions[key] = replace(pos, mode=mode, margin=ZERO)
                     moved -= pos.margin
+            if mode is MarginMode.ISOLATED:
+                # the isolated margin comes out of the cross pool as it stands *after* the switch: a position
+                # leaving the pool takes its unrealized PnL with it, so that profit cannot fund its own margin
+                for settle in sorted(settles):
+                    available = self.available_balance(settle)
+                    if available < ZERO:
+                        raise InsufficientMargin(
+                            what=f"isolating {native}",
+                            required=moved,
+                            available=moved + available,
+                            rule="available_balance",
+                        )
             self._settings[native] = SymbolSettings(mode=mode, leverage=current.leverage)
             events: list[ev.Event] = [ev.MarginModeChanged(symbol=native, mode=mode, margin_moved=moved)]
             events += self._liquidation_sweep()
@@ -1006,8 +1032,17 @@ class Account:
         self.trading_pnl += market_pnl
         self.insurance_fund += fund
         style_price = bankruptcy if self.venue.liquidation_style is LiquidationStyle.BANKRUPTCY else pos.mark
+        if pos.mode is MarginMode.ISOLATED and pos.margin < ZERO and style_price is not None:
+            # funding owed beyond the margin put the bankruptcy price past the entry, on the trader's side of
+            # the mark: a takeover there would credit the trader a gain. The position goes at the mark and the
+            # insurance fund bears the funding debt (``fund`` < 0 above)
+            style_price = min(style_price, pos.mark) if pos.side is Side.LONG else max(style_price, pos.mark)
+        # the collateral the trader loses: the isolated margin (one emptied by funding holds none), or the
+        # position's share of the cross wallet, minus what comes back
         realized = (
-            returned - pos.margin if pos.mode is MarginMode.ISOLATED else returned - equity + market_pnl
+            returned - max(pos.margin, ZERO)
+            if pos.mode is MarginMode.ISOLATED
+            else returned - equity + market_pnl
         )
         events.insert(
             0,

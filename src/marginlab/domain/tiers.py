@@ -22,6 +22,11 @@ from marginlab.errors import RuleSetError
 ZERO = Decimal(0)
 
 
+def _plain(number: Decimal) -> str:
+    """Return ``number`` without trailing zeros or exponent (``150.0`` -> ``150``), for display."""
+    return format(number.normalize(), "f")
+
+
 class TierBasis(StrEnum):
     """Quantity a tier table is denominated in."""
 
@@ -74,6 +79,16 @@ class TierTable:
     tiers: tuple[RiskTier, ...]
     basis: TierBasis = TierBasis.NOTIONAL
     source: str = ""
+
+    def __repr__(self) -> str:
+        # One line instead of every tier: venues hold hundreds of tables.
+        count = f"{len(self.tiers)} tier{'s' if len(self.tiers) > 1 else ''}"
+        rates = {self.tiers[0].mmr, self.tiers[-1].mmr}
+        mmr = "..".join(_plain(r) for r in sorted(rates))
+        return (
+            f"<TierTable {count} by {self.basis}, mmr {mmr}, max leverage {_plain(self.max_leverage)}, "
+            f"{self.source or 'unnamed'}>"
+        )
 
     def __post_init__(self) -> None:
         if not self.tiers:

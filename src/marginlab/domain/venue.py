@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -25,6 +26,9 @@ class Source:
     title: str
     url: str
     checked: str
+
+
+_SNAPSHOT_DATE = re.compile(r"\d{4}-\d{2}(?:-\d{2})?")
 
 
 def _no_symbol(base: str, quote: str, settle: str) -> str:
@@ -93,12 +97,30 @@ class Venue:
     def __post_init__(self) -> None:
         object.__setattr__(self, "instruments", MappingProxyType(dict(self.instruments)))
 
+    def __repr__(self) -> str:
+        # The generated repr would print every instrument's tiers (1.45 million characters for Binance).
+        dated = _SNAPSHOT_DATE.search(self.tier_snapshot)
+        tiers = f"tiers {dated.group(0)}" if dated else "tiers undated"
+        modes = "one-way/hedge" if self.supports_hedge else "one-way"
+        return f"<Venue {self.name}: {len(self.instruments)} instruments, {tiers}, cross/isolated, {modes}>"
+
     def resolve_symbol(self, symbol: str) -> str:
-        """Return the native symbol for a native or ccxt-unified (``"BTC/USDT:USDT"``) symbol."""
+        """Return the native symbol for a native or ccxt-unified (``"BTC/USDT:USDT"``) symbol.
+
+        Raises
+        ------
+        RuleSetError
+            If ``symbol`` is a dated future (``"BTC/USDT:USDT-260925"``): only perpetuals are modelled.
+        """
         if "/" not in symbol:
             return symbol.upper()
         base, _, rest = symbol.partition("/")
         quote, _, settle = rest.partition(":")
+        if "-" in settle:
+            raise RuleSetError(
+                f"symbol: {symbol!r} is a dated future (expiry {settle.partition('-')[2]}); marginlab "
+                "models perpetuals only"
+            )
         return self.native_symbol(base.upper(), quote.upper(), (settle or quote).upper())
 
     def instrument(self, symbol: str) -> Instrument:
@@ -146,7 +168,12 @@ class Venue:
             liquidation_fee=self.liquidation_fee,
         )
 
-    def with_instruments(self, instruments: Mapping[str, Instrument], *, snapshot: str) -> Venue:
-        """Return a copy whose instruments are replaced or extended (e.g. tiers from a ccxt file)."""
+    def with_instruments(
+        self, instruments: Mapping[str, Instrument], *, snapshot: str, notes: tuple[str, ...] = ()
+    ) -> Venue:
+        """Return a copy whose instruments are replaced or extended (e.g. tiers from a ccxt file).
+
+        ``notes`` are appended to the venue's notes (what the new data left out, say).
+        """
         merged = {**self.instruments, **instruments}
-        return replace(self, instruments=merged, tier_snapshot=snapshot)
+        return replace(self, instruments=merged, tier_snapshot=snapshot, notes=self.notes + notes)

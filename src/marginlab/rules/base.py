@@ -11,7 +11,7 @@ from typing import Any
 
 from marginlab.domain.instrument import Instrument
 from marginlab.domain.tiers import TierTable
-from marginlab.rules.ccxt import split_unified, tiers_from_ccxt
+from marginlab.rules.ccxt import is_dated, split_unified, tiers_from_ccxt
 
 
 def read_bundled_json(name: str) -> Any:
@@ -39,8 +39,8 @@ def instruments_from_ccxt(
     out: dict[str, Instrument] = {}
     tiny = Decimal("0.00000001")
     for unified, rows in markets.items():
-        if "-" in unified.partition(":")[2]:
-            continue  # dated futures (``BTC/USDT:USDT-260925``): marginlab models perpetuals only
+        if is_dated(unified):
+            continue  # marginlab models perpetuals only
         base, quote, settle = split_unified(unified)
         native = native_symbol(base, quote, settle)
         tick, lot = (specs or {}).get(native, (tiny, tiny))

@@ -83,6 +83,15 @@ def tiers_from_ccxt(
     return TierTable(tuple(tiers), basis=basis, source=source)
 
 
+def is_dated(symbol: str) -> bool:
+    """Return whether a ccxt unified symbol names a dated (delivery) future, not a perpetual.
+
+    ccxt appends the expiry to the settle asset: ``BTC/USDT:USDT-260925`` is Binance's ``BTCUSDT_260925``
+    quarterly, ``BTC/USDT:USDT`` the perpetual. marginlab models perpetuals only.
+    """
+    return "-" in symbol.partition(":")[2]
+
+
 def split_unified(symbol: str) -> tuple[str, str, str]:
     """Split a ccxt unified swap symbol ``"BTC/USDT:USDT"`` into (base, quote, settle)."""
     base, _, rest = symbol.partition("/")

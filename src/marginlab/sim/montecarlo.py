@@ -38,7 +38,6 @@ from marginlab.sim.montecarlo_nb import mc_run_nb, ziggurat_tables
 from marginlab.sim.paths import DAYS_PER_YEAR, MODELS, ModelParams, cholesky, estimate_params, increments
 
 __all__ = [
-    "DEFAULT_SCENARIO",
     "ModeRisk",
     "PositionRisk",
     "RiskReport",
@@ -49,7 +48,6 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
-DEFAULT_SCENARIO = "2025-10-10"  # bundled data used when none is given: start at its last bar
 WIPEOUT = 0.9  # an account that loses at least this fraction of its start equity is wiped out
 Z95 = 1.959963984540054
 TTL_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -168,13 +166,9 @@ class ModeRisk:
     ttl_hours: dict[str, float | None]
 
 
-def _r(x: float | None, digits: int = 6) -> float | None:
-    return None if x is None else round(float(x), digits)
-
-
 @dataclass(frozen=True, slots=True)
 class RiskReport:
-    """Outcome of :func:`run_risk`; :meth:`to_dict` is the ``--json`` shape."""
+    """Outcome of :func:`run_risk` (:func:`marginlab.render.risk_json` is the ``--json`` shape)."""
 
     model: str
     horizon_days: float
@@ -188,47 +182,6 @@ class RiskReport:
     start_prices: dict[str, float]
     modes: dict[str, ModeRisk]
     notes: tuple[str, ...] = field(default=())
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict: probabilities to 6 decimals, money to cents."""
-        modes: dict[str, Any] = {}
-        for name, m in self.modes.items():
-            modes[name] = {
-                "positions": [
-                    {
-                        "symbol": p.symbol,
-                        "side": p.side,
-                        "mode": p.mode,
-                        "p_liquidation": _r(p.p_liquidation),
-                        "ci": [_r(p.ci[0]), _r(p.ci[1])],
-                        "ttl_hours": {k: _r(v, 3) for k, v in p.ttl_hours.items()},
-                    }
-                    for p in m.positions
-                ],
-                "start_equity": _r(m.start_equity, 2),
-                "p_any_liquidation": _r(m.p_any_liquidation),
-                "ci_any_liquidation": [_r(m.ci_any_liquidation[0]), _r(m.ci_any_liquidation[1])],
-                "p_wipeout": _r(m.p_wipeout),
-                "ci_wipeout": [_r(m.ci_wipeout[0]), _r(m.ci_wipeout[1])],
-                "p_wipeout_intra": _r(m.p_wipeout_intra),
-                "expected_loss": _r(m.expected_loss, 2),
-                "es95": _r(m.es95, 2),
-                "es99": _r(m.es99, 2),
-                "ttl_hours": {k: _r(v, 3) for k, v in m.ttl_hours.items()},
-            }
-        return {
-            "model": self.model,
-            "horizon_days": self.horizon_days,
-            "steps": self.steps,
-            "steps_per_day": self.steps_per_day,
-            "paths": self.paths,
-            "seed": self.seed,
-            "chunk_size": self.chunk_size,
-            "start": self.start,
-            "start_prices": dict(self.start_prices),
-            "notes": list(self.notes),
-            "modes": modes,
-        }
 
 
 # =========================================================================== compiled job
@@ -448,7 +401,7 @@ def _start_prices(
     base_venue = replay_venue(portfolio, venue)
     needs_data = model == "bootstrap" or params is None or any(s.entry is None for s in portfolio.positions)
     if data is None and needs_data:
-        from marginlab.io.scenarios import load_scenario
+        from marginlab.io.scenarios import DEFAULT_SCENARIO, load_scenario
 
         data = load_scenario(DEFAULT_SCENARIO)
     notes: list[str] = []

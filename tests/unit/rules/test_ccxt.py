@@ -8,7 +8,7 @@ import pytest
 
 from marginlab.domain.tiers import TierBasis
 from marginlab.errors import InputError, RuleSetError
-from marginlab.rules.ccxt import split_unified, tiers_from_ccxt
+from marginlab.rules.ccxt import is_dated, split_unified, tiers_from_ccxt
 
 D = Decimal
 SYMBOL = "BTC/USDT:USDT"
@@ -165,3 +165,16 @@ def test_split_unified(unified: str, parts: tuple[str, str, str]) -> None:
 def test_split_unified_rejects_non_unified_symbols(bad: str) -> None:
     with pytest.raises(InputError, match="symbol: expected a ccxt unified symbol"):
         split_unified(bad)
+
+
+@pytest.mark.parametrize(
+    ("symbol", "dated"),
+    [
+        ("BTC/USDT:USDT", False),
+        ("BTC/USDT:USDT-260925", True),
+        ("XYZ-AAPL/USDC:USDC", False),
+        ("BTC/USDT", False),
+    ],
+)
+def test_dated_futures_are_recognised(symbol: str, dated: bool) -> None:
+    assert is_dated(symbol) is dated

@@ -152,3 +152,29 @@ def test_approximations_are_declared(name: str) -> None:
 
 def test_venues_are_cached() -> None:
     assert get_venue("okx") is get_venue("okx")
+
+
+def test_venue_repr_is_one_short_line() -> None:
+    # the generated repr printed every tier of every instrument (1.45 million characters for Binance)
+    assert repr(get_venue("binance")) == (
+        "<Venue binance: 903 instruments, tiers 2026-09, cross/isolated, one-way/hedge>"
+    )
+    assert repr(get_venue("dydx")).startswith("<Venue dydx: 5 instruments, tiers ")
+    assert repr(get_venue("dydx")).endswith(", cross/isolated, one-way>")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reprs_of_big_rule_objects_stay_short(name: str) -> None:
+    venue = get_venue(name)
+    assert len(repr(venue)) < 120
+    for instrument in venue.instruments.values():
+        assert len(repr(instrument.tiers)) < 300
+        assert len(repr(instrument)) < 600
+
+
+def test_tier_table_repr_names_count_rates_and_source() -> None:
+    tiers = get_venue("binance").instrument("BTCUSDT").tiers
+    assert repr(tiers) == (
+        f"<TierTable {len(tiers.tiers)} tiers by notional, mmr 0.004..0.5, max leverage 150, "
+        "Binance leverageBracket snapshot 2026-09>"
+    )

@@ -1,0 +1,57 @@
+"""End-to-end tests of venue rules through the CLI: real ccxt tier dumps, venue-derived overrides."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from marginlab.cli import cli
+
+D = Decimal
+TIERS = Path(__file__).parents[1] / "data" / "binance-tiers"
+runner = CliRunner()
+
+BIG_BTC_LONG = """
+exchange = "binance"
+[balances]
+USDT = "0"
+[[positions]]
+symbol = "BTC/USDT:USDT"
+side = "long"
+qty = "35"
+entry = "100000"
+mode = "isolated"
+leverage = "10"
+margin = "350000"
+"""
+
+
+def liq(tmp_path: Path, portfolio: str, *extra: str) -> tuple[int, dict, str]:  # type: ignore[type-arg]
+    path = tmp_path / "portfolio.toml"
+    path.write_text(portfolio, encoding="utf-8")
+    result = runner.invoke(cli, ["liq", str(path), "--json", *extra])
+    return result.exit_code, json.loads(result.stdout) if result.exit_code == 0 else {}, result.stderr
+
+
+def test_real_binance_dump_prices_btc_with_the_perpetuals_tiers(tmp_path: Path) -> None:
+    tiers = TIERS / "binance_usdm_tiers_2026-09_subset.json"
+    code, doc, err = liq(tmp_path, BIG_BTC_LONG, "--tiers", str(tiers))
+    assert code == 0, err
+    (pos,) = doc["positions"]
+    # 35 BTC isolated, margin 350,000: at the liquidation price (notional ~3.17 M) the perpetual's tier 4
+    # applies (1 %, cum 12,000): LP = (350,000 + 12,000 - 3,500,000) / (35 * 0.01 - 35) = 90,562.77...
+    # The quarterly's tiers (10 %, cum 111,750) gave 96,452.38.
+    assert D(pos["mmr"]) == D("0.01")
+    assert D(pos["maintenance_amount"]) == D(12000)
+    assert abs(D(pos["liquidation_price"]) - D("90562.7706")) <= D("0.05")
+
+
+def test_dated_future_in_a_portfolio_is_one_line_exit_2(tmp_path: Path) -> None:
+    portfolio = BIG_BTC_LONG.replace("BTC/USDT:USDT", "BTC/USDT:USDT-260925")
+    code, _, err = liq(tmp_path, portfolio)
+    assert code == 2
+    assert err.strip().count("\n") == 0
+    assert "dated future" in err and "perpetuals only" in err
