@@ -11,13 +11,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from marginlab.analysis.portfolio import instrument_for, with_all_modes
 from marginlab.app.inputs import venue_for
 from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode, Side
 from marginlab.domain.position import Position
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError, MarginLabError
+from marginlab.io.portfolio import instrument_for, with_all_modes
 from marginlab.io.schema import Portfolio, PositionSpec
 
 ZERO = Decimal(0)

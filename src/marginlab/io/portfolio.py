@@ -1,4 +1,8 @@
-"""Portfolio files turned into domain objects: instruments with a file's overrides, mode scenarios."""
+"""Portfolio documents turned into domain objects: instruments with a file's overrides, mode scenarios.
+
+Pure conversions (no file is read here): the calculator, both replay drivers and the Monte Carlo compile
+step build their accounts through these functions, so a position means the same thing everywhere.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from marginlab.errors import InputError
 from marginlab.io.schema import InstrumentOverrides, Portfolio
 
 ZERO = Decimal(0)
+MODES = ("cross", "isolated", "hybrid")
+"""The margin-mode scenarios: every position cross, every position isolated, or as written."""
 
 
 def instrument_for(venue: Venue, symbol: str, overrides: InstrumentOverrides) -> Instrument:
@@ -55,3 +61,21 @@ def with_all_modes(portfolio: Portfolio, mode: MarginMode, venue: Venue) -> Port
         update["margin"] = margin if mode is MarginMode.ISOLATED else None
         positions.append(spec.model_copy(update=update))
     return portfolio.model_copy(update={"positions": positions, "balances": balances})
+
+
+def portfolio_for_mode(portfolio: Portfolio, mode: str, venue: Venue) -> Portfolio:
+    """Return the portfolio for a scenario: all cross, all isolated, or as written (hybrid)."""
+    if mode == "hybrid":
+        return portfolio
+    if mode not in MODES:
+        raise InputError("modes", mode, "cross, isolated or hybrid")
+    return with_all_modes(portfolio, MarginMode(mode), venue)
+
+
+def replay_venue(portfolio: Portfolio, venue: Venue) -> Venue:
+    """Return ``venue`` extended with the portfolio's custom or overridden instruments."""
+    instruments = {}
+    for spec in portfolio.positions:
+        instrument = instrument_for(venue, spec.symbol, spec)
+        instruments[instrument.symbol] = instrument
+    return venue.with_instruments(instruments, snapshot=venue.tier_snapshot)
