@@ -30,6 +30,7 @@ from marginlab.app.inputs import (
 )
 from marginlab.app.sizing import MarginMode, Side
 from marginlab.errors import InputError, MarginLabError
+from marginlab.venue_cli import venue_app
 
 cli = typer.Typer(
     add_completion=False,
@@ -38,6 +39,7 @@ cli = typer.Typer(
     rich_markup_mode=None,
     help="Exact cross vs isolated margin: liquidation prices, what-if scripts, venue rules.",
 )
+cli.add_typer(venue_app, name="venue")
 console = Console()
 T = TypeVar("T")
 

@@ -125,6 +125,7 @@ class RiskResult:
 def risk(request: RiskRequest, *, progress: ProgressFn | None = None) -> RiskResult:
     """Simulate mark-price paths and return the liquidation risk of the portfolio in each margin mode."""
     model = request.portfolio
+    refuse_multi_assets(model)
     venue = venue_for(model.exchange, request.exchange, request.tiers_file)
     data = risk_data(request.scenario, request.datadir, request.regime, timeframe=request.timeframe)
     vol = parse_vol(request.vol) if isinstance(request.vol, str) else request.vol
@@ -162,6 +163,25 @@ def risk_data(
             )
         return load_market(scenario=scenario, datadir=datadir, timeframe=timeframe)
     return load_history() if regime == "normal" else load_market(scenario=DEFAULT_SCENARIO)
+
+
+def refuse_multi_assets(portfolio: Portfolio) -> None:
+    """Refuse a Multi-Assets portfolio: the Monte Carlo kernel has no collateral model (yet).
+
+    The kernel values one settlement-asset pool per margin mode in float64; Multi-Assets mode needs every
+    coin of the pool re-valued on the simulated paths with its haircut and bid/ask rates. Not done.
+    """
+    if portfolio.multi_assets:
+        raise InputError(
+            "multi_assets",
+            True,
+            "",
+            problem=(
+                "risk does not model Multi-Assets mode (the Monte Carlo kernel cannot re-value BTC, ETH, "
+                "… collateral on its paths); replay history with `marginlab compare`, or give the balances "
+                "in the settlement asset without multi_assets"
+            ),
+        )
 
 
 def risk_evidence(
@@ -541,6 +561,8 @@ def run_risk(
 ) -> RiskReport:
     """Simulate mark-price paths and report the liquidation risk of ``portfolio`` in each margin mode.
 
+    A Multi-Assets portfolio is refused (:func:`refuse_multi_assets`).
+
     Parameters
     ----------
     portfolio : Portfolio
@@ -594,6 +616,7 @@ def run_risk(
     InputError
         For an unknown model or mode, bad sizes, or a symbol the data lacks.
     """
+    refuse_multi_assets(portfolio)
     if model not in MODELS:
         raise InputError("model", model, "one of " + ", ".join(MODELS))
     modes = tuple(dict.fromkeys(modes))
