@@ -39,7 +39,7 @@ cli = typer.Typer(
     rich_markup_mode=None,
     help="Exact cross vs isolated margin: liquidation prices, what-if scripts, venue rules.",
 )
-cli.add_typer(venue_app, name="venue")
+cli.add_typer(venue_app, name="venue", short_help="The paper-trading venue (ccxt binanceusdm, exact engine).")
 console = Console()
 T = TypeVar("T")
 
@@ -125,7 +125,7 @@ def _progress(*, quiet: bool) -> Iterator[ProgressFn]:
         yield update
 
 
-@cli.command()
+@cli.command(short_help="Liquidation prices, margins and ratios of a portfolio.")
 def liq(
     portfolio: PortfolioArg, exchange: ExchangeOpt = None, tiers: TiersOpt = None, as_json: JsonOpt = False
 ) -> None:
@@ -144,7 +144,7 @@ def liq(
         _show(render.liquidation_view(report, title=f"{report.exchange}: {portfolio.name}"))
 
 
-@cli.command()
+@cli.command(short_help="The positions all-cross vs all-isolated, side by side.")
 def modes(
     portfolio: PortfolioArg, exchange: ExchangeOpt = None, tiers: TiersOpt = None, as_json: JsonOpt = False
 ) -> None:
@@ -163,7 +163,7 @@ def modes(
         _show(render.modes_view(report, title=f"{report.venue_title}: {portfolio.name}"))
 
 
-@cli.command()
+@cli.command(short_help="Drive the exact engine through a what-if script.")
 def run(
     script: Annotated[Path, typer.Argument(help="What-if script (.toml or .json).", metavar="SCRIPT")],
     exchange: ExchangeOpt = None,
@@ -193,7 +193,7 @@ def run(
         raise typer.Exit(1)
 
 
-@cli.command()
+@cli.command(short_help="Replay a portfolio through market history, per mode.")
 def compare(
     portfolio: PortfolioArg,
     scenario: ScenarioOpt = None,
@@ -299,7 +299,7 @@ def _compare_all(
         _show(render.replay_all_view(runs, title=f"{portfolio.name} through every bundled scenario"))
 
 
-@cli.command()
+@cli.command(short_help="Size a position to risk R % of equity to its stop.")
 def size(
     symbol: Annotated[str, typer.Option("--symbol", help="Venue-native or ccxt-unified symbol.")],
     side: Annotated[Side, typer.Option("--side", help="long or short.")],
@@ -351,7 +351,7 @@ def size(
         raise typer.Exit(1)
 
 
-@cli.command()
+@cli.command(short_help="Monte Carlo liquidation and ruin risk, per mode.")
 def risk(
     portfolio: PortfolioArg,
     horizon: Annotated[str, typer.Option("--horizon", help="Horizon: 1d, 12h, 7d …")] = "1d",
@@ -420,7 +420,7 @@ def risk(
     _show(render.risk_view(result, title=title))
 
 
-@cli.command()
+@cli.command(short_help="Cross or isolated for a new trade, with reasons.")
 def advise(
     portfolio: Annotated[
         Path, typer.Argument(help="Portfolio file with the open positions.", metavar="PORTFOLIO")
@@ -465,7 +465,7 @@ def advise(
         _show(render.advice_view(result))
 
 
-@cli.command()
+@cli.command(short_help="List the bundled market scenarios.")
 def scenarios(as_json: JsonOpt = False) -> None:
     """List the bundled market scenarios: span, interval, symbols and data notes."""
     infos = _guarded(catalog.scenarios)
@@ -475,7 +475,7 @@ def scenarios(as_json: JsonOpt = False) -> None:
         _show(render.scenarios_view(infos))
 
 
-@cli.command()
+@cli.command(short_help="List the venue rule sets and their sources.")
 def venues(as_json: JsonOpt = False) -> None:
     """List the venue rule sets: policies, tier snapshot and sources with the dates checked."""
     rows = _guarded(catalog.venues)
