@@ -13,8 +13,8 @@ from marginlab.domain.account import Account, AutoAddMargin
 from marginlab.domain.enums import MarginMode
 from marginlab.domain.instrument import Instrument
 from marginlab.domain.venue import Venue
-from marginlab.errors import InputError, MarginLabError
-from marginlab.io.schema import InstrumentOverrides, Portfolio, PositionSpec
+from marginlab.errors import InputError, MarginLabError, OperationRejected
+from marginlab.io.schema import InstrumentOverrides, Portfolio, PositionSpec, Script
 
 ZERO = Decimal(0)
 MODES = ("cross", "isolated", "hybrid")
@@ -31,6 +31,30 @@ def instrument_for(venue: Venue, symbol: str, overrides: InstrumentOverrides) ->
     return venue.instrument_with(symbol, overrides)
 
 
+def account_options(doc: Portfolio | Script, venue: Venue) -> dict[str, Any]:
+    """Return the :class:`~marginlab.domain.account.Account` keywords of a document's Multi-Assets keys.
+
+    Empty unless ``multi_assets = true``. The venue's bundled collateral table takes the document's
+    ``[collateral.ASSET]`` overrides. A venue without a table refuses with one line naming it.
+    """
+    if not doc.multi_assets:
+        return {}
+    if venue.collateral is None:
+        why = (
+            " (Bybit's Unified Trading Account pools coins with quantity-tiered collateral ratios; marginlab "
+            "models its classic USDT account)"
+            if venue.name == "bybit"
+            else ""
+        )
+        raise OperationRejected(
+            f"{venue.name}.multi_assets",
+            f"multi_assets: {venue.title} has no Multi-Assets mode in marginlab{why}; it is modelled for "
+            "Binance USDⓈ-M only",
+        )
+    table = venue.collateral.with_overrides({a: c.values() for a, c in doc.collateral.items()})
+    return {"multi_assets": True, "index_prices": dict(doc.index_prices), "collateral": table}
+
+
 def with_all_modes(portfolio: Portfolio, mode: MarginMode, venue: Venue) -> Portfolio:
     """Return the portfolio with every position in ``mode`` and the same total money per asset.
 
@@ -40,6 +64,7 @@ def with_all_modes(portfolio: Portfolio, mode: MarginMode, venue: Venue) -> Port
     """
     balances = dict(portfolio.balances)
     positions = []
+    leaving = portfolio.multi_assets and mode is MarginMode.ISOLATED
     for i, spec in enumerate(portfolio.positions):
         update: dict[str, Any] = {"mode": mode}
         if spec.entry is None:
@@ -61,13 +86,27 @@ def with_all_modes(portfolio: Portfolio, mode: MarginMode, venue: Venue) -> Port
             balances[settle] = balances.get(settle, ZERO) + margin
         elif spec.mode is MarginMode.CROSS and mode is MarginMode.ISOLATED:
             balances[settle] = balances.get(settle, ZERO) - margin
+            if balances[settle] < ZERO and leaving:
+                raise InputError(
+                    f"balances.{settle}",
+                    balances[settle] + margin,
+                    "",
+                    problem=(
+                        "all-isolated leaves Multi-Assets mode (isolated margin cannot be drawn from other "
+                        f"coins): positions[{i}] needs {margin} {settle} of isolated margin in {settle}, its "
+                        f"settlement asset, and the {settle} balance left is {balances[settle] + margin}"
+                    ),
+                )
             if balances[settle] < ZERO:
                 raise InputError(
                     f"balances.{settle}", balances[settle] + margin, f"enough to isolate positions[{i}]"
                 )
         update["margin"] = margin if mode is MarginMode.ISOLATED else None
         positions.append(spec.model_copy(update=update))
-    return portfolio.model_copy(update={"positions": positions, "balances": balances})
+    update_doc: dict[str, Any] = {"positions": positions, "balances": balances}
+    if leaving:  # single-asset mode: the other coins stay in the wallet but back nothing
+        update_doc |= {"multi_assets": False, "index_prices": {}, "collateral": {}}
+    return portfolio.model_copy(update=update_doc)
 
 
 def portfolio_for_mode(portfolio: Portfolio, mode: str, venue: Venue) -> Portfolio:
