@@ -26,12 +26,19 @@ from decimal import Decimal
 import numpy as np
 
 from marginlab.domain import events as ev
-from marginlab.domain.account import Account, AutoAddMargin
+from marginlab.domain.account import Account
 from marginlab.domain.enums import Liquidity, MarginMode, Side
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError, OperationRejected
 from marginlab.io.bars import CLOSE, HIGH, LOW, OPEN, Bars, to_decimal
-from marginlab.io.portfolio import MODES, instrument_for, portfolio_for_mode, replay_venue
+from marginlab.io.portfolio import (
+    MODES,
+    instrument_for,
+    place_positions,
+    portfolio_for_mode,
+    portfolio_venue,
+    set_policy,
+)
 from marginlab.io.results import Closest, Liquidation, ModeResult, position_label
 from marginlab.io.schema import Portfolio, PositionSpec
 
@@ -74,9 +81,7 @@ def prepare_replay(
        ``entry``, ``mark`` and ``open_at`` say.
     3. A position with an ``entry`` more than :data:`ENTRY_GAP_LIMIT` from the first bar's last-price open
        gets a warning saying what to change (the replay would start with that gap as unrealized PnL).
-    4. A position with an ``entry`` given by ``notional`` holds ``notional / entry`` (as ``liq`` reads it);
-       one that opens during the replay buys whole lots.
-    5. **Where isolated margin comes from — one rule for every command:** an isolated position's margin
+    4. **Where isolated margin comes from — one rule for every command:** an isolated position's margin
        is its own wallet, *on top of* ``[balances]``. A position with an ``entry`` is imported with its
        margin beside the balances (as ``liq`` does); for a position that opens during the replay, its
        margin (``margin``, default ``qty * open price / leverage``) is added to the balance it is paid
@@ -97,8 +102,6 @@ def prepare_replay(
             spec = spec.model_copy(update={"entry": None, "mark": None, "open_at": None})
         elif spec.entry is not None:
             entry = spec.entry
-            if spec.notional is not None:  # an open position is what the file says, as `liq` reads it
-                spec = spec.model_copy(update={"qty": spec.notional / entry, "notional": None})
             first = to_decimal(bars.last[native][0, OPEN])
             gap = (entry - first) / first
             if abs(gap) > ENTRY_GAP_LIMIT:
@@ -123,7 +126,7 @@ def prepare_replay(
             if bar is not None:
                 instrument = instrument_for(venue, spec.symbol, spec)
                 price = to_decimal(bars.last[instrument.symbol][bar, OPEN])
-                qty = spec.qty if spec.qty is not None else instrument.round_qty_down(spec.notional / price)  # type: ignore[operator]
+                qty = spec.quantity(instrument, price)
                 leverage = spec.leverage or venue.default_leverage
                 margin = spec.margin if spec.margin is not None else qty * price / leverage
                 # the spec keeps margin=None: the engine then takes its own initial margin, which this
@@ -154,7 +157,7 @@ def replay_exact(
 ) -> ModeResult:
     """Replay ``portfolio`` in one margin mode with the exact engine and return the outcome."""
     model = portfolio_for_mode(portfolio, mode, venue)
-    venue = replay_venue(model, venue)
+    venue = portfolio_venue(model, venue)
     for i, spec in enumerate(model.positions):
         native = venue.resolve_symbol(spec.symbol)
         if native not in bars.last:
@@ -163,24 +166,7 @@ def replay_exact(
             )
     account = Account(venue, balances=model.balances, position_mode=model.position_mode)
     fees_by_key: dict[tuple[str, Side], Decimal] = {}
-    pending: list[PositionSpec] = []
-    for spec in model.positions:
-        if spec.entry is None:
-            pending.append(spec)
-            continue
-        instrument = venue.instrument(spec.symbol)
-        qty = spec.qty if spec.qty is not None else instrument.round_qty_down(spec.notional / spec.entry)  # type: ignore[operator]
-        account.import_position(
-            instrument,
-            spec.side,
-            qty,
-            spec.entry,
-            mark=spec.mark,
-            leverage=spec.leverage,
-            mode=spec.mode,
-            margin=spec.margin,
-        )
-        _policy(account, spec)
+    pending = place_positions(account, model)
     start_equity = _equity(account)
     result = ModeResult(
         mode=mode,
@@ -240,14 +226,6 @@ def replay_exact(
     return result
 
 
-def _policy(account: Account, spec: PositionSpec) -> None:
-    if spec.auto_add_margin is not None:
-        account.set_auto_add_margin(
-            spec.symbol,
-            AutoAddMargin(trigger=spec.auto_add_margin.trigger, target=spec.auto_add_margin.target),
-        )
-
-
 def _open(
     account: Account,
     venue: Venue,
@@ -255,17 +233,16 @@ def _open(
     price: Decimal,
 ) -> list[ev.Event]:
     instrument = venue.instrument(spec.symbol)
-    qty = spec.qty if spec.qty is not None else instrument.round_qty_down(spec.notional / price)  # type: ignore[operator]
     events = account.open(
         instrument.symbol,
         spec.side,
-        qty,
+        spec.quantity(instrument, price),
         price,
         leverage=spec.leverage,
         mode=spec.mode,
         margin=spec.margin,
     )
-    _policy(account, spec)
+    set_policy(account, spec)
     return events
 
 

@@ -28,7 +28,7 @@ from marginlab.errors import InputError
 from marginlab.io.bars import CLOSE, Bars, to_decimal
 from marginlab.io.candles import MarketData
 from marginlab.io.history import load_history
-from marginlab.io.portfolio import MODES, instrument_for, portfolio_for_mode, replay_venue
+from marginlab.io.portfolio import MODES, instrument_for, name_position, portfolio_for_mode, portfolio_venue
 from marginlab.io.scenarios import DEFAULT_SCENARIO
 from marginlab.io.schema import Portfolio
 from marginlab.sim import dtypes as dt
@@ -415,9 +415,11 @@ def _fill_entries(model: Portfolio, venue: Venue, entry_price: dict[str, Decimal
         instrument = instrument_for(venue, spec.symbol, spec)
         native = venue.resolve_symbol(spec.symbol)
         price = entry_price[native]
-        qty = spec.qty if spec.qty is not None else instrument.round_qty_down(spec.notional / price)  # type: ignore[operator]
-        if qty <= 0:
-            raise InputError(f"positions[{i}].notional", spec.notional, "at least one lot at the start price")
+        try:
+            qty = spec.quantity(instrument, price)
+        except InputError as exc:
+            name_position(exc, i)
+            raise
         specs.append(spec.model_copy(update={"entry": price, "qty": qty, "notional": None, "open_at": None}))
     return model.model_copy(update={"positions": specs})
 
@@ -435,7 +437,7 @@ def _compile_modes(
     sym = side = None
     for mode in modes:
         model = portfolio_for_mode(_fill_entries(portfolio, venue, entry), mode, venue)
-        model_venue = replay_venue(model, venue)
+        model_venue = portfolio_venue(model, venue)
         plan = compile_replay(model, model_venue, _one_bar(start, when))
         if tier_set is None:
             tier_set = plan.tier_set
@@ -483,7 +485,7 @@ def _start_prices(
     """
     if start_from not in ("position", "data"):
         raise InputError("start_from", start_from, "position or data")
-    base_venue = replay_venue(portfolio, venue)
+    base_venue = portfolio_venue(portfolio, venue)
     start: dict[str, float] = {}
     entry: dict[str, Decimal] = {}
     from_data: list[str] = []
