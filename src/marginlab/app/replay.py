@@ -184,8 +184,8 @@ def _require_settlement_margin(isolated: Portfolio, venue: Venue) -> None:
                 "",
                 problem=(
                     "all-isolated leaves Multi-Assets mode (isolated margin cannot be drawn from other "
-                    f"coins): the isolated margins need {margin} {settle}, the settlement asset, and the {settle} "
-                    f"balance is {held}"
+                    f"coins): the isolated margins need {margin} {settle}, the settlement asset, and the "
+                    f"{settle} balance is {held}"
                 ),
             )
 
