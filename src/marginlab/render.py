@@ -407,6 +407,7 @@ def replay_json(report: ReplayReport) -> dict[str, Any]:
         "notes": list(comparison.notes),
         "closest_call": CLOSEST_CALL_DEFINITION,
         "modes": modes,
+        **({"notes": list(report.engine_notes)} if report.engine_notes else {}),
     }
 
 
@@ -445,6 +446,7 @@ def replay_view(report: ReplayReport, *, title: str) -> View:
     out += [f"• {text}" for text in report.comparison.verdicts.values()]
     out.append(f"[dim]{CLOSEST_CALL_DEFINITION}; times UTC.[/dim]")
     out += [f"[dim]{n}[/dim]" for n in report.comparison.notes]
+    out += [f"[dim]{line}[/dim]" for line in report.engine_notes]
     out += [f"[dim]{line}[/dim]" for line in summarise_notes(report.notes)]
     return out
 
