@@ -4,8 +4,9 @@ SQLite: WAL journal with ``synchronous=NORMAL`` (a commit survives a crash of th
 an operating-system crash or power loss may lose the last commits), a busy timeout, and ``BEGIN IMMEDIATE``
 for every writing transaction, so writers are serialised by the database itself (a single database-wide
 write lock, which also serialises operations on one account, across processes such as ``venue account
-create`` while ``serve`` runs); read-only transactions (engine option ``venue_read``) use a plain ``BEGIN``. PostgreSQL: operations on one
-account take ``SELECT … FOR UPDATE`` on its row; different accounts proceed in parallel.
+create`` while ``serve`` runs); read-only transactions (engine option ``venue_read``) use a plain ``BEGIN``.
+PostgreSQL: operations on one account take ``SELECT … FOR UPDATE`` on its row; different accounts proceed
+in parallel.
 """
 
 from __future__ import annotations
