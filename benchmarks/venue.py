@@ -192,13 +192,14 @@ def mark_sweep_figures(folder: Path, accounts: int = 10_000, near: int = 1_000) 
     upgrade_schema(engine)
     service = VenueService(engine, VenueSettings(key_file=folder / "k"))
     service.update_prices({"BTCUSDT": (Decimal(100000), Decimal(100000))})
-    model = Account(get_venue("binance"), balances={"USDT": Decimal(10000)})
-    model.open(
-        "BTCUSDT", Side.LONG, Decimal("0.05"), Decimal(100000), leverage=Decimal(10), mode=MarginMode.ISOLATED
-    )
-    position = model.position("BTCUSDT")
-    liquidation = model.liquidation_price(position)
-    assert liquidation is not None
+    hints = {}
+    for entry in (Decimal(100000), Decimal(50000)):
+        model = Account(get_venue("binance"), balances={"USDT": Decimal(10000)})
+        model.open(
+            "BTCUSDT", Side.LONG, Decimal("0.05"), entry, leverage=Decimal(10), mode=MarginMode.ISOLATED
+        )
+        position = model.position("BTCUSDT")
+        hints[entry] = (position.margin, model.liquidation_price(position))
     now = int(time.time() * 1000)
     with engine.begin() as conn:
         conn.execute(
@@ -225,25 +226,26 @@ def mark_sweep_figures(folder: Path, accounts: int = 10_000, near: int = 1_000) 
                 for i in range(1, accounts + 1)
             ],
         )
-        conn.execute(
-            insert(PositionRow),
-            [
+        rows = []
+        for i in range(1, accounts + 1):
+            entry = Decimal(100000) if i <= near else Decimal(50000)
+            margin, liquidation = hints[entry]
+            rows.append(
                 {
                     "account_id": i,
                     "symbol": "BTCUSDT",
                     "side": "long",
                     "qty": "0.05",
-                    "entry": "100000",
+                    "entry": str(entry),
                     "leverage": "10",
                     "margin_mode": "isolated",
-                    "margin": str(position.margin),
-                    "liq_price_hint": float(liquidation),
+                    "margin": str(margin),
+                    "liq_price_hint": float(liquidation or 0),
                     "hint_exact": True,
                     "updated_ms": now,
                 }
-                for i in range(1, accounts + 1)
-            ],
-        )
+            )
+        conn.execute(insert(PositionRow), rows)
     started = time.perf_counter()
     checked = service.update_prices({"BTCUSDT": (Decimal(95000), Decimal(95000))})
     covered = accounts / (time.perf_counter() - started)
