@@ -335,6 +335,7 @@ def replay_json(report: ReplayReport) -> dict[str, Any]:
             "notes": list(market.all_notes()),
         },
         "modes": modes,
+        **({"notes": list(report.engine_notes)} if report.engine_notes else {}),
     }
 
 
@@ -372,6 +373,7 @@ def replay_view(report: ReplayReport, *, title: str) -> View:
     )
     out: View = [table]
     out += [f"• {text}" for text in report.comparison.verdicts.values()]
+    out += [f"[dim]{line}[/dim]" for line in report.engine_notes]
     out += [f"[dim]{line}[/dim]" for line in summarise_notes(report.notes)]
     return out
 
