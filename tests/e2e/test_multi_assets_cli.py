@@ -99,8 +99,8 @@ def test_liq_counts_a_btc_wallet_falling_with_a_btc_long(tmp_path: Path) -> None
     doc = json.loads(out)
     (pos,) = doc["positions"]
     # 0.95 P + (P - 100,000) = 0.005 P: the BTC wallet (95 % haircut) loses value with the long
-    assert pos["liquidation_price"] == "51413.9"
-    assert pos["bankruptcy_price"] == "51282.1"  # 100,000 / 1.95
+    assert pos["liquidation_price"] == "51413.88174807"
+    assert pos["bankruptcy_price"] == "51282.05128205"  # 100,000 / 1.95
     btc = doc["multi_assets"]["assets"][0]
     assert (btc["asset"], btc["index_price"], btc["value"]) == ("BTC", "100000", "95000")
 
@@ -173,7 +173,7 @@ def test_run_liquidation_price_counts_the_collateral_falling_with_btc(tmp_path: 
     (pos,) = doc["positions"]
     # 0.95 P (BTC) + 2000 * 0.9999 (USDC) + (P - 100,000) - 50 (USDT: a debt, at the ask) = 0.004 P
     # -> P = 98,050.2 / 1.946
-    assert pos["liquidation_price"] == "50385.5"
+    assert pos["liquidation_price"] == "50385.50873587"
     pool = {a["asset"]: a for a in doc["multi_assets"]["assets"]}
     assert pool["BTC"]["index_price"] == "80000"  # re-valued by the BTCUSDT mark
     assert pool["BTC"]["value"] == "76000"
@@ -220,9 +220,9 @@ def test_modes_compares_multi_assets_cross_with_leaving_it(tmp_path: Path) -> No
     assert "multi_assets" in cross
     assert "multi_assets" not in isolated
     # cross: 0.95 P (BTC) + 2000 + 0.1 (P - 100,000) (USDT, a debt below 80,000) = 0.0004 P
-    assert cross["positions"][0]["liquidation_price"] == "7622"
+    assert cross["positions"][0]["liquidation_price"] == "7621.95121951"
     # isolated, single-asset: 1,000 USDT of margin -> 100,000 * 0.9 / 0.996
-    assert isolated["positions"][0]["liquidation_price"] == "90361.4"
+    assert isolated["positions"][0]["liquidation_price"] == "90361.44578313"
     assert isolated["account"]["cross_wallet_balance"] == "1000"
     assert any("leaving Multi-Assets mode" in note for note in doc["notes"])
     code, table, _ = invoke("modes", str(write(tmp_path, "book.toml", MODES_BOOK)))
@@ -321,3 +321,14 @@ def test_compare_leaves_out_an_isolated_mode_the_settlement_wallet_cannot_fund(t
     doc = json.loads(out)
     assert list(doc["modes"]) == ["cross"]
     assert any(note.startswith("isolated: not replayed") and "USDT" in note for note in doc["notes"])
+
+
+def test_venues_lists_the_multi_assets_table_with_its_sources() -> None:
+    code, out, _ = invoke("venues", "--json")
+    assert code == 0
+    binance, bybit = (v for v in json.loads(out) if v["name"] in ("binance", "bybit"))
+    assert "BTC 95 %" in binance["multi_assets"]
+    assert "USDT 99.99 %" in binance["multi_assets"]
+    assert "2021-05-28" in binance["multi_assets"]
+    assert any("c983a9268cfa4e70a4916c276bb3b7bc" in s["url"] for s in binance["sources"])
+    assert bybit["multi_assets"] is None
