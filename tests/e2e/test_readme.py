@@ -7,7 +7,7 @@ spaces, trailing spaces, blank lines). An HTML comment on the line just before t
 check for the block:
 
 * ``<!-- console: excerpt -->`` — the shown lines appear in the output, in order (the output is longer);
-* ``<!-- console: illustrative -->`` — the block is not run.
+* ``<!-- console: illustrative -->`` — the block is not run (a reason may follow the word).
 
 Commands run in-process at the README's width (:data:`WIDTH` columns), from the repository root.
 """
@@ -28,7 +28,7 @@ from marginlab.cli import cli
 ROOT = Path(__file__).parents[2]
 README = ROOT / "README.md"
 WIDTH = 100
-FENCE = re.compile(r"(?:<!-- console: (?P<kind>\w+) -->\n)?```console\n(?P<body>.*?)```", re.S)
+FENCE = re.compile(r"(?:<!-- console: (?P<kind>\w+)[^>]*-->\n)?```console\n(?P<body>.*?)```", re.S)
 
 
 @dataclass(frozen=True)
