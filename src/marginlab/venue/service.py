@@ -46,6 +46,7 @@ from marginlab.venue.views import AccountView, account_view, max_notional
 Clock = Callable[[], int]
 ZERO = Decimal(0)
 OPEN = ("NEW", "PARTIALLY_FILLED")
+MAX_CACHED_KEYS = 100_000
 HINT_TOLERANCE = 1e-6  # relative slack of the float pre-filter; the exact engine decides
 
 
@@ -94,6 +95,7 @@ class VenueService:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(read_only(engine), expire_on_commit=False)
         self._listed: tuple[str, ...] = ()
+        self._credentials: dict[str, tuple[int, str]] = {}
         self._box: SecretBox | None = None
         self._postgres = engine.dialect.name == "postgresql"
         self.trader = Trader(self.rules, settings)
@@ -198,13 +200,24 @@ class VenueService:
         return NewAccount(account_id=account_id, api_key=api_key, api_secret=api_secret)
 
     def credentials(self, api_key: str) -> tuple[int, str] | None:
-        """Return (account id, secret) of ``api_key``, or None if the key is unknown."""
+        """Return (account id, secret) of ``api_key``, or None if the key is unknown.
+
+        Known keys are kept in memory (keys are never changed or revoked); unknown ones are looked up again
+        each time, so a key created by another process works at once.
+        """
+        known = self._credentials.get(api_key)
+        if known is not None:
+            return known
         with self._read() as session:
             row = session.get(ApiKeyRow, api_key)
             if row is None:
                 return None
             secret = self.box.decrypt(row.secret_encrypted)
-            return None if secret is None else (row.account_id, secret)
+            if secret is None:
+                return None
+            if len(self._credentials) < MAX_CACHED_KEYS:
+                self._credentials[api_key] = (row.account_id, secret)
+            return row.account_id, secret
 
     def account(self, account_id: int) -> AccountView:
         """Return the account report (balances, bonus, positions)."""
@@ -600,12 +613,13 @@ class VenueService:
         before = state.total_balance(book.account)
         events = book.account.update_marks({s: market[s].mark for s in moved})
         liquidated = {e.symbol for e in events if isinstance(e, ev.Liquidated)}
-        for order in self._all_open(session, account_id):
+        open_orders = self._all_open(session, account_id)
+        for order in open_orders:
             if order.symbol in liquidated:  # Binance cancels a liquidated symbol's open orders
                 order.status, order.reserved, order.updated_ms = "CANCELED", ZERO, self.clock()
         self._commit_state(book, before, events)
-        for order in self._all_open(session, account_id):
-            if order.symbol in moved:
+        for order in open_orders:
+            if order.symbol in moved and order.status in OPEN:
                 self._try_trigger(session, account_id, order, market)
 
     def _try_trigger(
