@@ -10,30 +10,17 @@ from typing import Any
 from marginlab.analysis.sizing import SizeRequest, SizeResult, size_position
 from marginlab.app.inputs import load_venue
 from marginlab.domain.enums import MarginMode, Side
-from marginlab.io.schema import Portfolio
 
 __all__ = ["MarginMode", "Side", "SizeRequest", "SizeResult", "Sizing", "SizingRequest", "size"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SizingRequest:
-    """What to size, on which rule set (exact values; see :class:`SizeRequest` for the fields).
+    """What to size (:class:`SizeRequest`: exact values, shares as fractions) and on which rule set."""
 
-    ``risk`` and ``buffer`` are fractions (0.01 = 1 %); ``book`` the portfolio to size within.
-    """
-
-    symbol: str
-    side: Side
-    equity: Decimal
-    risk: Decimal
-    entry: Decimal
-    stop: Decimal
+    position: SizeRequest
     exchange: str = "binance"
     tiers_file: Path | None = None
-    mode: MarginMode = MarginMode.ISOLATED
-    leverage: Decimal | None = None
-    buffer: Decimal = Decimal("0.005")
-    book: Portfolio | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,28 +42,16 @@ class Sizing:
         r = self.result
         liq = "none" if r.liquidation_price is None else f"{r.liquidation_price.quantize(self.tick_size)}"
         warned = f", {len(r.warnings)} warning(s)" if r.warnings else ""
+        loss = "— (the stop cannot fill)" if r.loss_at_stop is None else f"{r.loss_at_stop:,.2f}"
         return (
             f"<Sizing {r.symbol} {self.side} qty {r.qty} ({r.notional:,.2f} at {r.leverage}x), liq. {liq}, "
-            f"loss at stop {r.loss_at_stop:,.2f}{warned}>"
+            f"loss at stop {loss}{warned}>"
         )
 
 
 def size(request: SizingRequest) -> Sizing:
     """Size the request's position (see :func:`marginlab.analysis.sizing.size_position`)."""
     venue = load_venue(request.exchange, tiers_file=request.tiers_file)
-    result = size_position(
-        SizeRequest(
-            symbol=request.symbol,
-            side=request.side,
-            equity=request.equity,
-            risk=request.risk,
-            entry=request.entry,
-            stop=request.stop,
-            mode=request.mode,
-            leverage=request.leverage,
-            buffer=request.buffer,
-            book=request.book,
-        ),
-        venue,
-    )
-    return Sizing(side=request.side, result=result, tick_size=venue.instrument(request.symbol).tick_size)
+    position = request.position
+    result = size_position(position, venue)
+    return Sizing(side=position.side, result=result, tick_size=venue.instrument(position.symbol).tick_size)
