@@ -25,18 +25,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from marginlab.sim.dtypes import (
-    CAP,
-    CUM,
-    MMR,
-    T_CLOSE_FEE,
-    T_CONTRACT_SIZE,
-    T_CONTRACTS,
-    T_COUNT,
-    T_START,
-    Status,
-)
-from marginlab.sim.nb import touches
+from marginlab.sim.dtypes import CUM, MMR, T_CLOSE_FEE, T_CONTRACT_SIZE, T_CONTRACTS, T_COUNT, T_START, Status
+from marginlab.sim.nb import leg_requirement, tier_row, touches
 
 _OK = int(Status.OK)
 _BAD_INPUT = int(Status.BAD_INPUT)
@@ -156,6 +146,17 @@ def _gbm_step_nb(s, x, z, drift_dt, chol_dt, upper, zk, zw, zf):
     return s
 
 
+@njit(cache=True)
+def _has_upper(chol_dt):
+    """Return whether ``chol_dt`` has entries above the diagonal (a semi-definite root, not Cholesky's)."""
+    n = chol_dt.shape[0]
+    for a in range(n):
+        for b in range(a + 1, n):
+            if chol_dt[a, b] != 0.0:
+                return True
+    return False
+
+
 @njit(cache=True, parallel=True, nogil=True)
 def gbm_log_paths_nb(key, first_path, steps, x0, drift_dt, chol_dt, zk, zw, zf, out):
     """Fill ``out`` (n, steps + 1, A) with GBM log-price paths drawn exactly as :func:`mc_run_nb` draws them.
@@ -164,11 +165,7 @@ def gbm_log_paths_nb(key, first_path, steps, x0, drift_dt, chol_dt, zk, zw, zf, 
     ``i`` is global path ``first_path + i`` of stream ``key`` (uint64).
     """
     n, n_assets = out.shape[0], x0.shape[0]
-    upper = False
-    for a in range(n_assets):
-        for b in range(a + 1, n_assets):
-            if chol_dt[a, b] != 0.0:
-                upper = True
+    upper = _has_upper(chol_dt)
     for i in prange(n):
         s = path_state_nb(key, first_path + i)
         x = x0.copy()
@@ -244,12 +241,7 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
                 size_c[m, p] = qty[m, p] / tables[t_row, T_CONTRACT_SIZE]
             if not iso[m, p]:
                 n_cross[m] += 1
-    upper = False  # chol_dt has entries above the diagonal (a semi-definite root, not a Cholesky factor)
-    if gbm:
-        for a in range(n_assets):
-            for b in range(a + 1, n_assets):
-                if chol_dt[a, b] != 0.0:
-                    upper = True
+    upper = gbm and _has_upper(chol_dt)
     for i in prange(n):
         s = path_state_nb(key, first_path + i)
         x = x0.copy()
@@ -309,12 +301,8 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
                             cross_eq += sq[m, p] * (pa - entry[m, p])
                             basis = entry[m, p] if basis_entry else pa
                             size = size_c[m, p] if contracts[p] else q * basis
-                            k = last_tier[p]
-                            for r in range(first_tier[p], k):
-                                if size <= tiers[r, CAP]:
-                                    k = r
-                                    break
-                            mm += q * basis * tiers[k, MMR] - tiers[k, CUM] + q * pa * fee[p]
+                            k = tier_row(tiers, first_tier[p], last_tier[p], size)
+                            mm += leg_requirement(q, basis, pa, tiers[k, MMR], tiers[k, CUM], fee[p])
                             gross += q * (pa + entry[m, p])
                         if touches(cross_eq, mm, abs(wallet[m]) + gross + mm):
                             cross_alive[m] = False
