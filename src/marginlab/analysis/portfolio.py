@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from marginlab.domain.enums import MarginMode
 from marginlab.domain.instrument import Instrument
-from marginlab.domain.tiers import TierTable
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError
 from marginlab.io.schema import InstrumentOverrides, Portfolio
@@ -17,46 +15,13 @@ ZERO = Decimal(0)
 
 
 def instrument_for(venue: Venue, symbol: str, overrides: InstrumentOverrides) -> Instrument:
-    """Return the instrument for ``symbol``, applying a file's overrides.
+    """Return the instrument for ``symbol`` with a file's overrides, as the venue defines it.
 
-    With ``mmr`` given, the tiers become one flat tier (``maintenance_amount`` default 0, ``max_leverage``
-    default the bundled maximum). An unknown symbol needs ``mmr`` and ``max_leverage``.
+    See :meth:`marginlab.domain.venue.Venue.instrument_with`: ``mmr`` makes one flat tier; a symbol the
+    bundled data lacks is defined by the rates the venue needs (Hyperliquid derives the MMR from
+    ``max_leverage``; dYdX needs only ``mmr`` and settles every market in USDC).
     """
-    bundled = venue.instrument(symbol) if venue.has_instrument(symbol) else None
-    if overrides.mmr is None and overrides.maintenance_amount is not None:
-        raise InputError(f"{symbol}.maintenance_amount", overrides.maintenance_amount, "mmr given with it")
-    if bundled is None:
-        if overrides.mmr is None or overrides.max_leverage is None:
-            return venue.instrument(symbol)  # raises the RuleSetError that explains what to give
-        tiers = TierTable.flat(
-            mmr=overrides.mmr,
-            max_leverage=overrides.max_leverage,
-            maintenance_amount=overrides.maintenance_amount or ZERO,
-            source="custom (portfolio file)",
-        )
-        settle = symbol.partition(":")[2] or "USDT" if "/" in symbol else _guess_settle(symbol)
-        return venue.custom_instrument(symbol, tiers=tiers, settle=settle, taker_fee=overrides.taker_fee)
-    instrument = bundled
-    if overrides.mmr is not None:
-        tiers = TierTable.flat(
-            mmr=overrides.mmr,
-            max_leverage=overrides.max_leverage or bundled.max_leverage,
-            maintenance_amount=overrides.maintenance_amount or ZERO,
-            source="override (portfolio file)",
-        )
-        instrument = replace(instrument, tiers=tiers)
-    elif overrides.max_leverage is not None:
-        raise InputError(f"{symbol}.max_leverage", overrides.max_leverage, "mmr given with it")
-    if overrides.taker_fee is not None:
-        instrument = replace(instrument, taker_fee=overrides.taker_fee)
-    return instrument
-
-
-def _guess_settle(native: str) -> str:
-    for asset in ("USDT", "USDC", "USD"):
-        if native.upper().endswith(asset):
-            return asset
-    return "USDT"
+    return venue.instrument_with(symbol, overrides)
 
 
 def with_all_modes(portfolio: Portfolio, mode: MarginMode, venue: Venue) -> Portfolio:
