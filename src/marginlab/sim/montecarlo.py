@@ -549,6 +549,20 @@ def run_risk(
     return _aggregate(job, results, modes, labels, days, steps_per_day, start_time, symbols, start, notes)
 
 
+SCHEDULER_TIMEOUT_S = 5  # a scheduler that does not answer within this is reported, not waited for (30 s)
+
+
+def _connect(dist: Any, address: str) -> Any:
+    """Return a ``distributed.Client`` of the scheduler at ``address``; InputError if it cannot connect."""
+    try:
+        return dist.Client(address, timeout=SCHEDULER_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(
+            "--scheduler", address, "", problem=f"cannot connect to a Dask scheduler at {address} ({reason})"
+        ) from None
+
+
 def _execute(
     job: Job, *, workers: int | None, scheduler: str | Any | None, progress: Callable[[int, int], None] | None
 ) -> list[ChunkResult]:
@@ -566,7 +580,7 @@ def _execute(
     cluster: Any = None
     client: Any
     if scheduler is not None:
-        client = scheduler if isinstance(scheduler, dist.Client) else dist.Client(scheduler)
+        client = scheduler if isinstance(scheduler, dist.Client) else _connect(dist, scheduler)
         own_client = not isinstance(scheduler, dist.Client)
     else:
         if not (isinstance(workers, int) and workers >= 1):
