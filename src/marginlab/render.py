@@ -547,7 +547,8 @@ def venue_json(v: VenueSummary) -> dict[str, Any]:
 
 
 def venues_view(rows: Sequence[VenueSummary]) -> View:
-    """Return the rule sets' policies as a table, then each one's tier snapshot and last source check."""
+    """Return the rule sets' policies as a table, then each one's tier snapshot and its sources (the venues'
+    pages, each with the date it was checked)."""
     table = Table(title="venue rule sets", title_justify="left")
     for column in ("name", "symbols", "MM at", "fee in LP", "liquidation", "mode switch", "hedge"):
         table.add_column(column)
@@ -563,6 +564,6 @@ def venues_view(rows: Sequence[VenueSummary]) -> View:
         )
     out: View = [table]
     for v in rows:
-        checked = max((s.checked for s in v.sources), default="—")
-        out.append(f"[bold]{v.name}[/bold] ({v.title}): tiers {v.tier_snapshot}; sources checked {checked}")
+        out.append(f"[bold]{v.name}[/bold] ({v.title}): tiers {v.tier_snapshot}")
+        out.extend(f"  {s.title}: {s.url} (checked {s.checked})" for s in v.sources)
     return out

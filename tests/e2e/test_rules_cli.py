@@ -114,3 +114,13 @@ def test_dydx_docs_cross_example_with_a_market_defined_by_its_mmr(tmp_path: Path
     assert D(strk["maintenance_margin"]) == D(175)
     assert abs(D(eth["liquidation_price"]) - D("3380.95238095")) <= D("0.00000001")
     assert D(doc["account"]["maintenance_margin"]) == D(400)
+
+
+def test_venues_cites_the_venues_own_pages_with_dates() -> None:
+    result = runner.invoke(cli, ["venues"])
+    assert result.exit_code == 0
+    out = " ".join(result.stdout.split())  # the terminal wraps long lines
+    assert "Position tiers: MM, contract-count tiers, margin ratio: https://tr.okx.com/help/tier" in out
+    assert "https://www.gate.io/fee" not in out  # fees not re-checked are notes, not sources
+    assert out.count("(checked 2026-11-25)") == 35  # every source of the seven rule sets
+    assert "exchange-rules" not in out and "reference/" not in out

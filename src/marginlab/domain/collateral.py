@@ -21,7 +21,7 @@ equity only; a negative asset equity (a debt) is valued at ratio 1, as Bybit's U
 for its own tiers ("negative balances always use ratio 1"). With ``askRate >= bidRate`` the ``min`` above
 values a positive equity at the bid and a debt at the ask.
 
-Sources (checked 2026-11-25 via ``shared/reference/exchange-rules.md`` §1.8 and §2.3, which quote them):
+Sources (checked 2026-11-25):
 
 * How to calculate the margin ratio in the Multi-Assets mode (formulas and the worked example that
   ``tests/unit/domain/test_collateral.py`` reproduces):

@@ -23,7 +23,7 @@ ZERO = Decimal(0)
 UNROUNDED = Decimal("0.00000001")  # tick and lot of instruments whose contract data is not bundled
 
 _SNAPSHOT_DATE = re.compile(r"\d{4}-\d{2}(?:-\d{2})?")
-_QUOTES = "USDT|USDC|USD"  # quote assets a native symbol may end with, longest first
+_QUOTES = "USDT|USDC|USD1|USD|U|BTC"  # quote assets a native symbol may end with (Binance lists all six)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
