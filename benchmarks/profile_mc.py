@@ -3,7 +3,8 @@
 Times, on one thread, kernels that do a growing share of :func:`marginlab.sim.montecarlo_nb.mc_run_nb`'s
 work per path step, built from the same inline helpers: the random numbers alone, plus the Cholesky
 product, plus one ``exp`` per asset, then the real kernel with the isolated mode only, the cross mode only
-and both (the bench's six-asset book, GBM, 288 steps). Prints nanoseconds per path step (median of 3).
+and both (the bench's six-asset book, GBM, 288 steps). Prints CPU nanoseconds per path step (median of 3;
+CPU time rather than wall time, so that a shared machine's other load does not count).
 Written up in ``docs/montecarlo.md``.
 """
 
@@ -31,7 +32,7 @@ from marginlab.rules import get_venue
 from marginlab.sim.paths import ModelParams
 
 
-@njit(cache=True)
+@njit  # not cached: its inlined helpers live in other files, which numba's cache key does not cover
 def rng_only(key, n, steps, n_assets, zk, zw, zf):
     total = 0.0
     for i in range(n):
@@ -46,7 +47,7 @@ def rng_only(key, n, steps, n_assets, zk, zw, zf):
     return total
 
 
-@njit(cache=True)
+@njit  # not cached: its inlined helpers live in other files, which numba's cache key does not cover
 def rng_cholesky(key, n, steps, x0, drift_dt, chol_dt, zk, zw, zf, with_exp):
     total = 0.0
     n_assets = x0.shape[0]
@@ -92,12 +93,13 @@ def capture_job(modes: tuple[str, ...]) -> Any:
 
 
 def per_step_ns(fn: Callable[[], object], paths: int, steps: int) -> float:
+    """Return CPU nanoseconds per path step (process CPU time: on one thread, robust to a busy machine)."""
     fn()
     times = []
     for _ in range(3):
-        start = time.perf_counter()
+        start = time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return statistics.median(times) / (paths * steps) * 1e9
 
 

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import distributed
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -86,6 +87,8 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 stderr=subprocess.DEVNULL,
             )
         )
+        with distributed.Client(address, timeout=30) as client:
+            client.wait_for_workers(1, timeout=120)  # the worker process imports numba and marginlab first
         yield address
     finally:
         for proc in reversed(procs):
