@@ -22,6 +22,7 @@ import numba
 import numpy as np
 from numba import njit
 
+from marginlab.app import risk as risk_app
 from marginlab.sim import montecarlo as mc
 from marginlab.sim.montecarlo_nb import _GAMMA, _LOW32, _S32, _gbm_step_nb, _mix_nb, _normal_nb, path_state_nb
 
@@ -75,12 +76,12 @@ def capture_job(modes: tuple[str, ...]) -> Any:
         captured["job"] = job
         raise StopIteration
 
-    real = mc._execute
-    mc._execute = keep  # type: ignore[assignment]
+    real = risk_app.execute
+    risk_app.execute = keep  # type: ignore[assignment]
     try:
         try:
             corr = np.full((6, 6), 0.6) + 0.4 * np.eye(6)
-            mc.run_risk(
+            risk_app.run_risk(
                 six_symbol_portfolio(), get_venue("binance"), model="gbm", horizon=1.0, steps_per_day=288,
                 paths=10, seed=1, modes=modes,
                 params=ModelParams(vol=np.full(6, 0.8), drift=np.zeros(6), corr=corr),
@@ -88,7 +89,7 @@ def capture_job(modes: tuple[str, ...]) -> Any:
         except StopIteration:
             pass
     finally:
-        mc._execute = real  # type: ignore[assignment]
+        risk_app.execute = real  # type: ignore[assignment]
     return captured["job"]
 
 

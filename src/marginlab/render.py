@@ -20,7 +20,7 @@ from rich.console import RenderableType
 from rich.table import Table
 
 from marginlab.app.advice import Advice, Evidence
-from marginlab.app.calculator import LiquidationReport, ModesReport, PositionReport
+from marginlab.app.calculator import LiquidationReport, ModesReport, MultiAssetsReport, PositionReport
 from marginlab.app.catalog import ScenarioInfo, VenueSummary
 from marginlab.app.replay import ModeResult, ReplayReport
 from marginlab.app.risk import RiskReport, RiskResult
@@ -90,11 +90,14 @@ def _cents(value: Decimal | None) -> str:
 # =========================================================================== calculator
 def liquidation_json(report: LiquidationReport) -> dict[str, Any]:
     """Return the ``liq --json`` document."""
-    return {
+    out = {
         "exchange": report.exchange,
         "positions": [jsonable(p) for p in report.positions],
         "account": jsonable(report.account),
     }
+    if report.multi_assets is not None:
+        out["multi_assets"] = jsonable(report.multi_assets)
+    return out
 
 
 def modes_json(report: ModesReport) -> dict[str, Any]:
@@ -133,6 +136,12 @@ def liquidation_view(report: LiquidationReport, *, title: str) -> View:
         table.add_row(label, *(cell(p, r) for p, r in zip(report.positions, rows, strict=True)))
     if report.positions:
         out.append(table)
+    if report.multi_assets is not None:
+        out += multi_assets_view(report.multi_assets)
+        out.append(
+            "[dim]— : undefined; a liquidation price of — means no positive mark price liquidates.[/dim]"
+        )
+        return out
     a = report.account
     out.append(
         f"[bold]account ({a.asset})[/bold]  wallet {number(a.wallet_balance, step=CENT)}  "
@@ -143,6 +152,36 @@ def liquidation_view(report: LiquidationReport, *, title: str) -> View:
     )
     out.append("[dim]— : undefined; a liquidation price of — means no positive mark price liquidates.[/dim]")
     return out
+
+
+def multi_assets_view(report: MultiAssetsReport) -> View:
+    """Return the Multi-Assets pool per asset, then the account in USD."""
+    table = Table(title="Multi-Assets pool (every asset backs every cross position)", title_justify="left")
+    for label in ("asset", "wallet", "uPnL", "equity", "index", "bid / ask rate", "haircut", "value (USD)"):
+        table.add_column(label, justify="left" if label == "asset" else "right")
+    for a in report.assets:
+        table.add_row(
+            a.asset,
+            _fmt(number(a.wallet_balance)),
+            _cents(a.unrealized_pnl),
+            _fmt(number(a.equity)),
+            _fmt(number(a.index_price)),
+            f"{number(a.bid_rate)} / {number(a.ask_rate)}",
+            _pct(a.value_ratio),
+            _cents(a.value),
+        )
+    available = "  ".join(f"{a.asset} {number(a.available_for_order, step=CENT)}" for a in report.assets)
+    return [
+        table,
+        f"[bold]account (USD)[/bold]  equity {number(report.account_equity)}  "
+        f"initial margin {number(report.account_initial_margin)}  "
+        f"maint. margin {number(report.account_maintenance_margin)}  "
+        f"available {number(report.available_for_order)}  "
+        f"margin ratio {_pct(report.margin_ratio)} (100 % liquidates every position)",
+        f"available for order per asset: {available}",
+        f"[dim]equity = Σ asset equity × bid rate × haircut (a debt × ask rate); margins × ask rate. "
+        f"Table: {report.table}.[/dim]",
+    ]
 
 
 def _at_stake(report: LiquidationReport, p: PositionReport) -> Decimal:

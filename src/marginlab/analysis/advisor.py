@@ -20,7 +20,7 @@ Monte Carlo            P(trade liquidated) isolated − cross ≥ 20 points     
 
 The sum decides (ties go to isolated: the loss stays capped). Correlations and volatilities are estimated
 from log returns of the market data used; the Monte Carlo evidence comes from a callable so the advisor
-stays testable and the simulation stays in :mod:`marginlab.sim.montecarlo`.
+stays testable and the simulation stays in :mod:`marginlab.app.risk`.
 """
 
 from __future__ import annotations

@@ -11,13 +11,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from marginlab.analysis.portfolio import instrument_for, with_all_modes
 from marginlab.app.inputs import venue_for
 from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode, Side
 from marginlab.domain.position import Position
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError, MarginLabError
+from marginlab.io.portfolio import account_options, instrument_for, with_all_modes
 from marginlab.io.schema import Portfolio, PositionSpec
 
 ZERO = Decimal(0)
@@ -87,6 +87,41 @@ class AccountReport:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CollateralReport:
+    """Multi-Assets mode: one asset of the pool (asset units, except the USD rates and value)."""
+
+    asset: str
+    wallet_balance: Decimal
+    unrealized_pnl: Decimal
+    equity: Decimal
+    index_price: Decimal
+    bid_rate: Decimal
+    ask_rate: Decimal
+    value_ratio: Decimal
+    value: Decimal
+    available_for_order: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MultiAssetsReport:
+    """Multi-Assets mode: the pool per asset and the account in USD (Binance's announcement c983a926…).
+
+    ``account_equity`` sums each asset's equity at its bid rate times its haircut (a debt at its ask rate);
+    margins are converted at the ask rate; ``margin_ratio`` = maintenance / equity, every position is
+    liquidated at 1 (100 %).
+    """
+
+    assets: tuple[CollateralReport, ...]
+    account_equity: Decimal
+    account_initial_margin: Decimal
+    account_maintenance_margin: Decimal
+    available_for_order: Decimal
+    margin_ratio: Decimal | None
+    market_value: Decimal
+    table: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LiquidationReport:
     """What ``marginlab liq`` shows: positions in input order and the account."""
 
@@ -94,6 +129,7 @@ class LiquidationReport:
     positions: tuple[PositionReport, ...]
     account: AccountReport
     notes: tuple[str, ...] = ()
+    multi_assets: MultiAssetsReport | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,7 +171,8 @@ def analyze(portfolio: Portfolio, venue: Venue) -> LiquidationReport:
         exchange=venue.name,
         positions=tuple(position_report(account, p) for p in ordered),
         account=account_report(account, primary_asset(account)),
-        notes=venue.notes,
+        notes=venue.notes + (account.collateral.notes if account.collateral is not None else ()),
+        multi_assets=multi_assets_report(account),
     )
 
 
@@ -150,14 +187,37 @@ def compare_modes(portfolio: Portfolio, venue: Venue) -> dict[str, LiquidationRe
 # ------------------------------------------------------------------------------------------------ building
 def build_account(portfolio: Portfolio, venue: Venue) -> Account:
     """Return an account holding the portfolio's balances and positions as they stand."""
-    account = Account(venue, balances=portfolio.balances, position_mode=portfolio.position_mode)
+    account = Account(
+        venue,
+        balances=portfolio.balances,
+        position_mode=portfolio.position_mode,
+        **account_options(portfolio, venue),
+    )
     for i, spec in enumerate(portfolio.positions):
         try:
             _import(account, venue, spec)
         except MarginLabError as exc:
             exc.args = (f"positions[{i}]: {exc}",)
             raise
+    if account.multi_assets:
+        _check_collateral_prices(portfolio, account)
     return account
+
+
+def _check_collateral_prices(portfolio: Portfolio, account: Account) -> None:
+    """Refuse an index price the portfolio also sets through a perpetual's mark; price every asset."""
+    for asset in portfolio.index_prices:
+        symbol = account.collateral.assets[asset].index_symbol if account.collateral else None
+        if symbol is not None and symbol in account.moving_collateral_symbols():
+            raise InputError(
+                f"index_prices.{asset}",
+                portfolio.index_prices[asset],
+                "",
+                problem=(
+                    f"{asset} is priced by the mark of the {symbol} position; leave index_prices.{asset} out"
+                ),
+            )
+    account.multi_assets_margin()  # every asset needs a USD index (raises naming index_prices.ASSET)
 
 
 def _import(account: Account, venue: Venue, spec: PositionSpec) -> None:
@@ -222,7 +282,48 @@ def account_report(account: Account, asset: str) -> AccountReport:
         initial_margin=sum((p.initial_margin() for p in positions), ZERO),
         maintenance_margin=sum((account.maintenance_margin(p) for p in positions), ZERO),
         available_balance=account.available_balance(asset),
-        margin_ratio=cross_mm / cross_balance if cross_balance > ZERO else None,
+        margin_ratio=(
+            account.multi_assets_margin().margin_ratio()
+            if account.multi_assets
+            else cross_mm / cross_balance
+            if cross_balance > ZERO
+            else None
+        ),
+    )
+
+
+def multi_assets_report(account: Account) -> MultiAssetsReport | None:
+    """Return the Multi-Assets pool per asset and in USD, or None for a single-asset account."""
+    if not account.multi_assets or account.collateral is None:
+        return None
+    margin = account.multi_assets_margin()
+    assets = []
+    for asset, rate in margin.rates.items():
+        equity = margin.asset_equity(asset)
+        assets.append(
+            CollateralReport(
+                asset=asset,
+                wallet_balance=account.wallet(asset),
+                unrealized_pnl=equity - account.wallet(asset),
+                equity=equity,
+                index_price=rate.index_price,
+                bid_rate=rate.bid_rate,
+                ask_rate=rate.ask_rate,
+                value_ratio=rate.value_ratio,
+                value=margin.asset_value(asset),
+                available_for_order=margin.available_for_order(asset),
+            )
+        )
+    table = account.collateral
+    return MultiAssetsReport(
+        assets=tuple(assets),
+        account_equity=margin.account_equity(),
+        account_initial_margin=margin.account_initial_margin(),
+        account_maintenance_margin=margin.account_maintenance_margin(),
+        available_for_order=margin.uni_available_for_order(),
+        margin_ratio=margin.margin_ratio(),
+        market_value=margin.market_value(),
+        table=f"{table.title}, published {table.published}, checked {table.checked}",
     )
 
 

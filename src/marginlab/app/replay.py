@@ -11,14 +11,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from marginlab.analysis.bars import bars_from_market
 from marginlab.analysis.compare import Comparison, compare
-from marginlab.analysis.replay import MODES, ModeResult, replay_exact
+from marginlab.analysis.replay import replay_exact
 from marginlab.analysis.report import render_html
 from marginlab.app.inputs import ProgressFn, load_market, parse_modes, venue_for
 from marginlab.domain.venue import Venue
 from marginlab.errors import DataError, InputError
+from marginlab.io.bars import bars_from_market
 from marginlab.io.candles import MarketData
+from marginlab.io.portfolio import MODES
+from marginlab.io.results import ModeResult
 from marginlab.io.schema import Portfolio
 
 __all__ = [

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from marginlab.analysis.portfolio import instrument_for
 from marginlab.app.calculator import (
     AccountReport,
     PositionReport,
@@ -19,6 +18,7 @@ from marginlab.domain.account import Account
 from marginlab.domain.events import Event
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError, MarginLabError
+from marginlab.io.portfolio import instrument_for
 from marginlab.io.schema import (
     CloseStep,
     FundingStep,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from marginlab.domain import events as ev
+from marginlab.domain.collateral import AssetRate, CollateralTable, MultiAssetsMargin
 from marginlab.domain.enums import (
     LiquidationStyle,
     Liquidity,
@@ -86,6 +87,15 @@ class Account:
         enough never to need auto-deleveraging. The fund's net gains from this account are tracked either way.
     auto_add_margin : AutoAddMargin or None
         Optional policy topping up isolated positions from the cross wallet.
+    multi_assets : bool
+        Binance's Multi-Assets mode: every cross position, whatever its settlement asset, draws on one pool
+        of every wallet asset valued in USD (see the "Multi-Assets mode" section below and
+        :mod:`marginlab.domain.collateral`). Cross only. Refused on a venue without a collateral table.
+    index_prices : Mapping[str, Decimal] or None
+        Multi-Assets mode: USD index per asset (stablecoins default to 1; a coin without one is priced by
+        the mark of its table perpetual once the account knows it).
+    collateral : CollateralTable or None
+        Multi-Assets mode: the collateral table (default: the venue's).
     """
 
     def __init__(
@@ -96,6 +106,9 @@ class Account:
         position_mode: PositionMode = PositionMode.ONE_WAY,
         insurance_fund: Decimal | None = None,
         auto_add_margin: AutoAddMargin | None = None,
+        multi_assets: bool = False,
+        index_prices: Mapping[str, Decimal] | None = None,
+        collateral: CollateralTable | None = None,
     ) -> None:
         if position_mode is PositionMode.HEDGE and not venue.supports_hedge:
             raise OperationRejected(
@@ -115,6 +128,17 @@ class Account:
         self.trading_pnl = ZERO
         self.funding = ZERO
         self.ledger: list[ev.Event] = []
+        self.multi_assets = multi_assets
+        self.collateral: CollateralTable | None = None
+        self._index: dict[str, Decimal] = {}
+        self._index_marks: dict[str, Decimal] = {}
+        self.collateral_seized: dict[str, Decimal] = {}
+        if multi_assets:
+            self._enter_multi_assets(collateral or venue.collateral, index_prices or {})
+        elif index_prices or collateral is not None:
+            raise InputError(
+                "multi_assets", multi_assets, "true when index prices or a collateral table are given"
+            )
         for asset, amount in (balances or {}).items():
             if amount < ZERO:
                 raise InputError(f"balances.{asset}", amount, "a number >= 0")
@@ -186,13 +210,21 @@ class Account:
         return sum((p.initial_margin() for p in self.cross_positions(settle)), ZERO)
 
     def available_balance(self, settle: str) -> Decimal:
-        """Return what new orders or isolated margin may use: cross wallet + cross uPnL - cross IM."""
+        """Return what new orders or isolated margin may use: cross wallet + cross uPnL - cross IM.
+
+        Multi-Assets mode: ``uniAvailableForOrder / askRate(settle)``, in ``settle`` units.
+        """
+        if self.multi_assets:
+            return self.multi_assets_margin(also=(settle,)).available_for_order(settle)
         return self.cross_margin_balance(settle) - self.cross_initial_margin(settle)
 
     def position_equity(self, position: Position) -> Decimal:
         """Return the equity backing a position: isolated margin + uPnL, or the cross margin balance."""
         if position.mode is MarginMode.ISOLATED:
             return position.margin + position.unrealized_pnl()
+        if self.multi_assets:  # the USD account equity, in settle units at the ask rate
+            settle = position.instrument.settle
+            return self.multi_assets_margin().account_equity() / self.collateral_rate(settle).ask_rate
         return self.cross_margin_balance(position.instrument.settle)
 
     def margin_ratio(self, position: Position) -> Decimal | None:
@@ -202,6 +234,8 @@ class Account:
                 position.margin + position.unrealized_pnl(),
                 self.maintenance_margin(position),
             )
+        elif self.multi_assets:
+            return self.multi_assets_margin().margin_ratio()
         else:
             settle = position.instrument.settle
             equity = self.cross_margin_balance(settle)
@@ -215,11 +249,15 @@ class Account:
         unrealized PnL minus their maintenance margin at their marks back every cross position of the symbol,
         so in hedge mode both sides share one price (Binance FAQ b3c689c1f50a44cabb3a84e663b81d93).
         """
+        if self.multi_assets and position.mode is MarginMode.CROSS:
+            return self._multi_assets_price(position, maintenance=True)
         legs, fixed = self._liquidation_group(position)
         return solve_price(legs, fixed, reference=position.mark)
 
     def bankruptcy_price(self, position: Position) -> Decimal | None:
         """Return the mark price at which the position's margin pool is exhausted, or None."""
+        if self.multi_assets and position.mode is MarginMode.CROSS:
+            return self._multi_assets_price(position, maintenance=False)
         legs, fixed = self._liquidation_group(position, maintenance=False)
         return solve_price(legs, fixed, reference=position.mark, maintenance=False)
 
@@ -248,6 +286,8 @@ class Account:
             if position.margin < ZERO:
                 return True
             return equity_minus_requirement([self.leg(position)], position.margin, position.mark) <= 0
+        if self.multi_assets:
+            return self.multi_assets_margin().is_liquidatable()
         settle = position.instrument.settle
         return self.cross_margin_balance(settle) <= self.cross_maintenance_margin(settle)
 
@@ -325,6 +365,8 @@ class Account:
     def deposit(self, asset: str, amount: Decimal) -> list[ev.Event]:
         """Add money to the cross wallet of ``asset``."""
         _positive("amount", amount)
+        if self.multi_assets:
+            self._collateral_row(asset, f"balances.{asset}")
         self._wallets[asset] = self.wallet(asset) + amount
         self.deposits += amount
         return self._record([ev.Deposited(asset=asset, amount=amount)])
@@ -353,6 +395,8 @@ class Account:
             leverage = self.venue.default_leverage if leverage is None else leverage
             self._check_leverage(instrument, leverage, qty, entry)
             key = (instrument.symbol, side)
+            if self.multi_assets:
+                self._collateral_row(instrument.settle, f"{instrument.symbol}.settle")
             self._check_can_hold(instrument.symbol, side, mode)
             if mode is MarginMode.ISOLATED:
                 margin = qty * entry / leverage if margin is None else margin
@@ -389,6 +433,8 @@ class Account:
             )
 
     def _check_can_hold(self, symbol: str, side: Side, mode: MarginMode) -> None:
+        if self.multi_assets:
+            self._require_multi_assets_cross(symbol, mode)
         if (symbol, side) in self._positions:
             raise OperationRejected(
                 "position.exists", f"a {side} position in {symbol} is already open; use increase"
@@ -421,6 +467,10 @@ class Account:
                 if pos.mode is MarginMode.ISOLATED
                 else self.cross_maintenance_margin(pos.instrument.settle)
             )
+            if self.multi_assets and pos.mode is MarginMode.CROSS:
+                margin = self.multi_assets_margin()
+                ask = self.collateral_rate(pos.instrument.settle).ask_rate
+                required = margin.account_maintenance_margin() / ask
             raise InsufficientMargin(
                 what=f"{what} (the position would be liquidated at once)",
                 required=required,
@@ -432,6 +482,8 @@ class Account:
         for key, pos in self._positions.items():
             if key[0] == symbol:
                 self._positions[key] = pos.with_mark(mark)
+        if self.multi_assets:
+            self._index_marks[symbol] = mark  # the mark of a coin's table perpetual prices that coin
 
     def open(
         self,
@@ -459,10 +511,14 @@ class Account:
             leverage = settings.leverage if leverage is None else leverage
             notional = qty * price
             self._check_leverage(instrument, leverage, qty, price)
+            if self.multi_assets:
+                self._collateral_row(instrument.settle, f"{instrument.symbol}.settle")
             self._check_can_hold(instrument.symbol, side, mode)
             settle = instrument.settle
             fee = self._fee(instrument, notional, liquidity)
             initial = notional / leverage
+            if self.multi_assets:  # the fill prices the coin the instrument's mark values (BTC for BTCUSDT)
+                self._index_marks[instrument.symbol] = price
             if mode is MarginMode.ISOLATED:
                 margin = initial if margin is None else _positive("margin", margin)
                 if margin < initial:
@@ -634,7 +690,17 @@ class Account:
         # like open and increase: the fill moves the symbol's mark, the rest of the position must stay
         # solvent there, and the liquidation check runs for the others
         self._sync_marks(pos.symbol, mark)
-        if pos.mode is MarginMode.CROSS and self.cross_margin_balance(settle) < ZERO:
+        if self.multi_assets and self.multi_assets_margin().account_equity() < ZERO:
+            raise OperationRejected(
+                "multi_assets.bankruptcy",
+                f"closing {qty} {pos.symbol} at {price} leaves the Multi-Assets account equity negative; "
+                "the account would have been liquidated first",
+            )
+        if (
+            not self.multi_assets
+            and pos.mode is MarginMode.CROSS
+            and self.cross_margin_balance(settle) < ZERO
+        ):
             raise OperationRejected(
                 "cross.bankruptcy",
                 f"closing {qty} {pos.symbol} at {price} leaves the cross margin balance negative; "
@@ -770,6 +836,8 @@ class Account:
             current = self.settings(native)
             if current.mode is mode:
                 return self._record([])
+            if self.multi_assets:
+                self._require_multi_assets_cross(native, mode)
             if open_positions and self.venue.mode_switch is ModeSwitchPolicy.FLAT_ONLY:
                 raise OperationRejected(
                     f"{self.venue.name}.mode_switch",
@@ -911,6 +979,8 @@ class Account:
         return events
 
     def _liquidation_sweep(self) -> list[ev.Event]:
+        if self.multi_assets:
+            return self._multi_assets_sweep()
         events: list[ev.Event] = []
         for key in [k for k, p in self._positions.items() if p.mode is MarginMode.ISOLATED]:
             if key in self._positions and self.is_liquidatable(self._positions[key]):
@@ -1098,3 +1168,184 @@ class Account:
                 bankruptcies[(pos.symbol, pos.side)],
             )
         return events
+
+    # ------------------------------------------------------------ Multi-Assets mode (Binance)
+    # One pool: every wallet asset, valued in USD at its bid rate times its haircut (a debt at its ask rate),
+    # backs every cross position whatever its settlement asset; requirements are converted at the ask rate.
+    # Formulas, sources and simplifications: marginlab.domain.collateral.
+    def _enter_multi_assets(self, table: CollateralTable | None, index_prices: Mapping[str, Decimal]) -> None:
+        if table is None:
+            raise OperationRejected(
+                f"{self.venue.name}.multi_assets",
+                f"multi_assets: {self.venue.title} has no Multi-Assets mode in marginlab (Binance USDⓈ-M "
+                "only); give the balances in the settlement asset",
+            )
+        self.collateral = table
+        for asset, price in index_prices.items():
+            self._collateral_row(asset, f"index_prices.{asset}")
+            self._index[asset] = _positive(f"index_prices.{asset}", price)
+
+    def _collateral_row(self, asset: str, field_name: str) -> None:
+        if self.collateral is None:  # pragma: no cover - multi_assets implies a table
+            raise OperationRejected("multi_assets", "not in Multi-Assets mode")
+        self.collateral.row(asset, field_name)
+
+    def _require_multi_assets_cross(self, symbol: str, mode: MarginMode) -> None:
+        if mode is not MarginMode.CROSS:
+            raise OperationRejected(
+                f"{self.venue.name}.multi_assets",
+                f"{symbol}: Multi-Assets mode is cross only ({self.venue.title} asks to switch every "
+                "position to cross before enabling it); leave Multi-Assets mode to use isolated margin",
+            )
+
+    def index_price(self, asset: str) -> Decimal:
+        """Return the USD index of ``asset`` in Multi-Assets mode.
+
+        A coin with a table perpetual (BTC: BTCUSDT) is worth that perpetual's last known mark times the USD
+        index of its settlement asset; otherwise the given index; a stablecoin without one is worth 1.
+        """
+        if self.collateral is None:
+            raise OperationRejected("multi_assets", "index prices exist in Multi-Assets mode only")
+        row = self.collateral.row(asset, "asset")
+        if row.index_symbol is not None and row.index_symbol in self._index_marks:
+            quote = self.venue.instrument(row.index_symbol).settle
+            return self._index_marks[row.index_symbol] * self.index_price(quote)
+        if asset in self._index:
+            return self._index[asset]
+        if row.stable:
+            return ONE
+        source = f" or a {row.index_symbol} mark" if row.index_symbol else ""
+        raise InputError(
+            f"index_prices.{asset}", None, "", problem=f"the USD index of {asset} is unknown: give it{source}"
+        )
+
+    def collateral_rate(self, asset: str) -> AssetRate:
+        """Return the USD conversion (index, buffers, haircut) of ``asset`` in Multi-Assets mode."""
+        if self.collateral is None:
+            raise OperationRejected("multi_assets", "collateral rates exist in Multi-Assets mode only")
+        return self.collateral.row(asset, "asset").rate(self.index_price(asset))
+
+    def multi_assets_margin(self, *, also: tuple[str, ...] = ()) -> MultiAssetsMargin:
+        """Return the Multi-Assets account as it stands: per-asset equity, USD equity, IM, MM, ratio.
+
+        Its assets are the wallets' and the cross positions' settlement assets, plus ``also``.
+        """
+        cross = [p for p in self._positions.values() if p.mode is MarginMode.CROSS]
+        for asset in also:
+            self._collateral_row(asset, "asset")
+        assets = dict.fromkeys([*self._wallets, *(p.instrument.settle for p in cross), *also])
+        for p in cross:
+            self._collateral_row(p.instrument.settle, f"positions.{p.symbol}.settle")
+        return MultiAssetsMargin(
+            rates=[self.collateral_rate(a) for a in assets],
+            wallets=self._wallets,
+            positions=cross,
+            maintenance=self.maintenance_margin,
+        )
+
+    def moving_collateral(self, symbol: str) -> tuple[str, ...]:
+        """Return the collateral coins priced by ``symbol``'s mark (BTC for BTCUSDT) in Multi-Assets mode."""
+        if self.collateral is None:
+            return ()
+        return tuple(
+            a
+            for a, row in self.collateral.assets.items()
+            if row.index_symbol == symbol and symbol in self._index_marks
+        )
+
+    def moving_collateral_symbols(self) -> set[str]:
+        """Return the symbols whose marks the account knows and which price a collateral coin."""
+        if self.collateral is None:
+            return set()
+        return {
+            row.index_symbol
+            for row in self.collateral.assets.values()
+            if row.index_symbol is not None and row.index_symbol in self._index_marks
+        }
+
+    def _multi_assets_price(self, position: Position, *, maintenance: bool) -> Decimal | None:
+        """Solve the mark of the position's symbol at which the account margin ratio reaches 100 %.
+
+        The coins the symbol prices (a BTC wallet for BTCUSDT) move with it, so the solution accounts for the
+        collateral losing value with the position (:meth:`MultiAssetsMargin.liquidation_price`).
+        """
+        legs = [self.leg(p) for p in self.cross_positions(position.instrument.settle)]
+        breakpoints = [
+            b for leg in legs if leg.instrument.symbol == position.symbol for b in leg.breakpoints()
+        ]
+        return self.multi_assets_margin().liquidation_price(
+            position.symbol,
+            reference=position.mark,
+            coins=self.moving_collateral(position.symbol),
+            breakpoints=breakpoints if maintenance else (),
+            maintenance=maintenance,
+        )
+
+    def _multi_assets_sweep(self) -> list[ev.Event]:
+        cross = [p for p in self._positions.values() if p.mode is MarginMode.CROSS]
+        if not cross or not self.multi_assets_margin().is_liquidatable():
+            return []
+        return self._liquidate_multi_assets(cross)
+
+    def _liquidate_multi_assets(self, book: list[Position]) -> list[ev.Event]:
+        """Liquidate the whole Multi-Assets account: every cross position and every collateral asset.
+
+        Binance: "once the margin ratio reaches 100 %, all positions will be liquidated"; the positions are
+        taken over at their bankruptcy prices and auto-exchange turns the collateral into whatever is owed,
+        so the pool is lost as a whole. Each position's PnL at mark is realized into its settlement wallet,
+        then every wallet goes (``CollateralSeized`` per asset, ``collateral_seized`` keeps the totals).
+        ``Liquidated.loss`` shares the pool's market value (index, no haircut) among the positions pro rata
+        to their USD notional, in each position's settlement asset. No step-down, no ADL.
+        """
+        bankruptcies = {(p.symbol, p.side): self.bankruptcy_price(p) for p in book}
+        rates = {
+            a: self.collateral_rate(a)
+            for a in dict.fromkeys([*self._wallets, *(p.instrument.settle for p in book)])
+        }
+        usd_notional = {
+            (p.symbol, p.side): p.notional() * rates[p.instrument.settle].index_price for p in book
+        }
+        total_notional = sum(usd_notional.values(), ZERO)
+        for pos in book:
+            settle = pos.instrument.settle
+            self._wallets[settle] = self.wallet(settle) + pos.unrealized_pnl()
+            self.trading_pnl += pos.unrealized_pnl()
+            del self._positions[(pos.symbol, pos.side)]
+        seized: list[ev.Event] = []
+        pool = ZERO
+        for asset, amount in list(self._wallets.items()):
+            if amount == ZERO:
+                continue
+            value = amount * rates[asset].index_price
+            pool += value
+            self.collateral_seized[asset] = self.collateral_seized.get(asset, ZERO) + amount
+            self._wallets[asset] = ZERO
+            seized.append(
+                ev.CollateralSeized(
+                    asset=asset, amount=amount, index_price=rates[asset].index_price, value=value
+                )
+            )
+        events: list[ev.Event] = []
+        for pos in book:
+            key = (pos.symbol, pos.side)
+            share = usd_notional[key] / total_notional if total_notional else ONE / len(book)
+            index = rates[pos.instrument.settle].index_price
+            loss = pool * share / index - pos.unrealized_pnl()  # the collateral before the loss was realized
+            bankruptcy = bankruptcies[key]
+            events.append(
+                ev.Liquidated(
+                    symbol=pos.symbol,
+                    side=pos.side,
+                    mode=pos.mode,
+                    qty=pos.qty,
+                    entry=pos.entry,
+                    mark=pos.mark,
+                    price=bankruptcy if bankruptcy is not None else pos.mark,
+                    bankruptcy_price=bankruptcy,
+                    realized_pnl=-loss,
+                    liquidation_fee=ZERO,
+                    insurance_fund_delta=ZERO,
+                    loss=loss,
+                )
+            )
+        return events + seized

@@ -9,6 +9,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Protocol
 
+from marginlab.domain.collateral import CollateralTable
 from marginlab.domain.enums import (
     LiquidationStyle,
     MaintenanceBasis,
@@ -139,6 +140,9 @@ class Venue:
         Citations of every formula and constant, with the date checked.
     notes : tuple of str
         Simplifications and approximations a user must know about.
+    collateral : CollateralTable or None
+        The venue's Multi-Assets (shared multi-coin collateral) table; None where marginlab does not model
+        such a mode for the venue (an account asking for it is refused).
     """
 
     name: str
@@ -161,6 +165,7 @@ class Venue:
     tier_snapshot: str = ""
     sources: tuple[Source, ...] = ()
     notes: tuple[str, ...] = ()
+    collateral: CollateralTable | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "instruments", MappingProxyType(dict(self.instruments)))

@@ -15,6 +15,9 @@ Sources (checked 2026-11-25):
   https://www.binance.com/en/support/articles/360038075852 (all symbols default to cross).
 * Fees: 0.05 % taker / 0.02 % maker, the regular-user (VIP 0) USDⓈ-M rates on Binance's fee schedule
   https://www.binance.com/en/fee/futureFee (not re-checked on the page in this session).
+* Multi-Assets mode (shared collateral, haircuts, bid/ask rates): the table named by ``multi_assets`` in
+  ``data/binance.toml`` (``data/binance_multi_assets_2021-05-28.json``) and
+  :mod:`marginlab.domain.collateral`, which cite the FAQ, announcement and information pages.
 * Tiers: the 2026-09 snapshot of ``/fapi/v1/leverageBracket`` in ccxt format (freqtrade 2026.9 package file
   ``freqtrade/exchange/binance_leverage_tiers.json``), 907 markets of which the 4 dated futures are left out,
   bundled as compact rows in ``data/binance_usdm_tiers_2026-09.json.gz``.

@@ -15,6 +15,7 @@ File layout (numbers may be TOML integers, floats or strings; they become exact 
     [markets.NATIVE]  tiers = "NAME", source (optional), tick, lot, contract_size (optional)
     [[sources]]  title, url, checked
     notes = [...]
+    multi_assets = "<file>.json" (optional: the venue's Multi-Assets collateral table, rules/collateral.py)
 
 Generic table kinds: ``flat`` (``mmr``, ``max_leverage``: one tier) and ``bands`` (``rows`` of ``[floor, cap,
 mmr, max_leverage]``, ``basis = "notional" | "contracts"``, ``deduction = "recurrence" | "none"``: the
@@ -38,6 +39,7 @@ from marginlab.domain.tiers import RiskTier, TierBasis, TierTable
 from marginlab.domain.venue import UNROUNDED, DeriveRates, Source, SymbolFormat, Venue, given_rates
 from marginlab.errors import RuleSetError
 from marginlab.rules.ccxt import is_dated, split_unified, tiers_from_ccxt
+from marginlab.rules.collateral import collateral_table
 
 TableBuilder = Callable[[Mapping[str, Any]], TierTable]
 """Builds one tier table from its ``[tables.NAME]`` entry (``source`` included)."""
@@ -178,6 +180,7 @@ class VenueSpec:
             tier_snapshot=doc["tiers"]["snapshot"],
             sources=tuple(Source(**source) for source in doc["sources"]),
             notes=tuple(doc["notes"]),
+            collateral=collateral_table(read_bundled(doc["multi_assets"])) if "multi_assets" in doc else None,
         )
 
     def instruments(self) -> dict[str, Instrument]:

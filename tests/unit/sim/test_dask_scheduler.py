@@ -19,7 +19,7 @@ from marginlab.cli import cli
 from marginlab.errors import InputError
 from marginlab.io.schema import Portfolio, parse
 from marginlab.rules import get_venue
-from marginlab.sim.montecarlo import run_risk
+from marginlab.app.risk import run_risk
 from marginlab.sim.paths import ModelParams
 
 EXAMPLES = Path(__file__).parents[3] / "src" / "marginlab" / "examples"

@@ -13,11 +13,11 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from marginlab.analysis.bars import Bars
 from marginlab.analysis.replay import replay_exact
 from marginlab.domain.enums import Side
 from marginlab.domain.liquidation import Leg
 from marginlab.domain.venue import Venue
+from marginlab.io.bars import Bars
 from marginlab.io.schema import Portfolio, parse
 from marginlab.rules import get_venue
 from marginlab.sim.api import replay_fast_arrays

@@ -12,11 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from marginlab.analysis.bars import Bars, bars_from_market
-from marginlab.analysis.replay import MODES, ModeResult, replay_exact
+from marginlab.analysis.replay import replay_exact
 from marginlab.domain.enums import PositionMode
 from marginlab.domain.venue import Venue
 from marginlab.errors import MarginLabError
+from marginlab.io.bars import Bars, bars_from_market
+from marginlab.io.portfolio import MODES
+from marginlab.io.results import ModeResult
 from marginlab.io.scenarios import load_scenario
 from marginlab.io.schema import Portfolio, parse
 from marginlab.rules import VENUES, get_venue

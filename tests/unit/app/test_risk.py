@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
+from marginlab.app.risk import parse_horizon, run_risk
 from marginlab.errors import InputError
 from marginlab.io.schema import Portfolio, parse
 from marginlab.render import risk_json
 from marginlab.rules import get_venue
 from marginlab.sim.api import compile_tiers, liquidation_prices
-from marginlab.sim.montecarlo import expected_shortfall, parse_horizon, run_risk, wilson
+from marginlab.sim.montecarlo import expected_shortfall, wilson
 from marginlab.sim.paths import ModelParams
 
 VENUE = get_venue("binance")
