@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from marginlab.app.risk import run_risk
 from marginlab.cli import cli
 from marginlab.errors import InputError
 from marginlab.io.schema import Portfolio, parse
 from marginlab.rules import get_venue
-from marginlab.app.risk import run_risk
 from marginlab.sim.paths import ModelParams
 
 EXAMPLES = Path(__file__).parents[3] / "src" / "marginlab" / "examples"
