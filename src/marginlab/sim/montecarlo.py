@@ -206,7 +206,10 @@ def _connect(dist: Any, address: str) -> Any:
     except (OSError, TimeoutError) as exc:
         client.close()
         raise InputError(
-            "--scheduler", address, "", problem=f"the Dask scheduler at {address} has no worker "
+            "--scheduler",
+            address,
+            "",
+            problem=f"the Dask scheduler at {address} has no worker "
             f"(none joined within {WORKER_TIMEOUT_S} s): start one with `dask worker {address}`",
         ) from exc
     return client
