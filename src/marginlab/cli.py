@@ -23,6 +23,7 @@ from marginlab.app import risk as risk_case
 from marginlab.app.inputs import ProgressFn, parse_decimal, parse_percent, read_portfolio, read_script
 from marginlab.app.sizing import MarginMode, Side
 from marginlab.errors import MarginLabError
+from marginlab.venue_cli import venue_app
 
 cli = typer.Typer(
     add_completion=False,
@@ -30,6 +31,7 @@ cli = typer.Typer(
     pretty_exceptions_enable=False,
     help="Exact cross vs isolated margin: liquidation prices, what-if scripts, venue rules.",
 )
+cli.add_typer(venue_app, name="venue")
 console = Console()
 T = TypeVar("T")
 

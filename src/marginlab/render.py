@@ -102,10 +102,13 @@ def liquidation_json(report: LiquidationReport) -> dict[str, Any]:
 
 def modes_json(report: ModesReport) -> dict[str, Any]:
     """Return the ``modes --json`` document."""
-    return {
+    out: dict[str, Any] = {
         "exchange": report.exchange,
         "modes": {name: liquidation_json(r) for name, r in report.by_mode.items()},
     }
+    if report.notes:
+        out["notes"] = list(report.notes)
+    return out
 
 
 def liquidation_view(report: LiquidationReport, *, title: str) -> View:
@@ -188,6 +191,8 @@ def _at_stake(report: LiquidationReport, p: PositionReport) -> Decimal:
     """Return what liquidating the position can cost: its isolated margin, or the whole cross balance."""
     if p.mode == "isolated":
         return p.margin
+    if report.multi_assets is not None:  # the whole pool, every coin at its index (USD)
+        return report.multi_assets.market_value
     return report.account.cross_wallet_balance
 
 
@@ -200,6 +205,8 @@ def modes_view(report: ModesReport, *, title: str) -> View:
     table.add_column("distance", justify="right")
     table.add_column("at stake", justify="right")
     reports = report.by_mode
+    pooled = report.cross.multi_assets is not None
+    shown = {"cross": "cross (Multi-Assets)", "isolated": "isolated (single-asset)"} if pooled else {}
     positions = zip(report.cross.positions, report.isolated.positions, strict=True)
     for n, pair in enumerate(positions):
         if n:
@@ -208,15 +215,17 @@ def modes_view(report: ModesReport, *, title: str) -> View:
             label = f"{p.symbol} {p.side} {number(p.notional, step=CENT)} @ {p.leverage}x"
             table.add_row(
                 label if name == "cross" else "",
-                name,
+                shown.get(name, name),
                 _fmt(jsonable(p)["liquidation_price"]),
                 _pct(p.distance_to_liquidation),
                 _cents(_at_stake(reports[name], p)),
             )
+    stake = "every coin of the Multi-Assets pool at its index (USD)" if pooled else "the whole cross wallet"
     return [
         table,
-        "[dim]at stake: what a liquidation of the position can take — the isolated margin, or the whole "
-        "cross wallet.[/dim]",
+        f"[dim]at stake: what a liquidation of the position can take — the isolated margin, or "
+        f"{stake}.[/dim]",
+        *report.notes,
     ]
 
 
@@ -233,6 +242,14 @@ def run_json(report: RunReport) -> dict[str, Any]:
         "account": jsonable(report.account),
         "insurance_fund": number(report.insurance_fund),
         "fees_paid": number(report.fees_paid),
+        **(
+            {
+                "multi_assets": jsonable(report.multi_assets),
+                "collateral_seized": jsonable(report.collateral_seized),
+            }
+            if report.multi_assets is not None
+            else {}
+        ),
     }
 
 
@@ -252,7 +269,12 @@ def run_view(report: RunReport, *, title: str) -> View:
             kind = data.pop("kind")
             lines.append(f"{kind} " + ", ".join(f"{k}={v}" for k, v in data.items() if v is not None))
         table.add_row(str(n), step.op, "\n".join(lines) or "(no change)")
-    final = LiquidationReport(exchange=report.exchange, positions=report.positions, account=report.account)
+    final = LiquidationReport(
+        exchange=report.exchange,
+        positions=report.positions,
+        account=report.account,
+        multi_assets=report.multi_assets,
+    )
     return [
         table,
         *liquidation_view(final, title="final positions"),

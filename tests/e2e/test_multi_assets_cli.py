@@ -129,3 +129,124 @@ def test_bad_multi_assets_portfolios_are_one_line_errors(tmp_path: Path, text: s
     assert message in err
     assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err + out
+
+
+# ---------------------------------------------------------------- run
+
+
+CRASH = Path(__file__).parents[2] / "src" / "marginlab" / "examples" / "multi_assets_crash.toml"
+
+
+def test_run_revalues_the_btc_collateral_and_liquidates_the_whole_pool() -> None:
+    code, out, err = invoke("run", str(CRASH), "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    opened, at_80k, at_50k = doc["steps"]
+    assert opened["ok"] and at_80k["ok"] and at_50k["ok"]
+    assert [e["kind"] for e in at_80k["events"]] == ["mark_updated"]
+    kinds = [e["kind"] for e in at_50k["events"]]
+    assert kinds == [
+        "mark_updated",
+        "liquidated",
+        "collateral_seized",
+        "collateral_seized",
+        "collateral_seized",
+    ]
+    liquidated = at_50k["events"][1]
+    # the liquidation price is 50,385.5 (test below): the 50,000 mark is past it
+    seized = {e["asset"]: e for e in at_50k["events"][2:]}
+    assert seized["BTC"]["amount"] == "1"
+    assert seized["BTC"]["value"] == "50000"  # the crash hit the collateral: 1 BTC at the 50,000 mark
+    assert seized["USDC"]["amount"] == "2000"
+    assert seized["USDT"]["amount"] == "-50050"  # the fee and the loss, a debt
+    # everything the pool held: 50,000 (BTC) + 2,000 (USDC) - 50 (the opening fee, owed in USDT)
+    assert liquidated["loss"] == "51950"
+    assert doc["positions"] == []
+    assert doc["collateral_seized"] == {"BTC": "1", "USDC": "2000", "USDT": "-50050"}
+
+
+def test_run_liquidation_price_counts_the_collateral_falling_with_btc(tmp_path: Path) -> None:
+    text = CRASH.read_text(encoding="utf-8").rsplit("[[steps]]", 1)[0]  # stop at the 80,000 mark
+    code, out, err = invoke("run", str(write(tmp_path, "to80k.toml", text)), "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    (pos,) = doc["positions"]
+    # 0.95 P (BTC) + 2000 * 0.9999 (USDC) + (P - 100,000) - 50 (USDT: a debt, at the ask) = 0.004 P
+    # -> P = 98,050.2 / 1.946
+    assert pos["liquidation_price"] == "50385.5"
+    pool = {a["asset"]: a for a in doc["multi_assets"]["assets"]}
+    assert pool["BTC"]["index_price"] == "80000"  # re-valued by the BTCUSDT mark
+    assert pool["BTC"]["value"] == "76000"
+
+
+def test_run_refuses_an_isolated_open_in_multi_assets_mode(tmp_path: Path) -> None:
+    text = CRASH.read_text(encoding="utf-8").replace('leverage = "10"', 'leverage = "10"\nmode = "isolated"')
+    code, out, _ = invoke("run", str(write(tmp_path, "iso.toml", text)), "--json")
+    assert code == 1
+    step = json.loads(out)["steps"][0]
+    assert not step["ok"]
+    assert "cross only" in step["error"]
+
+
+def test_run_needs_a_price_for_every_coin_balance(tmp_path: Path) -> None:
+    text = CRASH.read_text(encoding="utf-8").replace('BTC = "100000"', "")
+    code, _, err = invoke("run", str(write(tmp_path, "noprice.toml", text)))
+    assert code == 2
+    assert "index_prices.BTC" in err
+
+
+# ---------------------------------------------------------------- modes
+
+MODES_BOOK = """
+exchange = "binance"
+multi_assets = true
+[balances]
+BTC = "1"
+USDT = "2000"
+[[positions]]
+symbol = "BTCUSDT"
+side = "long"
+qty = "0.1"
+entry = "100000"
+leverage = "10"
+"""
+
+
+def test_modes_compares_multi_assets_cross_with_leaving_it(tmp_path: Path) -> None:
+    code, out, err = invoke("modes", str(write(tmp_path, "book.toml", MODES_BOOK)), "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    cross, isolated = doc["modes"]["cross"], doc["modes"]["isolated"]
+    assert "multi_assets" in cross
+    assert "multi_assets" not in isolated
+    # cross: 0.95 P (BTC) + 2000 + 0.1 (P - 100,000) (USDT, a debt below 80,000) = 0.0004 P
+    assert cross["positions"][0]["liquidation_price"] == "7622"
+    # isolated, single-asset: 1,000 USDT of margin -> 100,000 * 0.9 / 0.996
+    assert isolated["positions"][0]["liquidation_price"] == "90361.4"
+    assert isolated["account"]["cross_wallet_balance"] == "1000"
+    assert any("leaving Multi-Assets mode" in note for note in doc["notes"])
+    code, table, _ = invoke("modes", str(write(tmp_path, "book.toml", MODES_BOOK)))
+    assert code == 0
+    assert "(Multi-Assets)" in table
+    assert "(single-asset)" in table
+    assert "leaving Multi-Assets mode" in table.replace("\n", " ")
+
+
+def test_modes_says_when_the_settlement_asset_cannot_fund_isolated_margin() -> None:
+    code, _, err = invoke("modes", str(EXAMPLE))
+    assert code == 2
+    assert "all-isolated leaves Multi-Assets mode" in err
+    assert "240 USDC" in err
+
+
+# ---------------------------------------------------------------- risk
+
+
+def test_risk_refuses_multi_assets_books_in_one_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "book.toml", MODES_BOOK)
+    code, out, err = invoke("risk", str(path), "--paths", "100", "--seed", "1")
+    assert code == 2
+    assert "risk does not model Multi-Assets mode" in err
+    assert "marginlab compare" in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in out + err

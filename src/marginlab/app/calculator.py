@@ -140,6 +140,7 @@ class ModesReport:
     venue_title: str
     cross: LiquidationReport
     isolated: LiquidationReport
+    notes: tuple[str, ...] = ()
 
     @property
     def by_mode(self) -> dict[str, LiquidationReport]:
@@ -158,8 +159,21 @@ def modes(request: PortfolioRequest) -> ModesReport:
     venue = request.venue()
     reports = compare_modes(request.portfolio, venue)
     return ModesReport(
-        exchange=venue.name, venue_title=venue.title, cross=reports["cross"], isolated=reports["isolated"]
+        exchange=venue.name,
+        venue_title=venue.title,
+        cross=reports["cross"],
+        isolated=reports["isolated"],
+        notes=LEAVING_MULTI_ASSETS if request.portfolio.multi_assets else (),
     )
+
+
+LEAVING_MULTI_ASSETS = (
+    "cross is Multi-Assets mode as the file sets it: every coin in the wallet backs every cross position, "
+    "and a liquidation takes the whole pool.",
+    "all-isolated means leaving Multi-Assets mode (it is cross only, Binance FAQ 29b45c48…): each isolated "
+    "margin must be paid in the position's settlement asset (USDT for BTCUSDT, USDC for ETHUSDC), and the "
+    "other coins back nothing.",
+)
 
 
 def analyze(portfolio: Portfolio, venue: Venue) -> LiquidationReport:

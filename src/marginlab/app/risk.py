@@ -110,6 +110,7 @@ class RiskResult:
 def risk(request: RiskRequest, *, progress: ProgressFn | None = None) -> RiskResult:
     """Simulate mark-price paths and return the liquidation risk of the portfolio in each margin mode."""
     model = request.portfolio
+    refuse_multi_assets(model)
     venue = venue_for(model.exchange, request.exchange, request.tiers_file)
     data = market_or_default(request.scenario, request.datadir)
     params = None
@@ -133,6 +134,25 @@ def risk(request: RiskRequest, *, progress: ProgressFn | None = None) -> RiskRes
         progress=None if progress is None else (lambda done, total: progress(done, total, "simulating")),
     )
     return RiskResult(exchange=venue.name, venue_title=venue.title, report=report)
+
+
+def refuse_multi_assets(portfolio: Portfolio) -> None:
+    """Refuse a Multi-Assets portfolio: the Monte Carlo kernel has no collateral model (yet).
+
+    The kernel values one settlement-asset pool per margin mode in float64; Multi-Assets mode needs every
+    coin of the pool re-valued on the simulated paths with its haircut and bid/ask rates. Not done.
+    """
+    if portfolio.multi_assets:
+        raise InputError(
+            "multi_assets",
+            True,
+            "",
+            problem=(
+                "risk does not model Multi-Assets mode (the Monte Carlo kernel cannot re-value BTC, ETH, "
+                "… collateral on its paths); replay history with `marginlab compare`, or give the balances "
+                "in the settlement asset without multi_assets"
+            ),
+        )
 
 
 def risk_evidence(
@@ -434,6 +454,8 @@ def run_risk(
 ) -> RiskReport:
     """Simulate mark-price paths and report the liquidation risk of ``portfolio`` in each margin mode.
 
+    A Multi-Assets portfolio is refused (:func:`refuse_multi_assets`).
+
     Parameters
     ----------
     portfolio : Portfolio
@@ -478,6 +500,7 @@ def run_risk(
     InputError
         For an unknown model or mode, bad sizes, or a symbol the data lacks.
     """
+    refuse_multi_assets(portfolio)
     if model not in MODELS:
         raise InputError("model", model, "one of " + ", ".join(MODELS))
     modes = tuple(dict.fromkeys(modes))

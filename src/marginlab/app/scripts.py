@@ -8,8 +8,10 @@ from pathlib import Path
 
 from marginlab.app.calculator import (
     AccountReport,
+    MultiAssetsReport,
     PositionReport,
     account_report,
+    multi_assets_report,
     position_report,
     primary_asset,
 )
@@ -18,7 +20,7 @@ from marginlab.domain.account import Account
 from marginlab.domain.events import Event
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError, MarginLabError
-from marginlab.io.portfolio import instrument_for
+from marginlab.io.portfolio import account_options, instrument_for
 from marginlab.io.schema import (
     CloseStep,
     FundingStep,
@@ -80,6 +82,8 @@ class RunReport:
     insurance_fund: Decimal
     fees_paid: Decimal
     completed: bool = field(default=True)
+    multi_assets: MultiAssetsReport | None = None
+    collateral_seized: dict[str, Decimal] = field(default_factory=dict)
 
 
 def run(request: ScriptRequest) -> RunReport:
@@ -104,7 +108,10 @@ def run_script(script: Script, venue: Venue, *, keep_going: bool = False) -> Run
         balances=script.balances,
         position_mode=script.position_mode,
         insurance_fund=script.insurance_fund,
+        **account_options(script, venue),
     )
+    if account.multi_assets:
+        account.multi_assets_margin()  # every balance needs a USD index from the start (names the asset)
     results: list[StepResult] = []
     completed = True
     for i, step in enumerate(script.steps):
@@ -127,6 +134,8 @@ def run_script(script: Script, venue: Venue, *, keep_going: bool = False) -> Run
         insurance_fund=account.insurance_fund,
         fees_paid=account.fees_paid,
         completed=completed,
+        multi_assets=multi_assets_report(account),
+        collateral_seized=dict(account.collateral_seized),
     )
 
 
