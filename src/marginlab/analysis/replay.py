@@ -25,12 +25,12 @@ from decimal import Decimal
 import numpy as np
 
 from marginlab.domain import events as ev
-from marginlab.domain.account import Account, AutoAddMargin
+from marginlab.domain.account import Account
 from marginlab.domain.enums import Liquidity, MarginMode, Side
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError, OperationRejected
 from marginlab.io.bars import CLOSE, HIGH, LOW, OPEN, Bars, to_decimal
-from marginlab.io.portfolio import MODES, portfolio_for_mode, replay_venue
+from marginlab.io.portfolio import MODES, place_positions, portfolio_for_mode, portfolio_venue, set_policy
 from marginlab.io.results import Closest, Liquidation, ModeResult, position_label
 from marginlab.io.schema import Portfolio, PositionSpec
 
@@ -58,7 +58,7 @@ def replay_exact(
 ) -> ModeResult:
     """Replay ``portfolio`` in one margin mode with the exact engine and return the outcome."""
     model = portfolio_for_mode(portfolio, mode, venue)
-    venue = replay_venue(model, venue)
+    venue = portfolio_venue(model, venue)
     for i, spec in enumerate(model.positions):
         native = venue.resolve_symbol(spec.symbol)
         if native not in bars.last:
@@ -67,24 +67,7 @@ def replay_exact(
             )
     account = Account(venue, balances=model.balances, position_mode=model.position_mode)
     fees_by_key: dict[tuple[str, Side], Decimal] = {}
-    pending: list[PositionSpec] = []
-    for spec in model.positions:
-        if spec.entry is None:
-            pending.append(spec)
-            continue
-        instrument = venue.instrument(spec.symbol)
-        qty = spec.qty if spec.qty is not None else instrument.round_qty_down(spec.notional / spec.entry)  # type: ignore[operator]
-        account.import_position(
-            instrument,
-            spec.side,
-            qty,
-            spec.entry,
-            mark=spec.mark,
-            leverage=spec.leverage,
-            mode=spec.mode,
-            margin=spec.margin,
-        )
-        _policy(account, spec)
+    pending = place_positions(account, model)
     start_equity = _equity(account)
     result = ModeResult(
         mode=mode,
@@ -144,14 +127,6 @@ def replay_exact(
     return result
 
 
-def _policy(account: Account, spec: PositionSpec) -> None:
-    if spec.auto_add_margin is not None:
-        account.set_auto_add_margin(
-            spec.symbol,
-            AutoAddMargin(trigger=spec.auto_add_margin.trigger, target=spec.auto_add_margin.target),
-        )
-
-
 def _open(
     account: Account,
     venue: Venue,
@@ -159,17 +134,16 @@ def _open(
     price: Decimal,
 ) -> list[ev.Event]:
     instrument = venue.instrument(spec.symbol)
-    qty = spec.qty if spec.qty is not None else instrument.round_qty_down(spec.notional / price)  # type: ignore[operator]
     events = account.open(
         instrument.symbol,
         spec.side,
-        qty,
+        spec.quantity(instrument, price),
         price,
         leverage=spec.leverage,
         mode=spec.mode,
         margin=spec.margin,
     )
-    _policy(account, spec)
+    set_policy(account, spec)
     return events
 
 
