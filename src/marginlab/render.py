@@ -5,9 +5,11 @@ returns through this module, so a figure is formatted the same way everywhere. I
 cases and the front ends (``app ← render ← cli``) and imports nothing below :mod:`marginlab.app`: the use
 cases know nothing about tables or JSON, and front ends nothing about the engine.
 
-JSON: numbers are decimal strings (exact Decimals rounded half up: amounts and ratios to 8 places, prices
-of ``liq``/``modes``/``run`` to the instrument's tick), times ISO 8601 UTC, ``null`` where undefined; Monte
-Carlo figures are floats (probabilities to 6 places, money to cents). Tables round money to cents.
+JSON: numbers are decimal strings, exact Decimals rounded half up to 8 decimal places (prices included: a
+liquidation price is never rounded to the tick in machine output, so a bot compares it with its exchange's
+``positionRisk`` digit for digit), times ISO 8601 UTC, ``null`` where undefined; Monte Carlo figures are
+floats (probabilities to 6 places, money to cents). Tables are for people: money to cents, and mark,
+liquidation and bankruptcy prices rounded half up to the instrument's tick (their captions say so).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from marginlab.app.sizing import Sizing
 
 AMOUNT = Decimal("1e-8")
 CENT = Decimal("0.01")
-PRICE_FIELDS = {"entry", "mark", "liquidation_price", "bankruptcy_price"}
+TICK_CAPTION = "prices to the tick; --json: 8 decimals"
 View = list[RenderableType]
 
 
@@ -46,16 +48,8 @@ def number(value: Decimal | None, *, step: Decimal = AMOUNT) -> str | None:
 def jsonable(obj: Any) -> Any:
     """Return ``obj`` (reports, events, dicts, Decimals) as JSON-ready data with decimal strings."""
     if isinstance(obj, PositionReport):
-        out: dict[str, Any] = {}
-        for name in PositionReport.__dataclass_fields__:
-            if name == "tick_size":
-                continue
-            value = getattr(obj, name)
-            step = obj.tick_size if name in PRICE_FIELDS and name != "entry" else AMOUNT
-            out[name] = (
-                number(value, step=step) if isinstance(value, Decimal) or value is None else str(value)
-            )
-        return out
+        # the tick is display information: the table rounds to it, the JSON carries exact prices
+        return {n: jsonable(getattr(obj, n)) for n in PositionReport.__dataclass_fields__ if n != "tick_size"}
     if isinstance(obj, Event):
         return jsonable(obj.to_dict())
     if hasattr(obj, "__slots__") and hasattr(obj, "__dataclass_fields__"):
@@ -87,6 +81,11 @@ def _cents(value: Decimal | None) -> str:
     return _fmt(number(value, step=CENT))
 
 
+def _tick(p: PositionReport, value: Decimal | None) -> str:
+    """Return a price of ``p`` rounded half up to its instrument's tick, for a table."""
+    return _fmt(number(value, step=p.tick_size))
+
+
 # =========================================================================== calculator
 def liquidation_json(report: LiquidationReport) -> dict[str, Any]:
     """Return the ``liq --json`` document."""
@@ -116,7 +115,7 @@ def liquidation_view(report: LiquidationReport, *, title: str) -> View:
     out: View = []
     if not report.positions:
         out.append(f"{title}: no open positions")
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", caption=TICK_CAPTION, caption_justify="left")
     table.add_column("")
     for p in report.positions:
         table.add_column(f"{p.symbol} {p.side}", justify="right")
@@ -124,15 +123,15 @@ def liquidation_view(report: LiquidationReport, *, title: str) -> View:
     fields: list[tuple[str, Callable[[PositionReport, dict[str, Any]], str]]] = [
         ("mode", lambda p, r: r["mode"]),
         ("qty", lambda p, r: r["qty"]),
-        ("entry / mark", lambda p, r: f"{r['entry']} / {r['mark']}"),
+        ("entry / mark", lambda p, r: f"{r['entry']} / {_tick(p, p.mark)}"),
         ("leverage", lambda p, r: f"{r['leverage']}x"),
         ("notional", lambda p, r: _cents(p.notional)),
         ("margin", lambda p, r: _cents(p.margin)),
         ("maint. margin", lambda p, r: f"{number(p.maintenance_margin, step=CENT)} (mmr {r['mmr']})"),
         ("unrealized PnL", lambda p, r: _cents(p.unrealized_pnl)),
         ("margin ratio", lambda p, r: _pct(p.margin_ratio)),
-        ("liquidation price", lambda p, r: _fmt(r["liquidation_price"])),
-        ("bankruptcy price", lambda p, r: _fmt(r["bankruptcy_price"])),
+        ("liquidation price", lambda p, r: _tick(p, p.liquidation_price)),
+        ("bankruptcy price", lambda p, r: _tick(p, p.bankruptcy_price)),
         ("distance to liq.", lambda p, r: _pct(p.distance_to_liquidation)),
     ]
     for label, cell in fields:
@@ -198,7 +197,7 @@ def _at_stake(report: LiquidationReport, p: PositionReport) -> Decimal:
 
 def modes_view(report: ModesReport, *, title: str) -> View:
     """Return the all-cross vs all-isolated table: liquidation price, distance and what is at stake."""
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", caption=TICK_CAPTION, caption_justify="left")
     table.add_column("position")
     table.add_column("mode")
     table.add_column("liq. price", justify="right")
@@ -216,7 +215,7 @@ def modes_view(report: ModesReport, *, title: str) -> View:
             table.add_row(
                 label if name == "cross" else "",
                 shown.get(name, name),
-                _fmt(jsonable(p)["liquidation_price"]),
+                _tick(p, p.liquidation_price),
                 _pct(p.distance_to_liquidation),
                 _cents(_at_stake(reports[name], p)),
             )
@@ -335,6 +334,7 @@ def replay_json(report: ReplayReport) -> dict[str, Any]:
             "notes": list(market.all_notes()),
         },
         "modes": modes,
+        **({"notes": list(report.engine_notes)} if report.engine_notes else {}),
     }
 
 
@@ -372,6 +372,7 @@ def replay_view(report: ReplayReport, *, title: str) -> View:
     )
     out: View = [table]
     out += [f"• {text}" for text in report.comparison.verdicts.values()]
+    out += [f"[dim]{line}[/dim]" for line in report.engine_notes]
     out += [f"[dim]{line}[/dim]" for line in summarise_notes(report.notes)]
     return out
 
@@ -470,7 +471,7 @@ def sizing_json(sizing: Sizing) -> dict[str, Any]:
         "notional": number(result.notional),
         "margin": number(result.margin),
         "leverage": number(result.leverage),
-        "liquidation_price": number(result.liquidation_price, step=sizing.tick_size),
+        "liquidation_price": number(result.liquidation_price),
         "stop_distance": number(result.stop_distance),
         "liquidation_distance": number(result.liquidation_distance),
         "stop_before_liquidation": result.stop_before_liquidation,
@@ -486,6 +487,8 @@ def sizing_view(sizing: Sizing) -> View:
     table = Table(
         title=f"{result.symbol} {sizing.side} sized to risk {number(result.risk_amount, step=CENT)}",
         title_justify="left",
+        caption=TICK_CAPTION,
+        caption_justify="left",
     )
     table.add_column("")
     table.add_column("value", justify="right")
