@@ -607,6 +607,7 @@ def venue_json(v: VenueSummary) -> dict[str, Any]:
         "default_leverage": number(v.default_leverage),
         "sources": [{"title": s.title, "url": s.url, "checked": s.checked} for s in v.sources],
         "notes": list(v.notes),
+        "multi_assets": v.multi_assets,
     }
 
 
@@ -629,5 +630,7 @@ def venues_view(rows: Sequence[VenueSummary]) -> View:
     out: View = [table]
     for v in rows:
         out.append(f"[bold]{v.name}[/bold] ({v.title}): tiers {v.tier_snapshot}")
+        if v.multi_assets is not None:
+            out.append(f"  Multi-Assets mode: {v.multi_assets}")
         out.extend(f"  {s.title}: {s.url} (checked {s.checked})" for s in v.sources)
     return out

@@ -321,3 +321,14 @@ def test_compare_leaves_out_an_isolated_mode_the_settlement_wallet_cannot_fund(t
     doc = json.loads(out)
     assert list(doc["modes"]) == ["cross"]
     assert any(note.startswith("isolated: not replayed") and "USDT" in note for note in doc["notes"])
+
+
+def test_venues_lists_the_multi_assets_table_with_its_sources() -> None:
+    code, out, _ = invoke("venues", "--json")
+    assert code == 0
+    binance, bybit = (v for v in json.loads(out) if v["name"] in ("binance", "bybit"))
+    assert "BTC 95 %" in binance["multi_assets"]
+    assert "USDT 99.99 %" in binance["multi_assets"]
+    assert "2021-05-28" in binance["multi_assets"]
+    assert any("c983a9268cfa4e70a4916c276bb3b7bc" in s["url"] for s in binance["sources"])
+    assert bybit["multi_assets"] is None
