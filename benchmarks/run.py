@@ -278,7 +278,13 @@ def bench_monte_carlo() -> dict[str, float]:
     return out
 
 
-REAL_2025 = Path(__file__).resolve().parents[2] / "shared/data/binance-usdm-5m-2025"
+def _real_2025() -> Path | None:
+    """Return ``../shared/data/binance-usdm-5m-2025`` next to the checkout (or a worktree's parents)."""
+    for folder in Path(__file__).resolve().parents[1:]:
+        candidate = folder.parent / "shared/data/binance-usdm-5m-2025"
+        if candidate.is_dir():
+            return candidate
+    return None
 
 
 def bench_replay_real() -> dict[str, float | None]:
@@ -287,12 +293,13 @@ def bench_replay_real() -> dict[str, float | None]:
     Reads ``../shared/data/binance-usdm-5m-2025`` next to the checkout when present (not part of the
     repository); ``None`` otherwise. Loading the files is not timed.
     """
-    if not REAL_2025.is_dir():
+    real = _real_2025()
+    if real is None:
         return {"replay_real_1y_5m_6sym_3modes_s": None}
     from marginlab.io.bars import bars_from_market
     from marginlab.io.candles import load_freqtrade_dir
 
-    market = load_freqtrade_dir(REAL_2025, timeframe="5m").slice("2025-01-01", "2026-01-01")
+    market = load_freqtrade_dir(real, timeframe="5m").slice("2025-01-01", "2026-01-01")
     bars = bars_from_market(market)
     venue = get_venue("binance")
     portfolio = six_symbol_portfolio()
