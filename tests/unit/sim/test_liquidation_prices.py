@@ -115,7 +115,7 @@ def test_compact_int8_tables_and_sides_give_the_same_prices() -> None:
     n = 5000
     table = rng.integers(0, len(SYMBOLS), n)
     side = np.where(rng.random(n) < 0.5, 1, -1)
-    entry = np.array([float(PRICES[s]) for s in SYMBOLS])[table] * rng.uniform(0.9, 1.1, n)
+    entry = np.array([float(BOOK_PRICES[s]) for s in SYMBOLS])[table] * rng.uniform(0.9, 1.1, n)
     qty = 10 ** rng.uniform(2.0, 7.0, n) / entry
     fixed = qty * entry / rng.integers(1, 50, n)
     args = {"qty": qty, "entry": entry, "fixed": fixed, "mark": entry}
