@@ -81,6 +81,24 @@ class ReplayReport:
     notes: tuple[str, ...]
     engine_notes: tuple[str, ...] = ()
 
+    @property
+    def results(self) -> dict[str, ModeResult]:
+        """Return the outcome per margin mode, in the requested order."""
+        return self.comparison.results
+
+    @property
+    def verdicts(self) -> dict[str, str]:
+        """Return one plain sentence per mode on what it did to the account."""
+        return self.comparison.verdicts
+
+    def __repr__(self) -> str:
+        """Return one line: the data, then each mode's final equity and number of liquidations."""
+        modes = ", ".join(
+            f"{name} {r.start_equity:,.2f} → {r.final_equity:,.2f} ({len(r.liquidations)} liquidated)"
+            for name, r in self.results.items()
+        )
+        return f"<ReplayReport {self.exchange} on {self.data_name} ({len(self.market)} bars): {modes}>"
+
 
 def replay(request: ReplayRequest, *, progress: ProgressFn | None = None) -> ReplayReport:
     """Replay the request's portfolio once per mode and return the comparison (see :class:`ReplayRequest`)."""

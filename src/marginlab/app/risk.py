@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from marginlab.analysis.advisor import Evidence, EvidenceFn
-from marginlab.app.inputs import ProgressFn, market_or_default, parse_modes, venue_for
+from marginlab.app.inputs import ProgressFn, market_or_default, parse_count, parse_modes, venue_for
 from marginlab.domain.enums import MarginMode
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError
@@ -51,6 +51,7 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+MAX_PATHS = 100_000_000  # 10^8 paths: hours of work already; more is a typo, not a question
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,11 +107,26 @@ class RiskResult:
     venue_title: str
     report: RiskReport
 
+    @property
+    def modes(self) -> dict[str, ModeRisk]:
+        """Return the risk per margin mode (``"cross"``, ``"isolated"``, ``"hybrid"``)."""
+        return self.report.modes
+
+    def __repr__(self) -> str:
+        """Return one line: the run, then each mode's P(any liquidation) and expected shortfall 99 %."""
+        r = self.report
+        modes = ", ".join(
+            f"{name} P(liq.) {m.p_any_liquidation:.2%} ES99 {m.es99:,.2f}" for name, m in r.modes.items()
+        )
+        return f"<RiskResult {self.exchange}: {r.paths:,} {r.model} paths over {r.horizon_days:g}d; {modes}>"
+
 
 def risk(request: RiskRequest, *, progress: ProgressFn | None = None) -> RiskResult:
     """Simulate mark-price paths and return the liquidation risk of the portfolio in each margin mode."""
     model = request.portfolio
     refuse_multi_assets(model)
+    parse_count("seed", request.seed, minimum=0, maximum=2**63 - 1)
+    parse_count("paths", request.paths, maximum=MAX_PATHS)
     venue = venue_for(model.exchange, request.exchange, request.tiers_file)
     data = market_or_default(request.scenario, request.datadir)
     params = None

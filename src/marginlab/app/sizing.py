@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from marginlab.analysis.sizing import SizeRequest, SizeResult, size_position
 from marginlab.app.inputs import load_venue
@@ -40,6 +41,22 @@ class Sizing:
     side: Side
     result: SizeResult
     tick_size: Decimal
+
+    def __getattr__(self, name: str) -> Any:
+        """Read the sized position's fields (``qty``, ``liquidation_price``, …) from :attr:`result`."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.result, name)
+
+    def __repr__(self) -> str:
+        """Return one line: the size, its liquidation price and the loss at the stop."""
+        r = self.result
+        liq = "none" if r.liquidation_price is None else f"{r.liquidation_price.quantize(self.tick_size)}"
+        warned = f", {len(r.warnings)} warning(s)" if r.warnings else ""
+        return (
+            f"<Sizing {r.symbol} {self.side} qty {r.qty} ({r.notional:,.2f} at {r.leverage}x), liq. {liq}, "
+            f"loss at stop {r.loss_at_stop:,.2f}{warned}>"
+        )
 
 
 def size(request: SizingRequest) -> Sizing:
