@@ -25,6 +25,7 @@ from marginlab.domain.venue import Venue
 from marginlab.errors import InsufficientMargin, OperationRejected
 from marginlab.rules import get_venue
 from marginlab.venue import ledger, state
+from marginlab.venue.database import read_only
 from marginlab.venue.errors import VenueError
 from marginlab.venue.models import (
     AccountRow,
@@ -91,6 +92,8 @@ class VenueService:
         self.clock: Clock = clock or wall_clock_ms
         self.rules: Venue = get_venue("binance")
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(read_only(engine), expire_on_commit=False)
+        self._listed: tuple[str, ...] = ()
         self._box: SecretBox | None = None
         self._postgres = engine.dialect.name == "postgresql"
         self.trader = Trader(self.rules, settings)
@@ -105,7 +108,7 @@ class VenueService:
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
-        with self._sessions() as session, session.begin():
+        with self._read_sessions() as session, session.begin():
             yield session
 
     @contextmanager
@@ -140,14 +143,15 @@ class VenueService:
         if not symbol:
             raise VenueError(-1102, param="symbol")
         native = symbol.upper()
-        if native not in self.listed_symbols():
+        if native not in self._listed and native not in self.listed_symbols():
             raise VenueError(-1121)
         return native
 
     def listed_symbols(self) -> tuple[str, ...]:
-        """Return the symbols the venue trades: those with a price in the market table."""
+        """Return the symbols the venue trades: those with a price in the market table (never delisted)."""
         with self._read() as session:
-            return tuple(session.scalars(select(MarketRow.symbol).order_by(MarketRow.symbol)).all())
+            self._listed = tuple(session.scalars(select(MarketRow.symbol).order_by(MarketRow.symbol)).all())
+        return self._listed
 
     # ------------------------------------------------------------------ accounts
     def create_account(self, *, deposit: Decimal, bonus: Decimal) -> NewAccount:
