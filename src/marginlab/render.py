@@ -612,8 +612,7 @@ def venue_json(v: VenueSummary) -> dict[str, Any]:
 
 
 def venues_view(rows: Sequence[VenueSummary]) -> View:
-    """Return the rule sets' policies as a table, then each one's tier snapshot and its sources (the venues'
-    pages, each with the date it was checked)."""
+    """Return the rule sets' policies as a table, then each one's tier snapshot and dated sources."""
     table = Table(title="venue rule sets", title_justify="left")
     for column in ("name", "symbols", "MM at", "fee in LP", "liquidation", "mode switch", "hedge"):
         table.add_column(column)

@@ -6,12 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from marginlab.cli import cli
-
-EXAMPLES = Path(__file__).parents[2] / "src" / "marginlab" / "examples"
-runner = CliRunner()
+from support import EXAMPLES, invoke, write
 
 FAQ_CROSS = """
 exchange = "binance"
@@ -36,17 +32,6 @@ leverage = "20"
 mmr = "0.10"
 maintenance_amount = "135365"
 """
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(cli, list(args))
-    return result.exit_code, result.stdout, result.stderr
-
-
-def write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def test_liq_json_reproduces_the_seed_isolated_example() -> None:

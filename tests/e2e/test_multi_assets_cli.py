@@ -7,24 +7,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from marginlab.cli import cli
+from support import EXAMPLES, invoke, write
 
-EXAMPLE = Path(__file__).parents[2] / "src" / "marginlab" / "examples" / "multi_assets_binance.toml"
-runner = CliRunner()
+EXAMPLE = EXAMPLES / "multi_assets_binance.toml"
 D = Decimal
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(cli, list(args))
-    return result.exit_code, result.stdout, result.stderr
-
-
-def write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def cents(text: str) -> Decimal:

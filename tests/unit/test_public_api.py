@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal as D
-from pathlib import Path
 
 import pytest
 
 import marginlab
 from marginlab import Account, InputError, MarginLabError, MarginMode, Side, ccxt_position, get_venue
+from support import EXAMPLES
 
 
 def test_all_lists_each_public_name_once_and_every_name_exists() -> None:
@@ -47,7 +47,6 @@ def test_ccxt_position_mirrors_ccxt_field_names_and_values() -> None:
 
 
 # ----------------------------------------------------------------------------- the four calls of a bot
-EXAMPLES = Path(__file__).parents[2] / "src" / "marginlab" / "examples"
 SIZE = {"symbol": "BTCUSDT", "side": "long", "equity": 10_000, "risk": "1%", "entry": 100_000, "stop": 97_000}
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal as D
-from pathlib import Path
 
 import pytest
 
@@ -11,15 +10,9 @@ from marginlab.app import advice, calculator, catalog, inputs, replay, scripts, 
 from marginlab.app import risk as risk_case
 from marginlab.domain.enums import MarginMode, Side
 from marginlab.errors import InputError, RuleSetError
-from marginlab.io.schema import Portfolio, PositionSpec, parse
+from marginlab.io.schema import PositionSpec, parse
 from marginlab.rules import get_venue
-
-EXAMPLES = Path(__file__).parents[3] / "src" / "marginlab" / "examples"
-
-
-def book(*positions: dict[str, str], usdt: str = "10000") -> Portfolio:
-    return parse(Portfolio, {"balances": {"USDT": usdt}, "positions": list(positions)})
-
+from support import EXAMPLES, book
 
 BTC_ISOLATED = {"symbol": "BTCUSDT", "side": "long", "qty": "0.05", "entry": "100000", "leverage": "10"}
 
