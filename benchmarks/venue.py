@@ -76,7 +76,7 @@ class Server:
             stderr=subprocess.STDOUT,
             env=self.env,
         )
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 240
         while True:
             try:
                 with OPENER.open(self.url + "/health", timeout=2):

@@ -198,17 +198,19 @@ def size(
         ``.stop_before_liquidation``, ``.warnings``.
     """
     request = sizing_case.SizingRequest(
-        symbol=_text("symbol", symbol),
-        side=parse_choice("side", side, Side),
-        equity=parse_decimal("equity", equity),
-        risk=parse_fraction("risk", risk),
-        entry=parse_decimal("entry", entry),
-        stop=parse_decimal("stop", stop),
+        position=sizing_case.SizeRequest(
+            symbol=_text("symbol", symbol),
+            side=parse_choice("side", side, Side),
+            equity=parse_decimal("equity", equity),
+            risk=parse_fraction("risk", risk),
+            entry=parse_decimal("entry", entry),
+            stop=parse_decimal("stop", stop),
+            mode=parse_choice("mode", mode, MarginMode),
+            leverage=None if leverage is None else parse_decimal("leverage", leverage),
+            buffer=parse_fraction("buffer", buffer),
+        ),
         exchange=_text("exchange", exchange),
         tiers_file=_optional_path("tiers_file", tiers_file),
-        mode=parse_choice("mode", mode, MarginMode),
-        leverage=None if leverage is None else parse_decimal("leverage", leverage),
-        buffer=parse_fraction("buffer", buffer),
     )
     return sizing_case.size(request)
 

@@ -60,7 +60,7 @@ def jsonable(obj: Any) -> Any:
         return [jsonable(v) for v in obj]
     if isinstance(obj, Decimal):
         return number(obj)
-    if isinstance(obj, bool | int | str) or obj is None:
+    if isinstance(obj, bool | int | float | str) or obj is None:
         return obj
     return str(obj)
 
@@ -557,22 +557,8 @@ def _iso(ts: Any) -> str:
 
 def scenario_json(info: ScenarioInfo) -> dict[str, Any]:
     """Return a scenario's description (times ISO 8601 UTC, prices as floats in quote per base)."""
-    return {
-        "name": info.name,
-        "title": info.title,
-        "description": info.description,
-        "interval": info.interval,
-        "start": _iso(info.start),
-        "end": _iso(info.end),
-        "bars": info.bars,
-        "symbols": list(info.symbols),
-        "source": info.source,
-        "mark_source": dict(info.mark_source),
-        "funding_source": dict(info.funding_source),
-        "notes": list(info.notes),
-        "extremes": {s: dict(v) for s, v in info.extremes.items()},
-        "size_bytes": info.size_bytes,
-    }
+    doc: dict[str, Any] = jsonable(info)
+    return doc | {"start": _iso(info.start), "end": _iso(info.end)}
 
 
 def scenarios_view(infos: Sequence[ScenarioInfo]) -> View:
@@ -592,23 +578,9 @@ def scenarios_view(infos: Sequence[ScenarioInfo]) -> View:
 
 
 def venue_json(v: VenueSummary) -> dict[str, Any]:
-    """Return a rule set's policies, tier snapshot and sources."""
-    return {
-        "name": v.name,
-        "title": v.title,
-        "tier_snapshot": v.tier_snapshot,
-        "instruments": v.instruments,
-        "maintenance_basis": v.maintenance_basis,
-        "fee_in_liquidation": v.fee_in_liquidation,
-        "liquidation_style": v.liquidation_style,
-        "mode_switch": v.mode_switch,
-        "partial_liquidation": v.partial_liquidation,
-        "hedge_mode": v.hedge_mode,
-        "default_leverage": number(v.default_leverage),
-        "sources": [{"title": s.title, "url": s.url, "checked": s.checked} for s in v.sources],
-        "notes": list(v.notes),
-        "multi_assets": v.multi_assets,
-    }
+    """Return a rule set's policies, tier snapshot and sources (dated)."""
+    doc: dict[str, Any] = jsonable(v)
+    return doc
 
 
 def venues_view(rows: Sequence[VenueSummary]) -> View:

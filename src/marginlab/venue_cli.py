@@ -77,9 +77,10 @@ def serve(
     import uvicorn
 
     from marginlab.api.app import create_app
-    from marginlab.venue.prices import PriceFeed, seed_prices
+    from marginlab.venue.prices import PriceFeed, parse_source, seed_prices
 
     try:
+        parse_source(prices)
         settings = VenueSettings.from_env(db_url=db, host=host)
         if settings.admin_token is None and settings.loopback:
             settings = VenueSettings.from_env(db_url=db, host=host, admin_token=secrets.token_urlsafe(24))

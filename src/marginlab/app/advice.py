@@ -8,6 +8,7 @@ from pathlib import Path
 from marginlab.analysis.advisor import Advice, Evidence, Profile, Reason, advise, parse_profile, parse_trade
 from marginlab.app.inputs import market_or_default, venue_for
 from marginlab.app.risk import risk_evidence
+from marginlab.errors import InputError
 from marginlab.io.schema import Portfolio, PositionSpec
 
 __all__ = ["Advice", "AdviceRequest", "Evidence", "Profile", "Reason", "recommend"]
@@ -47,6 +48,16 @@ class AdviceRequest:
 def recommend(request: AdviceRequest) -> Advice:
     """Return the recommendation for the request's trade, every reason measured."""
     model = request.portfolio
+    if model.multi_assets:
+        raise InputError(
+            "multi_assets",
+            True,
+            "",
+            problem=(
+                "advise does not model Multi-Assets mode (its Monte Carlo evidence cannot re-value the "
+                "collateral; isolated margin would also mean leaving the mode); see `marginlab modes`"
+            ),
+        )
     venue = venue_for(model.exchange, request.exchange, request.tiers_file)
     data = market_or_default(request.scenario, request.datadir)
     trade = parse_trade(request.trade) if isinstance(request.trade, str) else request.trade

@@ -333,9 +333,8 @@ def ccxt_position(account: Account, pos: Position) -> dict[str, Any]:
     ``marginRatio`` is maintenance / collateral equity as a fraction.
     """
     report = position_report(account, pos)
-    collateral = (
-        pos.margin if pos.mode is MarginMode.ISOLATED else account.cross_margin_balance(pos.instrument.settle)
-    )
+    # cross: the margin balance backing it (Multi-Assets: the pool's USD equity in the settlement asset)
+    collateral = pos.margin if pos.mode is MarginMode.ISOLATED else account.position_equity(pos)
     base, settle = pos.instrument.base, pos.instrument.settle
     return {
         "symbol": f"{base}/{settle}:{settle}",

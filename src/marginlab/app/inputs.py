@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 E = TypeVar("E", bound=Enum)
+D = TypeVar("D", Portfolio, Script)
 PortfolioSource = Portfolio | Mapping[str, Any] | str | Path
 ScriptSource = Script | Mapping[str, Any] | str | Path
 ProgressFn = Callable[[int, int | None, str], None]
@@ -63,24 +64,22 @@ def venue_for(document_exchange: str, exchange: str | None, tiers_file: str | Pa
 
 def read_portfolio(source: PortfolioSource) -> Portfolio:
     """Return a validated portfolio from a model, a mapping, or a ``.toml``/``.json`` file path."""
-    if isinstance(source, Portfolio):
-        return source
-    if isinstance(source, Mapping):
-        return parse(Portfolio, dict(source), where="portfolio")
-    if not isinstance(source, str | Path):
-        raise InputError("portfolio", source, "a file path, a mapping or a Portfolio")
-    return parse(Portfolio, read_document(source), where=Path(source).name)
+    return _read(Portfolio, source, "portfolio")
 
 
 def read_script(source: ScriptSource) -> Script:
     """Return a validated what-if script from a model, a mapping, or a ``.toml``/``.json`` file path."""
-    if isinstance(source, Script):
+    return _read(Script, source, "script")
+
+
+def _read(model: type[D], source: D | Mapping[str, Any] | str | Path, name: str) -> D:
+    if isinstance(source, model):
         return source
     if isinstance(source, Mapping):
-        return parse(Script, dict(source), where="script")
+        return parse(model, dict(source), where=name)
     if not isinstance(source, str | Path):
-        raise InputError("script", source, "a file path, a mapping or a Script")
-    return parse(Script, read_document(source), where=Path(source).name)
+        raise InputError(name, source, f"a file path, a mapping or a {model.__name__}")
+    return parse(model, read_document(source), where=Path(source).name)
 
 
 def load_market(

@@ -222,25 +222,19 @@ def compare_history(
 
     A Multi-Assets portfolio always runs on the exact engine (the fast core does not model it).
     """
-    bars = bars_from_market(market)
-    if engine == "exact" or (portfolio.multi_assets and engine == "fast"):
-        return compare(
-            portfolio,
-            venue,
-            bars,
-            modes,
-            replay=lambda p, v, b, m: replay_exact(p, v, b, m, extremes=extremes),
-            on_mode_done=on_mode_done,
-        )
-    if engine != "fast":
+    if engine not in ("fast", "exact"):
         raise InputError("--engine", engine, "fast or exact")
-    from marginlab.sim.api import replay_fast  # numba compiles on first use
+    run: Callable[..., ModeResult] = replay_exact
+    if engine == "fast" and not portfolio.multi_assets:  # the fast core does not model Multi-Assets
+        from marginlab.sim.api import replay_fast  # numba compiles on first use
+
+        run = replay_fast
 
     return compare(
         portfolio,
         venue,
-        bars,
+        bars_from_market(market),
         modes,
-        replay=lambda p, v, b, m: replay_fast(p, v, b, m, extremes=extremes),
+        replay=lambda p, v, b, m: run(p, v, b, m, extremes=extremes),
         on_mode_done=on_mode_done,
     )

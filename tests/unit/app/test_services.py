@@ -127,13 +127,15 @@ def test_risk_is_reproducible_and_isolated_caps_the_loss() -> None:
 
 def test_size_risks_the_share_of_equity_to_the_stop() -> None:
     request = sizing.SizingRequest(
-        symbol="BTCUSDT",
-        side=Side.LONG,
-        equity=D(10000),
-        risk=inputs.parse_percent("risk", "1%"),
-        entry=D(100000),
-        stop=D(97000),
-        leverage=D(10),
+        position=sizing.SizeRequest(
+            symbol="BTCUSDT",
+            side=Side.LONG,
+            equity=D(10000),
+            risk=inputs.parse_percent("risk", "1%"),
+            entry=D(100000),
+            stop=D(97000),
+            leverage=D(10),
+        )
     )
     sized = sizing.size(request)
     assert sized.result.loss_at_stop <= D(100)
