@@ -382,7 +382,9 @@ def main(argv: list[str]) -> None:
     unknown = [n for n in names if n not in GROUPS]
     if unknown:
         raise SystemExit(f"unknown benchmark group(s) {unknown}; known: {list(GROUPS)}")
-    results: dict[str, object] = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else {}
+    # a full run starts afresh (no figure of an older run survives); a partial one updates the file
+    partial = len(names) < len(GROUPS) and OUT.exists()
+    results: dict[str, object] = json.loads(OUT.read_text(encoding="utf-8")) if partial else {}
     load_before = os.getloadavg()[0]
     for name in names:
         results.update(GROUPS[name]())
