@@ -26,7 +26,7 @@ fast core (``marginlab.sim.nb``)            exact function it mirrors (``marginl
 ``touches``                                 ``domain.account.Account.is_liquidatable``
 ``_iso_liquidatable``                       ``domain.account.Account.is_liquidatable``
 ``_cross_liquidatable``                     ``domain.account.Account.is_liquidatable``
-``_band``, ``_root_above``                  ``domain.liquidation.solve_price``
+``_band``, ``_root_above``, ``_has_slope``  ``domain.liquidation.solve_price``
 ``_solve_one_nb``, ``_solve_two_nb``        ``domain.liquidation.solve_price``
 ``_keep_nearest``                           ``domain.liquidation.solve_price``
 ``_one_leg_bounds_nb``, ``_liq_unique_nb``  ``domain.liquidation.solve_price``
@@ -244,9 +244,20 @@ def _band(tiers, k, last, s, f):
 
 
 @njit(cache=True, inline="always")
-def _root_above(intercept, slope, floor):
-    """Return the root of ``intercept + slope * P`` if above ``floor``, else NaN (also without a slope)."""
-    if slope == 0.0:
+def _has_slope(slope, qty):
+    """Return whether ``slope`` (summed from terms of size ``qty``) is more than float rounding of zero."""
+    return abs(slope) > ROOT_EPS * qty
+
+
+@njit(cache=True, inline="always")
+def _root_above(intercept, slope, floor, qty):
+    """Return the root of ``intercept + slope * P`` if above ``floor``, else NaN (also without a slope).
+
+    ``qty`` is the size the slope is summed from (``q``, or ``q1 + q2`` for two legs): a slope within
+    ``ROOT_EPS * qty`` of zero is float rounding of terms that cancel exactly in Decimal (hedged legs on a
+    shared tier), where the exact engine finds no price; dividing by it would give a "price" near 1e26.
+    """
+    if not _has_slope(slope, qty):
         return np.nan
     root = -intercept / slope
     return root if root > floor else np.nan
@@ -270,7 +281,7 @@ def _solve_one_nb(tiers, tables, basis_entry, t, s, q, e, fixed, ref, maintenanc
         else:
             slope = s * q - q * m - q * f
             intercept = fixed - s * q * e + c
-        return _root_above(intercept, slope, floor)
+        return _root_above(intercept, slope, floor, q)
     # in notional N = q * P on tier k: (s - m_k - f) N = s q E - fixed - cum_k, valid in [floor_k, cap_k]
     start = int(tables[t, T_START])
     last = start + int(tables[t, T_COUNT]) - 1
@@ -291,7 +302,7 @@ def _solve_two_nb(tiers, tables, basis_entry, t, s1, q1, e1, s2, q2, e2, fixed, 
     """Return the shared liquidation price of two legs of one symbol (hedge mode, cross); NaN: none."""
     floor = ROOT_EPS * max(e1, e2)
     if not maintenance:
-        return _root_above(fixed - s1 * q1 * e1 - s2 * q2 * e2, s1 * q1 + s2 * q2, floor)
+        return _root_above(fixed - s1 * q1 * e1 - s2 * q2 * e2, s1 * q1 + s2 * q2, floor, q1 + q2)
     f = tables[t, T_CLOSE_FEE]
     base_slope = s1 * q1 + s2 * q2 - (q1 + q2) * f
     base_icpt = fixed - s1 * q1 * e1 - s2 * q2 * e2
@@ -303,7 +314,7 @@ def _solve_two_nb(tiers, tables, basis_entry, t, s1, q1, e1, s2, q2, e2, fixed, 
             icpt -= q1 * e1 * tiers[k1, MMR] + q2 * e2 * tiers[k2, MMR]
         else:
             slope -= q1 * tiers[k1, MMR] + q2 * tiers[k2, MMR]
-        return _root_above(icpt, slope, floor)
+        return _root_above(icpt, slope, floor, q1 + q2)
     start = int(tables[t, T_START])
     last = start + int(tables[t, T_COUNT]) - 1
     k1, k2 = start, start
@@ -315,7 +326,7 @@ def _solve_two_nb(tiers, tables, basis_entry, t, s1, q1, e1, s2, q2, e2, fixed, 
         hi = min(b1, b2)
         if hi > lo:
             slope = base_slope - q1 * tiers[k1, MMR] - q2 * tiers[k2, MMR]
-            if slope != 0.0:
+            if _has_slope(slope, q1 + q2):
                 root = -(base_icpt + tiers[k1, CUM] + tiers[k2, CUM]) / slope
                 if lo <= root <= hi:
                     best = _keep_nearest(root, best, ref, floor)

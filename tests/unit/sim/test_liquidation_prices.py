@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from marginlab.domain.account import Account
-from marginlab.domain.enums import MarginMode, Side
+from marginlab.domain.enums import MarginMode, PositionMode, Side
 from marginlab.domain.position import Position
 from marginlab.errors import InputError
 from marginlab.rules import get_venue
@@ -125,3 +125,26 @@ def test_compact_int8_tables_and_sides_give_the_same_prices() -> None:
     # Assert: bit for bit, and most positions do have a price
     assert np.array_equal(wide, compact, equal_nan=True)
     assert np.isfinite(wide).sum() > n // 2
+
+
+@pytest.mark.parametrize(
+    ("wallet", "legs"),
+    [
+        # found by hypothesis: on ETH's last tier the two legs' slopes cancel exactly in Decimal,
+        # but float64 leaves ~1e-18 and the fast core answered 1e26 instead of "no price"
+        ("1000", [("long", "0.063", "3187.5"), ("short", "0.021", "2718.6")]),
+        ("100", [("short", "0.010", "3000"), ("long", "0.030", "3281.4")]),
+    ],
+)
+def test_hedged_legs_whose_slopes_cancel_have_no_price(wallet: str, legs: list[tuple[str, str, str]]) -> None:
+    # Arrange: Binance hedge mode, both ETHUSDT legs cross at 1x, marked at the last leg's entry
+    venue = get_venue("binance")
+    account = Account(venue, balances={"USDT": Decimal(wallet)}, position_mode=PositionMode.HEDGE)
+    mark = Decimal(legs[-1][2])
+    for side, qty, entry in legs:
+        account.import_position(
+            venue.instrument("ETHUSDT"), Side(side), Decimal(qty), Decimal(entry), mark=mark,
+            leverage=Decimal(1), mode=MarginMode.CROSS,
+        )  # fmt: skip
+    # Act / Assert: the exact engine's answer, "no price" included
+    assert_matches(account)
