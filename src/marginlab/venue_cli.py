@@ -73,7 +73,10 @@ def serve(
     loop: Annotated[bool, typer.Option("--loop/--no-loop", help="Restart the scenario at its end.")] = True,
     seed: Annotated[int, typer.Option(help="Seed of sim:MODEL (the same seed, the same market).")] = 0,
 ) -> None:
-    """Start the venue (FastAPI on uvicorn; OpenAPI at /docs and /openapi.json)."""
+    """Start the venue (HTTP API for ccxt).
+
+    FastAPI on uvicorn; OpenAPI at /docs and /openapi.json.
+    """
     import uvicorn
 
     from marginlab.api.app import create_app
@@ -145,7 +148,10 @@ def _account_row(view: AccountView) -> dict[str, Any]:
 
 @venue_app.command()
 def accounts(db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """List accounts: equity, bonus left, open positions, liquidations so far."""
+    """List the accounts and their equity.
+
+    Equity, bonus left, open positions and liquidations so far, per account.
+    """
     try:
         rows = [_account_row(v) for v in _service(db).accounts()]
     except MarginLabError as exc:
@@ -169,7 +175,10 @@ def mark(
     url: Annotated[str | None, typer.Option(help="A running venue's URL (instead of --db).")] = None,
     admin_token: Annotated[str | None, typer.Option(help="The running venue's admin token.")] = None,
 ) -> None:
-    """Set marks (and last prices) by hand; runs the liquidation check for every account."""
+    """Set marks and last prices by hand.
+
+    Every account's liquidation check runs in the same transaction.
+    """
     try:
         if len(pairs) % 2:
             raise InputError("pairs", " ".join(pairs), "SYMBOL PRICE pairs")

@@ -299,9 +299,10 @@ def test_version_help_and_80_columns(tmp_path: Path) -> None:
     for command in ("compare", "risk", "size", "run", "advise", "liq"):
         code, out, _ = invoke(command, "--help", width=80)
         assert code == 0 and "<bool>" not in out
-    code, out, _ = invoke("--help", width=80)
-    commands = out.split("Commands:")[1]
-    assert code == 0 and "..." not in commands and "…" not in commands  # no command summary cut short
+    for group in ((), ("venue",), ("venue", "account")):
+        code, out, _ = invoke(*group, "--help", width=80)
+        commands = out.split("Commands:")[1]
+        assert code == 0 and "..." not in commands and "…" not in commands, group  # no summary cut short
     for args in (
         ("venues",),
         ("scenarios",),
