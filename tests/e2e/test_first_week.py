@@ -377,3 +377,13 @@ def test_a_first_run_with_a_cold_cache_says_it_compiles_the_fast_core(tmp_path: 
     (warm_dir / "nb.replay_nb-1.py311.nbi").write_bytes(b"")
     warm = runner.invoke(cli, list(args), env={"NUMBA_CACHE_DIR": str(tmp_path / "warm")})
     assert "compiling" not in warm.stderr
+
+
+def test_advise_on_the_opposite_side_in_one_way_mode_says_it_reduces(tmp_path: Path) -> None:
+    # one-way mode nets BTCUSDT to one position: a short against the open long reduces it, it is no hedge
+    path = book(tmp_path, btc=FIRST["BTCUSDT"], eth=FIRST["ETHUSDT"], doge=FIRST["DOGEUSDT"])
+    code, out, err = invoke("advise", str(path), "--trade", "BTCUSDT short notional=500 leverage=5")
+    assert code == 2
+    assert err.strip().splitlines() == [err.strip()]
+    assert "in one-way mode a short on BTCUSDT reduces the open long position" in err
+    assert "Traceback" not in out + err

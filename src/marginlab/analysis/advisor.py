@@ -32,7 +32,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from marginlab.domain.enums import MarginMode, ModeSwitchPolicy
+from marginlab.domain.enums import MarginMode, ModeSwitchPolicy, PositionMode
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError
 from marginlab.io.candles import MarketData
@@ -197,6 +197,28 @@ def advise(
     for name in [symbol, *held]:
         if name not in market.symbols:
             raise InputError("symbol", name, f"one of the market data's symbols {', '.join(market.symbols)}")
+    if portfolio.position_mode is PositionMode.ONE_WAY:
+        opposite = next(
+            (
+                p
+                for name, p in zip(held, portfolio.positions, strict=True)
+                if name == symbol and p.side is not trade.side
+            ),
+            None,
+        )
+        if opposite is not None:
+            # one-way mode nets a symbol to one position: the trade reduces, closes or flips the open one
+            raise InputError(
+                "trade",
+                f"{symbol} {trade.side}",
+                "",
+                problem=(
+                    f"in one-way mode a {trade.side} on {symbol} reduces the open {opposite.side} position "
+                    "(or closes and flips it), whose margin mode stays the symbol's; advise is for opening "
+                    "or adding. Ask about the open position with `marginlab liq`, or use position_mode = "
+                    '"hedge" to hold both sides'
+                ),
+            )
     returns = log_returns(market)
     index = next(
         (

@@ -56,8 +56,11 @@ def market(correlation: float, *, bars: int = 2000, seed: int = 7, calm_end: boo
     return MarketData(index=index, interval=pd.Timedelta("5min"), last=last, mark=dict(last), funding={})
 
 
-def portfolio(*positions: dict[str, str]) -> Portfolio:
-    return parse(Portfolio, {"balances": {"USDT": "10000"}, "positions": list(positions)})
+def portfolio(*positions: dict[str, str], position_mode: str = "one-way") -> Portfolio:
+    return parse(
+        Portfolio,
+        {"balances": {"USDT": "10000"}, "position_mode": position_mode, "positions": list(positions)},
+    )
 
 
 def test_a_newcomers_50x_altcoin_punt_is_isolated() -> None:
@@ -76,12 +79,20 @@ def test_a_newcomers_50x_altcoin_punt_is_isolated() -> None:
 
 
 def test_a_hedged_btc_long_short_pair_is_cross() -> None:
-    book = portfolio({"symbol": "BTCUSDT", "side": "long", "qty": "0.1", "entry": "100000", "leverage": "10"})
+    # a hedge needs hedge mode: in one-way mode the short would reduce the long (see the next test)
+    long_btc = {"symbol": "BTCUSDT", "side": "long", "qty": "0.1", "entry": "100000", "leverage": "10"}
+    book = portfolio(long_btc, position_mode="hedge")
     advice = advise(book, parse_trade("BTCUSDT short qty=0.1 leverage=10"), BINANCE, market(0.8), Profile())
     assert advice.recommendation is MarginMode.CROSS
     hedge = next(r for r in advice.reasons if r.criterion == "hedge")
     assert hedge.weight == 3
     assert "correlation 1.00" in hedge.text
+
+
+def test_the_opposite_side_in_one_way_mode_is_a_reduction_not_advice() -> None:
+    book = portfolio({"symbol": "BTCUSDT", "side": "long", "qty": "0.1", "entry": "100000", "leverage": "10"})
+    with pytest.raises(InputError, match="one-way mode a short on BTCUSDT reduces the open long"):
+        advise(book, parse_trade("BTCUSDT short qty=0.1 leverage=10"), BINANCE, market(0.8), Profile())
 
 
 def test_many_uncorrelated_positions_favour_cross() -> None:
@@ -212,7 +223,8 @@ def test_the_recommendation_and_the_revisit_list_never_disagree(
     profile: Profile, held: list[dict[str, str]], trade: dict[str, str], trade_symbol: str
 ) -> None:
     specs = [{"symbol": s, **p} for s, p in zip(SYMBOLS, held, strict=False)]
-    book = portfolio(*specs)
+    # hedge mode: a trade on the other side of a held symbol is a second position (one-way would net it)
+    book = portfolio(*specs, position_mode="hedge")
     words = f"{trade_symbol} {trade['side']} notional={trade['notional']} leverage={trade['leverage']}"
     advice = advise(book, parse_trade(words), BINANCE, MIXED, profile)
     flagged = {int(f.split("]")[0].removeprefix("positions[")): f for f in advice.flags}
@@ -223,7 +235,7 @@ def test_the_recommendation_and_the_revisit_list_never_disagree(
     for i, spec in enumerate(specs):
         if i == adds_to:
             continue
-        rest = portfolio(*(s for j, s in enumerate(specs) if j != i))
+        rest = portfolio(*(s for j, s in enumerate(specs) if j != i), position_mode="hedge")
         # the held position asked about as a trade beside the rest of the book: the same answer
         as_trade = parse_trade(
             f"{spec['symbol']} {spec['side']} notional={spec['notional']} leverage={spec['leverage']}"
