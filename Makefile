@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/python -m marginlab.sim.warmup  # compile the numba kernels into their cache once (~30 s)
+	$(BIN)/python -m marginlab.app.warmup  # compile the numba kernels into their cache once (~30 s)
 	touch $(STAMP)
 
 lint: install

@@ -21,11 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from marginlab import Account, MarginMode, Side, get_venue
-from marginlab.analysis.bars import Bars
-from marginlab.analysis.replay import MODES, replay_exact
+from marginlab.analysis.replay import replay_exact
+from marginlab.app.risk import run_risk
+from marginlab.io.bars import Bars
+from marginlab.io.portfolio import MODES
 from marginlab.io.schema import Portfolio, parse
 from marginlab.sim.api import compile_tiers, liquidation_prices, replay_fast_arrays
-from marginlab.sim.montecarlo import run_risk
 from marginlab.sim.paths import ModelParams
 
 OUT = Path(__file__).with_name("results.json")
@@ -239,7 +240,7 @@ def _timed_command(args: list[str], env: dict[str, str]) -> float:
 def bench_first_compare() -> dict[str, float]:
     """Return seconds of a ``compare`` in a new process: with an empty numba cache, and after install.
 
-    "After install" is what ``make install`` leaves: a cache dir filled by ``python -m marginlab.sim.warmup``;
+    "After install" is what ``make install`` leaves: a cache dir filled by ``python -m marginlab.app.warmup``;
     each repeat is a fresh process (the first command a user types). The cold figure (every kernel compiled
     on the spot) is one run: it takes half a minute.
     """
@@ -249,7 +250,7 @@ def bench_first_compare() -> dict[str, float]:
         cold = _timed_command(compare, {**os.environ, "NUMBA_CACHE_DIR": cold_dir})
     with tempfile.TemporaryDirectory() as cache_dir:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir}
-        subprocess.run([sys.executable, "-m", "marginlab.sim.warmup"], env=env, check=True)
+        subprocess.run([sys.executable, "-m", "marginlab.app.warmup"], env=env, check=True)
         after = statistics.median(_timed_command(compare, env) for _ in range(3))
     return {"first_compare_cold_cache_s": round(cold, 2), "first_compare_after_install_s": round(after, 2)}
 

@@ -25,7 +25,6 @@ from marginlab.app import (
     analyze,
     ccxt_position,
     compare_modes,
-    jsonable,
     load_venue,
     run_script,
 )
@@ -42,6 +41,7 @@ from marginlab.errors import (
 )
 from marginlab.io.files import read_document
 from marginlab.io.schema import Portfolio, Script, parse
+from marginlab.render import jsonable
 from marginlab.rules import get_venue
 
 __version__ = "0.1.0"

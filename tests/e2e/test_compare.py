@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from marginlab import Account, MarginMode, Side, get_venue
-from marginlab.analysis.bars import to_decimal
 from marginlab.cli import cli
+from marginlab.io.bars import to_decimal
 from marginlab.io.scenarios import load_scenario
 
 runner = CliRunner()

@@ -20,7 +20,7 @@ Monte Carlo            P(trade liquidated) isolated − cross ≥ 20 points     
 
 The sum decides (ties go to isolated: the loss stays capped). Correlations and volatilities are estimated
 from log returns of the market data used; the Monte Carlo evidence comes from a callable so the advisor
-stays testable and the simulation stays in :mod:`marginlab.sim.montecarlo`.
+stays testable and the simulation stays in :mod:`marginlab.app.risk`.
 """
 
 from __future__ import annotations
@@ -79,16 +79,6 @@ class Evidence:
     es95: float
     es99: float
 
-    def to_dict(self) -> dict[str, float]:
-        """Return the evidence as JSON-ready numbers (probabilities as fractions, losses in quote)."""
-        return {
-            "p_trade_liquidated": round(self.p_trade_liquidated, 6),
-            "p_wipeout": round(self.p_wipeout, 6),
-            "expected_loss": round(self.expected_loss, 2),
-            "es95": round(self.es95, 2),
-            "es99": round(self.es99, 2),
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class Reason:
@@ -108,16 +98,6 @@ class Advice:
     reasons: tuple[Reason, ...]
     evidence: Mapping[str, Evidence]
     flags: tuple[str, ...] = field(default=())
-
-    def to_dict(self) -> dict[str, object]:
-        """Return the ``advise --json`` document."""
-        return {
-            "recommendation": str(self.recommendation),
-            "score": self.score,
-            "reasons": [{"criterion": r.criterion, "weight": r.weight, "text": r.text} for r in self.reasons],
-            "evidence": {mode: e.to_dict() for mode, e in self.evidence.items()},
-            "flags": list(self.flags),
-        }
 
 
 EvidenceFn = Callable[[Portfolio, Portfolio], Mapping[str, Evidence]]

@@ -6,10 +6,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from marginlab.analysis.bars import Bars
-from marginlab.analysis.replay import MODES, ModeResult, replay_exact
+from marginlab.analysis.replay import replay_exact
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError
+from marginlab.io.bars import Bars
+from marginlab.io.portfolio import MODES
+from marginlab.io.results import ModeResult
 from marginlab.io.schema import Portfolio
 
 ReplayFn = Callable[[Portfolio, Venue, Bars, str], ModeResult]

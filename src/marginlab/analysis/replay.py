@@ -19,82 +19,24 @@ the contract both drivers follow):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC
 from decimal import Decimal
 
 import numpy as np
 
-from marginlab.analysis.bars import CLOSE, HIGH, LOW, OPEN, Bars, to_decimal
-from marginlab.analysis.portfolio import instrument_for, with_all_modes
 from marginlab.domain import events as ev
 from marginlab.domain.account import Account, AutoAddMargin
 from marginlab.domain.enums import Liquidity, MarginMode, Side
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError, OperationRejected
+from marginlab.io.bars import CLOSE, HIGH, LOW, OPEN, Bars, to_decimal
+from marginlab.io.portfolio import MODES, portfolio_for_mode, replay_venue
+from marginlab.io.results import Closest, Liquidation, ModeResult, position_label
 from marginlab.io.schema import Portfolio, PositionSpec
 
+__all__ = ["MODES", "ModeResult", "replay_exact"]
+
 ZERO = Decimal(0)
-MODES = ("cross", "isolated", "hybrid")
-
-
-@dataclass(frozen=True, slots=True)
-class Liquidation:
-    """A position liquidated during replay.
-
-    ``loss`` is what the account lost on the position, a positive amount in the settlement asset: the
-    collateral forfeited in the liquidation plus every fee paid on the position.
-    """
-
-    symbol: str
-    side: str
-    mode: str
-    time: str
-    mark: Decimal
-    price: Decimal
-    loss: Decimal
-    bar: int
-
-
-@dataclass(frozen=True, slots=True)
-class Closest:
-    """The nearest any position came to its liquidation price (distance as a fraction of the mark)."""
-
-    symbol: str
-    time: str
-    distance: Decimal
-
-
-@dataclass(slots=True)
-class ModeResult:
-    """Outcome of one margin-mode scenario over the bars."""
-
-    mode: str
-    start_equity: Decimal
-    final_equity: Decimal
-    fees: Decimal
-    funding: Decimal
-    max_drawdown: Decimal
-    liquidations: list[Liquidation]
-    closest_to_liquidation: Closest | None
-    equity: list[Decimal] = field(default_factory=list)
-    margin_ratio: list[Decimal] = field(default_factory=list)
-    liquidation_prices: dict[str, list[Decimal | None]] = field(default_factory=dict)
-    stops: list[str] = field(default_factory=list)
-
-    @property
-    def pnl(self) -> Decimal:
-        """Return final minus start equity (positive: profit)."""
-        return self.final_equity - self.start_equity
-
-
-def portfolio_for_mode(portfolio: Portfolio, mode: str, venue: Venue) -> Portfolio:
-    """Return the portfolio for a scenario: all cross, all isolated, or as written (hybrid)."""
-    if mode == "hybrid":
-        return portfolio
-    if mode not in MODES:
-        raise InputError("modes", mode, "cross, isolated or hybrid")
-    return with_all_modes(portfolio, MarginMode(mode), venue)
 
 
 def _due(spec: PositionSpec, bars: Bars, i: int) -> bool:
@@ -103,15 +45,6 @@ def _due(spec: PositionSpec, bars: Bars, i: int) -> bool:
         return i == 0
     when = np.datetime64(spec.open_at.astimezone(UTC).replace(tzinfo=None), "ns")
     return bool(bars.times[i] >= when and (i == 0 or bars.times[i - 1] < when))
-
-
-def replay_venue(portfolio: Portfolio, venue: Venue) -> Venue:
-    """Return ``venue`` extended with the portfolio's custom or overridden instruments."""
-    instruments = {}
-    for spec in portfolio.positions:
-        instrument = instrument_for(venue, spec.symbol, spec)
-        instruments[instrument.symbol] = instrument
-    return venue.with_instruments(instruments, snapshot=venue.tier_snapshot)
 
 
 def replay_exact(
@@ -327,11 +260,6 @@ def _stops(
         fees_by_key.pop((native, spec.side), None)
         result.stops.append(f"{bars.time_label(i)} {native} {spec.side} closed at {fill}")
         del events
-
-
-def position_label(symbol: str, side: Side | str) -> str:
-    """Return the key of a position's series: ``"BTCUSDT long"``."""
-    return f"{symbol} {side}"
 
 
 def _record_liquidation_prices(account: Account, result: ModeResult, i: int) -> None:

@@ -10,8 +10,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from marginlab.analysis.bars import CLOSE
 from marginlab.analysis.compare import Comparison
+from marginlab.io.bars import CLOSE
 
 COLORS = {"cross": "#d62728", "isolated": "#1f77b4", "hybrid": "#2ca02c"}
 MAX_POINTS = 20_000  # above this, plot every k-th bar (the liquidation markers stay exact)

@@ -14,7 +14,7 @@ Values are signed by side: ``MarkValue = s * qty * mark``, ``AvgEntryValue = s *
 ``EffectiveLeverage = mark / (s * (mark - bankruptcy))`` (> 0 for every position not yet bankrupt).
 Longs and shorts are ranked separately.
 
-Sources (checked 2026-11-25 via ``shared/reference/exchange-rules.md`` §1.4, which quotes them):
+Sources (checked 2026-11-25):
 
 * BitMEX, Auto-Deleveraging: https://support.bitmex.com/hc/en-gb/articles/18589621443357
 * Binance Liquidation Protocols (ADL last, after the insurance fund):

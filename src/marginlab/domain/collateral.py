@@ -21,7 +21,7 @@ equity only; a negative asset equity (a debt) is valued at ratio 1, as Bybit's U
 for its own tiers ("negative balances always use ratio 1"). With ``askRate >= bidRate`` the ``min`` above
 values a positive equity at the bid and a debt at the ask.
 
-Sources (checked 2026-11-25 via ``shared/reference/exchange-rules.md`` §1.8 and §2.3, which quote them):
+Sources (checked 2026-11-25):
 
 * How to calculate the margin ratio in the Multi-Assets mode (formulas and the worked example that
   ``tests/unit/domain/test_collateral.py`` reproduces):
@@ -40,11 +40,12 @@ ratios (Bybit UTA).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
 
 from marginlab.domain.enums import MarginMode
+from marginlab.domain.liquidation import solve_piecewise_linear
 from marginlab.domain.position import Position
 from marginlab.errors import InputError
 
@@ -132,6 +133,107 @@ class AssetRate:
         """
         worth = min(amount * self.bid_rate, amount * self.ask_rate)
         return worth * self.value_ratio if worth > ZERO else worth
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CollateralAsset:
+    """One row of a venue's Multi-Assets collateral table.
+
+    Parameters
+    ----------
+    asset : str
+        Asset code (``"BTC"``).
+    value_ratio : Decimal
+        Collateral value ratio (haircut) in ``[0, 1]``: 0.95 values $1,000 of BTC at $950.
+    bid_buffer, ask_buffer : Decimal
+        Index buffers in ``[0, 1)`` (``bidRate = index * (1 - bid buffer)``, ``askRate = index * (1 + ask
+        buffer)``).
+    stable : bool
+        A stablecoin: its USD index defaults to 1 unless given.
+    index_symbol : str or None
+        The perpetual whose mark prices the coin (``"BTCUSDT"``): the coin's USD index is that mark times
+        the USD index of the perpetual's settlement asset whenever the account knows the mark.
+    """
+
+    asset: str
+    value_ratio: Decimal
+    bid_buffer: Decimal = ZERO
+    ask_buffer: Decimal = ZERO
+    stable: bool = False
+    index_symbol: str | None = None
+
+    def rate(self, index_price: Decimal) -> AssetRate:
+        """Return the asset's USD conversion at ``index_price``."""
+        return AssetRate(
+            asset=self.asset,
+            index_price=index_price,
+            bid_buffer=self.bid_buffer,
+            ask_buffer=self.ask_buffer,
+            value_ratio=self.value_ratio,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CollateralTable:
+    """A venue's dated table of Multi-Assets collateral (what may back cross positions, at which haircut).
+
+    Parameters
+    ----------
+    title : str
+        What the table is (``"Binance USDⓈ-M Multi-Assets mode collateral"``).
+    published : str
+        Date of the venue's table (ISO).
+    checked : str
+        Date the table was checked against its source (ISO).
+    assets : Mapping[str, CollateralAsset]
+        Rows keyed by asset code.
+    sources : tuple of (title, url)
+        The venue pages the rows come from.
+    notes : tuple of str
+        What the table leaves out or assumes.
+    """
+
+    title: str
+    published: str
+    checked: str
+    assets: Mapping[str, CollateralAsset]
+    sources: tuple[tuple[str, str], ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "assets", MappingProxyType(dict(self.assets)))
+
+    def __repr__(self) -> str:
+        return f"<CollateralTable {self.title} {self.published}: {', '.join(self.assets)}>"
+
+    def row(self, asset: str, field_name: str) -> CollateralAsset:
+        """Return the row of ``asset``; InputError naming ``field_name`` and the accepted assets if absent."""
+        try:
+            return self.assets[asset]
+        except KeyError:
+            raise InputError(
+                field_name, asset, f"an asset accepted as Multi-Assets collateral ({', '.join(self.assets)})"
+            ) from None
+
+    def with_overrides(self, overrides: Mapping[str, Mapping[str, Decimal]]) -> CollateralTable:
+        """Return a copy whose rows take ``{asset: {"value_ratio" | "bid_buffer" | "ask_buffer": value}}``."""
+        assets = dict(self.assets)
+        for asset, values in overrides.items():
+            row = self.row(asset, f"collateral.{asset}")
+            unknown = set(values) - {"value_ratio", "bid_buffer", "ask_buffer"}
+            if unknown:
+                raise InputError(
+                    f"collateral.{asset}", sorted(unknown), "value_ratio, bid_buffer, ask_buffer"
+                )
+            changed = replace(
+                row,
+                value_ratio=values.get("value_ratio", row.value_ratio),
+                bid_buffer=values.get("bid_buffer", row.bid_buffer),
+                ask_buffer=values.get("ask_buffer", row.ask_buffer),
+            )
+            changed.rate(ONE)  # validates the fractions, naming the field
+            assets[asset] = changed
+        return replace(self, assets=assets)
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -249,3 +351,61 @@ class MultiAssetsMargin:
     def is_liquidatable(self) -> bool:
         """Return whether the account equity is at or below the account maintenance margin."""
         return self.account_equity() <= self.account_maintenance_margin()
+
+    def market_value(self) -> Decimal:
+        """Return the USD value of every asset's equity at its index (no buffer, no haircut)."""
+        return sum((self.asset_equity(a) * self.rates[a].index_price for a in self.rates), ZERO)
+
+    # ------------------------------------------------------------------ the price of one symbol moving
+    def repriced(
+        self, symbol: str, price: Decimal, *, reference: Decimal, coins: Iterable[str] = ()
+    ) -> MultiAssetsMargin:
+        """Return the account with ``symbol``'s positions marked at ``price`` and ``coins`` moving with it.
+
+        Each asset of ``coins`` (collateral priced by ``symbol``'s mark, e.g. BTC by BTCUSDT) has its index
+        scaled by ``price / reference``, where ``reference`` is ``symbol``'s current mark.
+        """
+        moving = set(coins)
+        rates = [
+            replace(r, index_price=r.index_price * price / reference) if a in moving else r
+            for a, r in self.rates.items()
+        ]
+        positions = [p.with_mark(price) if p.symbol == symbol else p for p in self.positions]
+        return MultiAssetsMargin(
+            rates=rates, wallets=self.wallets, positions=positions, maintenance=self.maintenance
+        )
+
+    def liquidation_price(
+        self,
+        symbol: str,
+        *,
+        reference: Decimal,
+        coins: Iterable[str] = (),
+        breakpoints: Iterable[Decimal] = (),
+        maintenance: bool = True,
+    ) -> Decimal | None:
+        """Return the mark of ``symbol`` at which account equity meets the account maintenance margin.
+
+        Every other position stays at its mark and every other asset at its index; ``coins`` move with the
+        price (see :meth:`repriced`). Account equity minus maintenance is linear in the price between the
+        tier ``breakpoints`` of ``symbol``'s legs and the prices where an asset's equity changes sign (a
+        holding is valued at the bid rate times the haircut, a debt at the ask rate): the root is solved
+        exactly on every such interval (:func:`~marginlab.domain.liquidation.solve_piecewise_linear`).
+        ``maintenance=False`` gives the bankruptcy price (account equity = 0). None if no positive price.
+        """
+        moving = tuple(coins)
+        legs = [p for p in self.positions if p.symbol == symbol]
+        if not legs:
+            return None
+        kinks = set(breakpoints)
+        for asset in self.rates:
+            slope = sum((p.signed_qty for p in legs if p.instrument.settle == asset), ZERO)
+            if slope != ZERO:
+                kinks.add(reference - self.asset_equity(asset) / slope)
+
+        def condition(price: Decimal) -> Decimal:
+            there = self.repriced(symbol, price, reference=reference, coins=moving)
+            equity = there.account_equity()
+            return equity - there.account_maintenance_margin() if maintenance else equity
+
+        return solve_piecewise_linear(condition, kinks, reference=reference)

@@ -227,3 +227,17 @@ class AutoDeleveraged(Event):
     qty: Decimal
     price: Decimal
     shortfall: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CollateralSeized(Event):
+    """Multi-Assets mode: a liquidation of the account took this wallet (asset units; negative: a debt).
+
+    ``value`` is its USD market value at ``index_price`` (no buffer, no haircut).
+    """
+
+    kind: ClassVar[str] = "collateral_seized"
+    asset: str
+    amount: Decimal
+    index_price: Decimal
+    value: Decimal

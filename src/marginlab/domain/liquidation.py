@@ -21,7 +21,7 @@ The bankruptcy price solves the same condition with no requirement (equity = 0).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from itertools import pairwise
@@ -165,3 +165,46 @@ def _linear_piece(
         else:
             slope -= leg.qty * tier.mmr
     return slope, intercept
+
+
+def solve_piecewise_linear(
+    condition: Callable[[Decimal], Decimal], kinks: Iterable[Decimal], *, reference: Decimal
+) -> Decimal | None:
+    """Return the positive root of a condition that is linear between known kinks, nearest to ``reference``.
+
+    Used where the condition is not a sum of :class:`Leg` terms, e.g. Multi-Assets mode, whose equity
+    values each asset at its bid or ask rate and haircut (a kink where an asset's equity changes sign) and
+    whose collateral may move with the price. On each interval between kinks the condition is one straight
+    line; two evaluations inside it give that line exactly (at ``PRECISION`` digits), and its root is kept
+    if it falls inside the interval.
+
+    Parameters
+    ----------
+    condition : callable
+        Equity minus requirement at a price (``<= 0``: liquidatable); linear between ``kinks``.
+    kinks : iterable of Decimal
+        Every price where the condition's slope may change (non-positive ones are ignored).
+    reference : Decimal
+        Current mark, > 0; of several roots the nearest to it is returned.
+    """
+    with localcontext() as ctx:
+        ctx.prec = PRECISION
+        points = sorted({k for k in kinks if k > ZERO})
+        roots: list[Decimal] = []
+        for lo, hi in _intervals(points):
+            if hi is not None:
+                a, b = lo + (hi - lo) / 3, lo + (hi - lo) * 2 / 3
+            elif lo > ZERO:
+                a, b = lo * 2, lo * 3
+            else:
+                a, b = reference, reference * 2
+            fa, fb = condition(a), condition(b)
+            slope = (fb - fa) / (b - a)
+            if slope == ZERO:
+                continue
+            root = a - fa / slope
+            if root > ZERO and root >= lo and (hi is None or root <= hi):
+                roots.append(root)
+    if not roots:
+        return None
+    return min(roots, key=lambda r: (abs(r - reference), r))

@@ -29,7 +29,9 @@ import pandas as pd
 from marginlab.errors import DataError
 from marginlab.io.candles import MarketData, load_table
 
-__all__ = ["ScenarioInfo", "list_scenarios", "load_scenario"]
+__all__ = ["DEFAULT_SCENARIO", "ScenarioInfo", "list_scenarios", "load_scenario"]
+
+DEFAULT_SCENARIO = "2025-10-10"  # the latest bundled crash: the data a command uses when given none
 
 _PACKAGE = "marginlab.data"
 _FOLDER = "scenarios"
@@ -89,25 +91,6 @@ class ScenarioInfo:
         """Return the bar length as a Timedelta (as :attr:`MarketData.interval`)."""
         return _timedelta(self.interval)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict (times ISO 8601 UTC, prices as floats in quote per base)."""
-        return {
-            "name": self.name,
-            "title": self.title,
-            "description": self.description,
-            "interval": self.interval,
-            "start": _iso(self.start),
-            "end": _iso(self.end),
-            "bars": self.bars,
-            "symbols": list(self.symbols),
-            "source": self.source,
-            "mark_source": dict(self.mark_source),
-            "funding_source": dict(self.funding_source),
-            "notes": list(self.notes),
-            "extremes": {s: dict(v) for s, v in self.extremes.items()},
-            "size_bytes": self.size_bytes,
-        }
-
 
 def list_scenarios() -> list[ScenarioInfo]:
     """Return the bundled scenarios, in chronological order of their names."""
@@ -163,10 +146,6 @@ def _timedelta(timeframe: str) -> pd.Timedelta:
     if len(timeframe) < 2 or timeframe[-1] not in units or not timeframe[:-1].isdigit():
         raise DataError(f"{_PACKAGE}/{_FOLDER}/{_INDEX}: bad interval {timeframe!r}")
     return pd.Timedelta(int(timeframe[:-1]), unit=units[timeframe[-1]])
-
-
-def _iso(ts: pd.Timestamp) -> str:
-    return str(ts.isoformat()).replace("+00:00", "Z")
 
 
 def _folder() -> Traversable:

@@ -79,7 +79,41 @@ class PositionSpec(InstrumentOverrides):
         return self
 
 
-class Portfolio(_Strict):
+class CollateralSpec(_Strict):
+    """Multi-Assets mode: one asset's collateral terms, overriding the venue's bundled table."""
+
+    value_ratio: Annotated[Decimal, Field(ge=0, le=1)] | None = None
+    bid_buffer: Annotated[Decimal, Field(ge=0, lt=1)] | None = None
+    ask_buffer: Annotated[Decimal, Field(ge=0, lt=1)] | None = None
+
+    def values(self) -> dict[str, Decimal]:
+        """Return the terms given, by name."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class _MultiAssets(_Strict):
+    """Multi-Assets mode keys shared by portfolios and scripts (see the README).
+
+    ``multi_assets = true`` puts every balance (BTC, ETH, BNB, USDC, …) behind every cross position;
+    ``index_prices`` gives assets' USD index (stablecoins default to 1; a coin defaults to the mark of its
+    perpetual, BTCUSDT for BTC); ``collateral.ASSET`` overrides the bundled ``value_ratio``, ``bid_buffer``,
+    ``ask_buffer``.
+    """
+
+    multi_assets: bool = False
+    index_prices: dict[str, Positive] = Field(default_factory=dict)
+    collateral: dict[str, CollateralSpec] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _multi_assets_keys(self) -> _MultiAssets:
+        if not self.multi_assets:
+            for key in ("index_prices", "collateral"):
+                if getattr(self, key):
+                    raise ValueError(f"{key} applies in Multi-Assets mode only (multi_assets = true)")
+        return self
+
+
+class Portfolio(_MultiAssets):
     """A portfolio file: venue, position mode, cross balances and positions."""
 
     exchange: str = "binance"
@@ -179,7 +213,7 @@ Step = Annotated[
 ]
 
 
-class Script(_Strict):
+class Script(_MultiAssets):
     """A what-if script: a starting account and the steps to drive it through."""
 
     exchange: str = "binance"

@@ -52,7 +52,8 @@ def read_ccxt_tiers(path: str | Path, venue: Venue) -> Venue:
             )
     if not instruments:
         raise DataError(f"{name}: no perpetual markets in the tiers file")
-    return venue.with_instruments(instruments, snapshot=source, notes=_dated_note(name, dated))
+    snapshot = f"{name} (ccxt tiers file; {len(dated)} dated futures skipped)" if dated else source
+    return venue.with_instruments(instruments, snapshot=snapshot, notes=_dated_note(name, dated))
 
 
 def _dated_note(name: str, dated: list[str]) -> tuple[str, ...]:

@@ -72,13 +72,7 @@ def tiers_from_ccxt(
         else:
             cum = ZERO
         tiers.append(
-            RiskTier(
-                floor=floor,
-                cap=cap,
-                mmr=mmr,
-                maintenance_amount=cum,
-                max_leverage=max_leverage,
-            )
+            RiskTier(floor=floor, cap=cap, mmr=mmr, maintenance_amount=cum, max_leverage=max_leverage)
         )
     return TierTable(tuple(tiers), basis=basis, source=source)
 

@@ -1,7 +1,7 @@
-"""Hyperliquid perpetuals (USDC-margined, one-way only).
+"""Hyperliquid perpetuals (USDC-margined, one-way only): data in ``data/hyperliquid.toml``, plus the one rule
+that is Hyperliquid's own: a market's maintenance rate is defined by its maximum leverage.
 
-Sources (taken from ``shared/reference/exchange-rules.md`` §4 and §9, checked 2026-11-25; that file quotes
-them):
+Sources (checked 2026-11-25):
 
 * Liquidation rules: https://hyperliquid.gitbook.io/hyperliquid-docs/trading/liquidations — maintenance margin
   is half of the initial margin at max leverage; the mark price triggers; no clearance fee; backstop
@@ -20,49 +20,26 @@ them):
   2 x max leverage) and ``freqtrade/freqtrade:freqtrade/exchange/hyperliquid.py::dry_run_liquidation_price``.
 * Partial liquidation (20 % of positions above 100k USDC, 30 s cooldown):
   https://docs.tings.xyz/core-mechanics/liquidations (HIP-3 copy of the HL text).
-* Margin-mode switching: ``MetaMask/core`` PR #10136 rejects changing the margin mode of an asset with an open
-  position or order. Hyperliquid's docs do not state the rule, so the policy ``FLAT_ONLY`` rests on that
-  client guard (exchange-rules.md §9: "apparently no").
-* One-way only (``type: oneWay`` in exchange-rules.md §9): no hedge mode.
+* Margin-mode switching: ``MetaMask/core`` PR #10136 (https://github.com/MetaMask/core/pull/10136) rejects
+  changing the margin mode of an asset with an open position or order. Hyperliquid's docs do not state the
+  rule, so the policy ``FLAT_ONLY`` rests on that client guard.
+* One-way only: the API's position ``type`` is ``oneWay``; no hedge mode.
 * Fees 0.045 % taker / 0.015 % maker: Hyperliquid's base-tier perp rates
-  (https://hyperliquid.gitbook.io/hyperliquid-docs/trading/fees), not in exchange-rules.md and not
-  re-checked in this session.
+  (https://hyperliquid.gitbook.io/hyperliquid-docs/trading/fees), not re-checked in this session.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from functools import cache
+from typing import Any
 
-from marginlab.domain.enums import (
-    LiquidationStyle,
-    MaintenanceBasis,
-    ModeSwitchPolicy,
-    RemoveMarginCap,
-)
-from marginlab.domain.instrument import Instrument
 from marginlab.domain.tiers import TierTable
-from marginlab.domain.venue import Source, Venue
-from marginlab.rules.base import unrounded_instrument
+from marginlab.errors import InputError
+from marginlab.rules.spec import VenueSpec, number
 
-TAKER_FEE = Decimal("0.00045")
-MAKER_FEE = Decimal("0.00015")
-LIQUIDATION_FEE = Decimal(0)
-CHECKED = "2026-11-25"
-SNAPSHOT = (
-    f"Hyperliquid mainnet margin tiers (margin-tiers docs via exchange-rules.md §4.1, checked {CHECKED})"
-)
 ONE = Decimal(1)
-
-# (lower bound of the second tier in USDC, max leverage below it, max leverage above it)
-MAINNET_TIERS: dict[str, tuple[Decimal, Decimal, Decimal]] = {
-    "BTC": (Decimal(150_000_000), Decimal(40), Decimal(20)),
-    "ETH": (Decimal(100_000_000), Decimal(25), Decimal(15)),
-    "SOL": (Decimal(70_000_000), Decimal(20), Decimal(10)),
-    "XRP": (Decimal(40_000_000), Decimal(20), Decimal(10)),
-}
-ALT_DEFAULT: tuple[Decimal, Decimal, Decimal] = (Decimal(20_000_000), Decimal(10), Decimal(5))
-ALT_DEFAULT_COINS = ("DOGE", "BNB")
 
 
 def maintenance_rate(max_leverage: Decimal) -> Decimal:
@@ -70,113 +47,45 @@ def maintenance_rate(max_leverage: Decimal) -> Decimal:
     return ONE / (2 * max_leverage)
 
 
-def tier_table(bound: Decimal, low_leverage: Decimal, high_leverage: Decimal, *, source: str) -> TierTable:
-    """Return a two-tier table: ``low_leverage`` up to ``bound`` USDC of notional, ``high_leverage`` above.
+def margin_tiers(table: Mapping[str, Any]) -> TierTable:
+    """Return a ``kind = "margin-tiers"`` table: rows of ``[lower bound (USDC notional), max leverage]``.
 
-    The deduction of the upper tier follows from Hyperliquid's recurrence (``TierTable.from_rates``).
+    Each tier's MMR is :func:`maintenance_rate` of its leverage, the last tier is open-ended and the
+    deductions follow Hyperliquid's recurrence (``TierTable.from_rates``).
     """
-    return TierTable.from_rates(
-        (
-            (Decimal(0), bound, maintenance_rate(low_leverage), low_leverage),
-            (bound, None, maintenance_rate(high_leverage), high_leverage),
-        ),
-        source=source,
-    )
+    rows = [(number(bound), number(leverage)) for bound, leverage in table["rows"]]
+    caps: list[Decimal | None] = [bound for bound, _ in rows[1:]]
+    caps.append(None)
+    bands = [
+        (bound, cap, maintenance_rate(leverage), leverage)
+        for (bound, leverage), cap in zip(rows, caps, strict=True)
+    ]
+    return TierTable.from_rates(bands, source=table["source"])
 
 
-def native_symbol(base: str, quote: str, settle: str) -> str:
-    """Return Hyperliquid's coin name for a unified market: ``BTC/USDC:USDC`` -> ``BTC``."""
-    return base
+def derive_rates(
+    symbol: str, mmr: Decimal | None, max_leverage: Decimal | None, bundled_max: Decimal | None
+) -> tuple[Decimal | None, Decimal | None]:
+    """Complete a market's (mmr, max leverage): on Hyperliquid each defines the other, ``mmr = 1 / (2 L)``.
+
+    Source: https://hyperliquid.gitbook.io/hyperliquid-docs/trading/margin-tiers (checked 2026-11-25). A
+    given ``max_leverage`` alone (an asset's value at the time, or a HIP-3 market) yields its MMR; a given
+    ``mmr`` alone yields ``1 / (2 mmr)``. Both given are taken as given.
+
+    Raises
+    ------
+    InputError
+        If ``mmr`` is 0 and no ``max_leverage`` is given (no leverage corresponds to it).
+    """
+    if mmr is None and max_leverage is not None:
+        return maintenance_rate(max_leverage), max_leverage
+    if max_leverage is None and mmr is not None:
+        if mmr == 0:
+            raise InputError(f"{symbol}.mmr", mmr, "a rate > 0 (Hyperliquid: max leverage = 1 / (2 * mmr))")
+        return mmr, ONE / (2 * mmr)
+    return mmr, max_leverage
 
 
-def _instrument(coin: str, tiers: TierTable) -> Instrument:
-    return unrounded_instrument(
-        symbol=coin,
-        base=coin,
-        settle="USDC",
-        tiers=tiers,
-        taker_fee=TAKER_FEE,
-        maker_fee=MAKER_FEE,
-        liquidation_fee=LIQUIDATION_FEE,
-    )
-
-
-@cache
-def venue() -> Venue:
-    """Return the Hyperliquid rule set with the documented mainnet margin tiers."""
-    instruments = {
-        coin: _instrument(coin, tier_table(*bands, source=f"{SNAPSHOT}: {coin}"))
-        for coin, bands in MAINNET_TIERS.items()
-    }
-    for coin in ALT_DEFAULT_COINS:
-        instruments[coin] = _instrument(
-            coin,
-            tier_table(*ALT_DEFAULT, source=f"APPROXIMATE: Hyperliquid alt default tiers used for {coin}"),
-        )
-    return Venue(
-        name="hyperliquid",
-        title="Hyperliquid perpetuals",
-        maintenance_basis=MaintenanceBasis.LIQUIDATION_PRICE,
-        fee_in_liquidation=False,
-        liquidation_style=LiquidationStyle.FEE,
-        mode_switch=ModeSwitchPolicy.FLAT_ONLY,
-        remove_margin_cap=RemoveMarginCap.INITIAL_OR_10PCT,
-        partial_liquidation=False,
-        default_leverage=Decimal(10),
-        supports_hedge=False,
-        taker_fee=TAKER_FEE,
-        maker_fee=MAKER_FEE,
-        liquidation_fee=LIQUIDATION_FEE,
-        instruments=instruments,
-        native_symbol=native_symbol,
-        tier_snapshot=SNAPSHOT,
-        sources=(
-            Source(
-                title="Liquidations (maintenance margin, liquidation price formula)",
-                url="https://hyperliquid.gitbook.io/hyperliquid-docs/trading/liquidations",
-                checked=CHECKED,
-            ),
-            Source(
-                title="Margin tiers",
-                url="https://hyperliquid.gitbook.io/hyperliquid-docs/trading/margin-tiers",
-                checked=CHECKED,
-            ),
-            Source(
-                title="Margining (isolated margin removal floor)",
-                url="https://hyperliquid.gitbook.io/Hyperliquid-docs/trading/margining",
-                checked=CHECKED,
-            ),
-            Source(
-                title="Reference liquidation-price code",
-                url="hyperliquid-dex/ts-examples:examples/LiquidationPx.tsx",
-                checked=CHECKED,
-            ),
-            Source(
-                title="Client guard: no margin-mode change with an open position (PR #10136)",
-                url="https://github.com/MetaMask/core/pull/10136",
-                checked=CHECKED,
-            ),
-            Source(
-                title="Partial liquidation (HIP-3 copy of the HL text)",
-                url="https://docs.tings.xyz/core-mechanics/liquidations",
-                checked=CHECKED,
-            ),
-        ),
-        notes=(
-            "DOGE and BNB use Hyperliquid's documented alt default (0-20M 10x, >20M 5x): approximate, their "
-            "own tiers are not in the reference.",
-            "The margin-mode policy FLAT_ONLY rests on MetaMask/core's client guard (PR #10136); "
-            "Hyperliquid's docs do not state it.",
-            "Partial liquidation (20 % of positions above 100k USDC, 30 s cooldown) and the backstop "
-            "liquidation at 2/3 of MM are not modelled: a liquidation closes the whole position at mark; "
-            "approximate.",
-            "The reference (ts-examples) keeps a floor max(accountValue - crossMMUsed + ..., ntl/leverage) "
-            "on the cross account value; the solver uses the account value itself (approximate when that "
-            "floor binds).",
-            "Fees (0.045 % taker / 0.015 % maker, base tier) are approximate: not re-checked on HL's fee "
-            "page.",
-            "Default leverage 10x is an approximate modelling default (valid for every bundled coin); HL's "
-            "default depends on the asset.",
-            "Tick and lot sizes are not bundled (1e-8, i.e. no rounding).",
-        ),
-    )
+SPEC = VenueSpec.read("hyperliquid", tables={"margin-tiers": margin_tiers}, derive_rates=derive_rates)
+native_symbol = SPEC.native_symbol
+venue = cache(SPEC.venue)

@@ -2,7 +2,8 @@
 
 ``from marginlab.sim.api import replay_fast, liquidation_prices``. Both wrap numba kernels
 (:mod:`marginlab.sim.nb`) and turn their status codes into :mod:`marginlab.errors` exceptions
-(:func:`raise_for_status`). Conversions between Decimal and float happen only in :mod:`marginlab.sim.compile`.
+(:func:`raise_for_status`). Conversions between Decimal and float happen only in
+:mod:`marginlab.sim.compile` (and :func:`marginlab.io.bars.to_decimal`, the one float-to-Decimal rule).
 """
 
 from __future__ import annotations
@@ -13,15 +14,6 @@ from decimal import Decimal
 import numpy as np
 import numpy.typing as npt
 
-from marginlab.analysis.bars import Bars
-from marginlab.analysis.replay import (
-    Closest,
-    Liquidation,
-    ModeResult,
-    portfolio_for_mode,
-    position_label,
-    replay_venue,
-)
 from marginlab.domain.venue import Venue
 from marginlab.errors import (
     InputError,
@@ -30,6 +22,9 @@ from marginlab.errors import (
     OperationRejected,
     RuleSetError,
 )
+from marginlab.io.bars import Bars, to_decimal
+from marginlab.io.portfolio import portfolio_for_mode, replay_venue
+from marginlab.io.results import Closest, Liquidation, ModeResult, position_label
 from marginlab.io.schema import Portfolio
 from marginlab.sim import dtypes as dt
 from marginlab.sim.compile import (
@@ -39,7 +34,6 @@ from marginlab.sim.compile import (
     compile_tiers,
     decimal_or_none,
     decimal_series,
-    to_decimal,
     to_float,
 )
 from marginlab.sim.nb import cross_fixed_nb, liq_prices_nb, replay_nb

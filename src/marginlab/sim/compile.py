@@ -1,11 +1,13 @@
-"""THE Decimal↔float seam of marginlab: venue rules, portfolios and bars in; float64 arrays out; and back.
+"""The Decimal↔float seam of the fast core: venue rules, portfolios and bars in; float64 arrays out; and back.
 
-No other module converts between Decimal and float. Forward (:func:`compile_tiers`, :func:`compile_replay`):
-tier tables, fees and policies of a :class:`~marginlab.domain.venue.Venue`, a mode's portfolio and
-:class:`~marginlab.analysis.bars.Bars` become the arrays of :mod:`marginlab.sim.dtypes`. Positions that are in
-the account from the start are placed by the exact engine itself (so its checks and defaults apply) and then
-read out. Backward (:func:`to_decimal`, :func:`decimal_or_none`): a kernel's float becomes the shortest
-Decimal that round-trips to it, only when a result is reported.
+The fast core converts nowhere else. Forward (:func:`compile_tiers`, :func:`compile_replay`,
+:func:`to_float`): tier tables, fees and policies of a :class:`~marginlab.domain.venue.Venue`, a mode's
+portfolio and :class:`~marginlab.io.bars.Bars` become the arrays of :mod:`marginlab.sim.dtypes`. Positions
+that are in the account from the start are placed by the exact engine itself (so its checks and defaults
+apply) and then read out. Backward (:func:`to_decimal`, :func:`decimal_or_none`, :func:`decimal_series`):
+a kernel's float becomes the shortest Decimal that round-trips to it, only when a result is reported;
+``to_decimal`` is defined once, in :mod:`marginlab.io.bars`, because the exact replay reads bar prices the
+same way.
 """
 
 from __future__ import annotations
@@ -19,8 +21,6 @@ from decimal import Decimal
 import numpy as np
 import numpy.typing as npt
 
-from marginlab.analysis.bars import OPEN, Bars
-from marginlab.analysis.bars import to_decimal as price_to_decimal
 from marginlab.domain.account import Account, AutoAddMargin
 from marginlab.domain.enums import (
     LiquidationStyle,
@@ -34,6 +34,7 @@ from marginlab.domain.position import Position
 from marginlab.domain.tiers import TierBasis
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError
+from marginlab.io.bars import OPEN, Bars, to_decimal
 from marginlab.io.schema import Portfolio, PositionSpec
 from marginlab.sim import dtypes as dt
 
@@ -46,11 +47,6 @@ NAN = float("nan")
 def to_float(value: Decimal | None) -> float:
     """Return ``value`` as float64 (NaN for None): the forward seam."""
     return NAN if value is None else float(value)
-
-
-def to_decimal(value: float) -> Decimal:
-    """Return the shortest Decimal that round-trips to ``value``: the backward seam."""
-    return Decimal(repr(float(value)))
 
 
 def decimal_or_none(value: float) -> Decimal | None:
@@ -281,7 +277,7 @@ def compile_replay(model: Portfolio, venue: Venue, bars: Bars) -> ReplayPlan:
         bar = _open_bar(spec, bars)
         row["open_bar"] = bar
         if bar >= 0:
-            row["qty"] = float(_spec_qty(spec, venue, price_to_decimal(bars.last[native][bar, OPEN])))
+            row["qty"] = float(_spec_qty(spec, venue, to_decimal(bars.last[native][bar, OPEN])))
     book = np.zeros(max(n_pos, 1), np.int64)
     for b, pos in enumerate(account.positions):
         p = slot_of[(pos.symbol, pos.side)]

@@ -163,3 +163,7 @@ LOT_EPS = 1e-15
 # named float tolerance: a liquidation or bankruptcy price below this fraction of the entry price is no price
 # (the exact root is 0, e.g. a 1x isolated long, and float cancellation leaves a few ulps of the entry)
 ROOT_EPS = 1e-12
+# named float tolerance: the liquidation rule ``equity <= requirement`` (touching liquidates) holds when the
+# difference is within this fraction of the magnitudes summed into it (``nb.touches``): an exact tie computed
+# in float64 lands a few ulps (~1e-16 relative) either side of zero
+TIE_EPS = 1e-12

@@ -6,7 +6,8 @@ Semantics (see ``docs/montecarlo.md``), per path and per mode configuration, at 
 * an isolated position is liquidated when the mark reaches its liquidation price (fixed for the horizon:
   no funding, no fees, no margin top-ups); it loses its isolated margin and nothing else;
 * the cross book is liquidated as a whole when cross equity (wallet + uPnL of the cross positions)
-  ``<=`` its tiered maintenance margin at the step's prices; the cross wallet is lost;
+  ``<=`` its tiered maintenance margin at the step's prices (touching liquidates,
+  :func:`~marginlab.sim.nb.touches`); the cross wallet is lost;
 * liquidated positions stay closed; equity = cross equity (0 once liquidated) + isolated margin + uPnL of
   the live isolated positions.
 
@@ -35,6 +36,7 @@ from marginlab.sim.dtypes import (
     T_START,
     Status,
 )
+from marginlab.sim.nb import touches
 
 _OK = int(Status.OK)
 _BAD_INPUT = int(Status.BAD_INPUT)
@@ -297,7 +299,7 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
                 if cross_alive[m]:
                     cross_eq = wallet[m]
                     if n_cross[m] > 0:
-                        mm = 0.0
+                        mm, gross = 0.0, 0.0
                         for p in range(n_pos):
                             if iso[m, p]:
                                 continue
@@ -313,7 +315,8 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
                                     k = r
                                     break
                             mm += q * basis * tiers[k, MMR] - tiers[k, CUM] + q * pa * fee[p]
-                        if cross_eq <= mm:
+                            gross += q * (pa + entry[m, p])
+                        if touches(cross_eq, mm, abs(wallet[m]) + gross + mm):
                             cross_alive[m] = False
                             for p in range(n_pos):
                                 if not iso[m, p]:

@@ -65,6 +65,7 @@ from marginlab.sim.dtypes import (
     T_RANK,
     T_START,
     T_TAKER,
+    TIE_EPS,
     V_BASIS_ENTRY,
     V_FEE_STYLE,
     V_FLAT_ONLY,
@@ -134,6 +135,19 @@ def _maintenance_nb(tiers, tables, basis_entry, t, qty, entry, price):
     basis_price = entry if basis_entry else price
     k = _tier_at_nb(tiers, tables, t, _tier_size_nb(tables, t, qty, basis_price))
     return qty * basis_price * tiers[k, MMR] - tiers[k, CUM] + qty * price * tables[t, T_CLOSE_FEE]
+
+
+@njit(cache=True, inline="always")
+def touches(equity, requirement, scale):
+    """Return whether a margin pool is liquidatable: ``equity <= requirement`` (margin ratio >= 100 %).
+
+    The exact engine's rule (``Account.is_liquidatable``): touching the liquidation price liquidates. In
+    float64 the two sides of an exact tie differ by rounding, a few ulps of the terms they are summed from;
+    ``scale`` is the sum of those terms' magnitudes (wallet or margin, ``qty * (mark + entry)``, maintenance)
+    and a difference within ``TIE_EPS * scale`` is a tie. One tick away from the liquidation price moves the
+    difference by ``qty * tick``, many orders of magnitude more, so only true ties change sides.
+    """
+    return equity - requirement <= TIE_EPS * scale
 
 
 # =========================================================================== liquidation solver
@@ -435,8 +449,12 @@ def _mm(pos, st, sym_st, tiers, tables, flags, p):
 
 @njit(cache=True)
 def _cross_sums(pos, st, sym_st, tiers, tables, flags, book, cnt):
-    """Return (n cross, cross uPnL, cross maintenance, cross initial margin) at marks."""
-    n, upnl, mm, im = 0, 0.0, 0.0, 0.0
+    """Return (n cross, cross uPnL, cross maintenance, cross initial margin, gross) at marks.
+
+    ``gross`` is the sum of ``qty * (mark + entry)``: the magnitude of the uPnL terms, the scale of their
+    float rounding (:func:`_touches`).
+    """
+    n, upnl, mm, im, gross = 0, 0.0, 0.0, 0.0, 0.0
     for b in range(cnt[C_NBOOK]):
         p = book[b]
         if pos[p].mode != CROSS:
@@ -444,26 +462,31 @@ def _cross_sums(pos, st, sym_st, tiers, tables, flags, book, cnt):
         n += 1
         upnl += _upnl(pos, st, sym_st, p)
         mm += _mm(pos, st, sym_st, tiers, tables, flags, p)
-        im += st[p, S_QTY] * sym_st[pos[p].sym, Y_MARK] / st[p, S_LEV]
-    return n, upnl, mm, im
+        mark = sym_st[pos[p].sym, Y_MARK]
+        im += st[p, S_QTY] * mark / st[p, S_LEV]
+        gross += st[p, S_QTY] * (mark + st[p, S_ENTRY])
+    return n, upnl, mm, im, gross
 
 
 @njit(cache=True)
 def _available(pos, st, sym_st, tiers, tables, flags, book, cnt, acc):
-    _, upnl, _, im = _cross_sums(pos, st, sym_st, tiers, tables, flags, book, cnt)
+    _, upnl, _, im, _ = _cross_sums(pos, st, sym_st, tiers, tables, flags, book, cnt)
     return acc[A_WALLET] + upnl - im
 
 
 @njit(cache=True)
 def _iso_liquidatable(pos, st, sym_st, tiers, tables, flags, p):
-    equity = st[p, S_MARGIN] + _upnl(pos, st, sym_st, p)
-    return equity - _mm(pos, st, sym_st, tiers, tables, flags, p) <= 0.0
+    margin, qty = st[p, S_MARGIN], st[p, S_QTY]
+    mm = _mm(pos, st, sym_st, tiers, tables, flags, p)
+    gross = qty * (sym_st[pos[p].sym, Y_MARK] + st[p, S_ENTRY])
+    return touches(margin + _upnl(pos, st, sym_st, p), mm, abs(margin) + gross + mm)
 
 
 @njit(cache=True)
 def _cross_liquidatable(pos, st, sym_st, tiers, tables, flags, book, cnt, acc):
-    n, upnl, mm, _ = _cross_sums(pos, st, sym_st, tiers, tables, flags, book, cnt)
-    return n > 0 and acc[A_WALLET] + upnl <= mm
+    n, upnl, mm, _, gross = _cross_sums(pos, st, sym_st, tiers, tables, flags, book, cnt)
+    wallet = acc[A_WALLET]
+    return n > 0 and touches(wallet + upnl, mm, abs(wallet) + gross + mm)
 
 
 @njit(cache=True)
@@ -929,7 +952,7 @@ def _equity(pos, st, sym_st, book, cnt, acc):
 @njit(cache=True)
 def _worst_ratio(pos, st, sym_st, tiers, tables, flags, book, cnt, acc):
     worst = 0.0
-    n_cross, upnl, mm_cross, _ = _cross_sums(pos, st, sym_st, tiers, tables, flags, book, cnt)
+    n_cross, upnl, mm_cross, _, _ = _cross_sums(pos, st, sym_st, tiers, tables, flags, book, cnt)
     if n_cross > 0 and acc[A_WALLET] + upnl > 0.0:
         worst = max(worst, mm_cross / (acc[A_WALLET] + upnl))
     for b in range(cnt[C_NBOOK]):

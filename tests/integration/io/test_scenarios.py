@@ -10,6 +10,7 @@ import pytest
 
 from marginlab.errors import DataError
 from marginlab.io.scenarios import list_scenarios, load_scenario
+from marginlab.render import scenario_json
 
 EXPECTED = {
     # name: (interval, symbols, start, end)
@@ -64,7 +65,7 @@ def test_list_scenarios_matches_the_documented_set() -> None:
         info = infos[name]
         assert info.interval_timedelta == pd.Timedelta(interval)
         assert info.interval == {"1h": "1h", "5min": "5m", "1min": "1m"}[interval]
-        doc = info.to_dict()
+        doc = scenario_json(info)
         assert doc["start"] == f"{start}T00:00:00Z" and doc["symbols"] == list(symbols)
         assert info.symbols == symbols
         assert (info.start, info.end) == (pd.Timestamp(start, tz="UTC"), pd.Timestamp(end, tz="UTC"))

@@ -53,6 +53,9 @@ def test_dated_futures_are_skipped_with_a_note_and_cannot_be_named() -> None:
     with pytest.raises(RuleSetError, match=r"'BTC/USDT:USDT-260925' is a dated future \(expiry 260925\)"):
         venue.instrument("BTC/USDT:USDT-260925")
     assert len(get_venue("binance").notes) + 1 == len(venue.notes)
+    # the snapshot, which error messages about symbols quote, says so too
+    with pytest.raises(RuleSetError, match=r"4 dated futures skipped"):
+        venue.instrument("BTCUSDT_260925")
 
 
 def test_2024_10_24_perpetual_tiers() -> None:
@@ -87,8 +90,11 @@ def test_full_2024_10_24_dump() -> None:
     assert SHARED is not None
     path = SHARED / "binance-tiers" / "binance_usdm_tiers_2024-10-24.json"
     venue = read_ccxt_tiers(path, get_venue("binance"))
-    assert venue.tier_snapshot == "binance_usdm_tiers_2024-10-24.json (ccxt tiers file)"
-    from_file = [i for i in venue.instruments.values() if i.tiers.source == venue.tier_snapshot]
+    assert (
+        venue.tier_snapshot == "binance_usdm_tiers_2024-10-24.json (ccxt tiers file; 4 dated futures skipped)"
+    )
+    source = "binance_usdm_tiers_2024-10-24.json (ccxt tiers file)"
+    from_file = [i for i in venue.instruments.values() if i.tiers.source == source]
     assert len(from_file) == 345  # 349 markets, 4 dated skipped
     assert maintenance("BTCUSDT", D(3_500_000), path) == (D("0.01"), D(11450), D(23550))
     assert maintenance("ETHUSDT", D(3_500_000), path)[0] == D("0.01")

@@ -18,6 +18,7 @@ from marginlab.analysis.advisor import (
 )
 from marginlab.io.candles import MarketData
 from marginlab.io.schema import Portfolio, parse
+from marginlab.render import advice_json
 
 BINANCE = get_venue("binance")
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT", "XRPUSDT", "BNBUSDT")
@@ -140,7 +141,7 @@ def test_monte_carlo_evidence_can_overrule_and_is_reported() -> None:
     assert wipe.weight == -2
     assert "0.00% to 8.00%" in wipe.text
     assert advice.recommendation is MarginMode.ISOLATED  # +1 +1 +1 −1 (low risk) −2 = 0: ties go isolated
-    assert advice.to_dict()["evidence"]["cross"]["p_wipeout"] == 0.08
+    assert advice_json(advice)["evidence"]["cross"]["p_wipeout"] == 0.08
 
 
 def test_open_positions_whose_mode_no_longer_fits_are_flagged() -> None:

@@ -13,7 +13,6 @@ from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode, PositionMode, Side
 from marginlab.domain.instrument import Instrument
 from marginlab.domain.liquidation import equity_minus_requirement
-from marginlab.domain.precision import price_step, quantize
 from marginlab.domain.tiers import TierTable
 from marginlab.rules import get_venue
 
@@ -47,8 +46,10 @@ def faq_cross_account() -> Account:
 
 
 def stepped(value: Decimal, instrument: Instrument) -> Decimal:
-    """Return ``value`` at the price step the account reports prices at (exact solution, rounded once)."""
-    return quantize(value, price_step(instrument.tick_size))
+    """Return ``value`` as the account reports a solved price: to 28 significant digits."""
+    with localcontext() as ctx:
+        ctx.prec = 28
+        return +value
 
 
 def cents(value: Decimal | None) -> Decimal:
@@ -99,7 +100,7 @@ def test_faq_cross_margin_ratio_is_one_at_each_liquidation_price() -> None:
         moved._sync_marks(symbol, lp)  # evaluate the pool at the LP without running the liquidation
         ratio = moved.margin_ratio(moved.position(symbol))
         assert ratio is not None
-        assert abs(ratio - 1) < D("1e-14")  # the LP is reported to 1e-12 (the custom instrument's step)
+        assert abs(ratio - 1) < D("1e-20")
 
 
 def test_faq_inputs_as_isolated_positions() -> None:

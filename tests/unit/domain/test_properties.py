@@ -17,7 +17,6 @@ from marginlab.domain import events as ev
 from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode, PositionMode, Side
 from marginlab.domain.position import Position
-from marginlab.domain.precision import price_step, quantize
 from marginlab.rules import get_venue
 
 D = Decimal
@@ -110,24 +109,17 @@ def test_margin_ratio_is_one_at_the_liquidation_price(book: tuple[Account, list[
     prices = {account.liquidation_price(p) for p in positions}
     if positions[0].mode is MarginMode.CROSS:
         assert len(prices) == 1  # hedge: long and short share one price in cross
-    # prices are solved exactly and reported at the price step (1e-8 for BTCUSDT): the condition
-    # equity - maintenance, whose slope in the price is at most 2 * the size moving with it, is zero within
-    # one step of the reported price
-    step = price_step(BTC.tick_size)
     for pos, lp in zip(positions, [account.liquidation_price(p) for p in positions], strict=True):
-        moving = pos.qty if pos.mode is MarginMode.ISOLATED else sum((p.qty for p in positions), ZERO)
-        slack = 2 * moving * step
         if lp is None:
             continue
         assert lp > ZERO
-        assert lp == quantize(lp, step)
         maintenance, equity = condition_at(account, pos, lp)
         assert equity > ZERO
-        assert abs(equity - maintenance) <= slack, (pos, lp, maintenance, equity)
+        assert abs(maintenance / equity - 1) <= D("1e-18"), (pos, lp, maintenance, equity)
         bp = account.bankruptcy_price(pos)
         if bp is not None:
             _, equity_at_bp = condition_at(account, pos, bp)
-            assert abs(equity_at_bp) <= slack
+            assert abs(equity_at_bp) <= D("1e-18") * (1 + pos.qty * bp)
 
 
 # ------------------------------------------------------------ (c) isolated loss capped at the margin

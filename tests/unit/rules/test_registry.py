@@ -178,3 +178,21 @@ def test_tier_table_repr_names_count_rates_and_source() -> None:
         f"<TierTable {len(tiers.tiers)} tiers by notional, mmr 0.004..0.5, max leverage 150, "
         "Binance leverageBracket snapshot 2026-09>"
     )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_rule_sets_cite_the_venues_pages_not_a_private_reference(name: str) -> None:
+    venue = get_venue(name)
+    texts = [venue.tier_snapshot, *venue.notes, *(s.url for s in venue.sources)]
+    texts += [i.tiers.source for i in venue.instruments.values()]
+    for text in texts:
+        for private in ("exchange-rules", "reference/", "in the reference", "not in the reference"):
+            assert private not in text, text
+
+
+def test_rule_sets_are_data_files() -> None:
+    # every venue is read from rules/data/<name>.toml; a venue module holds only its own functions
+    from importlib import resources
+
+    files = {p.name for p in resources.files("marginlab.rules").joinpath("data").iterdir()}
+    assert {f"{name}.toml" for name in NAMES} <= files

@@ -11,11 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from marginlab.analysis.bars import Bars
-from marginlab.analysis.replay import MODES, ModeResult, replay_exact
+from marginlab.analysis.replay import replay_exact
 from marginlab.domain.enums import PositionMode
 from marginlab.domain.venue import Venue
 from marginlab.errors import MarginLabError
+from marginlab.io.bars import Bars
+from marginlab.io.portfolio import MODES
+from marginlab.io.results import ModeResult
 from marginlab.io.schema import Portfolio, parse
 from marginlab.rules import VENUES, get_venue
 from marginlab.sim.api import FastResult, replay_fast, replay_fast_arrays
@@ -240,7 +242,7 @@ def test_replay_fast_returns_the_exact_result_type_with_decimal_series() -> None
 
 def test_bundled_scenario_window_gives_the_same_events_both_ways() -> None:
     scenarios = pytest.importorskip("marginlab.io.scenarios")
-    bars_module = pytest.importorskip("marginlab.analysis.bars")
+    bars_module = pytest.importorskip("marginlab.io.bars")
     if not hasattr(bars_module, "bars_from_market"):
         pytest.skip("no bars_from_market yet")
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from marginlab.analysis.bars import Bars
 from marginlab.analysis.replay import replay_exact
 from marginlab.errors import (
     InputError,
@@ -14,6 +13,7 @@ from marginlab.errors import (
     OperationRejected,
     RuleSetError,
 )
+from marginlab.io.bars import Bars
 from marginlab.io.schema import Portfolio, parse
 from marginlab.rules import get_venue
 from marginlab.sim.api import raise_for_status, replay_fast_arrays

@@ -8,8 +8,8 @@ import pytest
 from numba.core.caching import NullCache
 from numba.core.registry import CPUDispatcher
 
+from marginlab.app.warmup import warm_up
 from marginlab.sim import montecarlo_nb, nb
-from marginlab.sim.warmup import warm_up
 
 KERNEL_MODULES = [nb, montecarlo_nb]
 

@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
+from marginlab.app.risk import parse_horizon, run_risk
 from marginlab.errors import InputError
 from marginlab.io.schema import Portfolio, parse
+from marginlab.render import risk_json
 from marginlab.rules import get_venue
 from marginlab.sim.api import compile_tiers, liquidation_prices
-from marginlab.sim.montecarlo import expected_shortfall, parse_horizon, run_risk, wilson
+from marginlab.sim.montecarlo import expected_shortfall, wilson
 from marginlab.sim.paths import ModelParams
 
 VENUE = get_venue("binance")
@@ -75,14 +77,14 @@ def test_same_seed_same_report_whatever_the_workers(model: str) -> None:
     from distributed import Client, LocalCluster
 
     kwargs = {"model": model, "horizon": "12h", "paths": 3000, "seed": 5, "chunk_size": 1000}
-    local = run_risk(book(), VENUE, **kwargs).to_dict()  # type: ignore[arg-type]
+    local = risk_json(run_risk(book(), VENUE, **kwargs))  # type: ignore[arg-type]
     with (
         LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
         Client(cluster) as client,
     ):
-        remote = run_risk(book(), VENUE, scheduler=client, **kwargs).to_dict()  # type: ignore[arg-type]
+        remote = risk_json(run_risk(book(), VENUE, scheduler=client, **kwargs))  # type: ignore[arg-type]
     assert remote == local
-    assert local != run_risk(book(), VENUE, **(kwargs | {"seed": 6})).to_dict()  # type: ignore[arg-type]
+    assert local != risk_json(run_risk(book(), VENUE, **(kwargs | {"seed": 6})))  # type: ignore[arg-type]
 
 
 def test_chunks_are_independent_units() -> None:
@@ -90,7 +92,7 @@ def test_chunks_are_independent_units() -> None:
     kwargs = {"model": "student-t", "horizon": "6h", "seed": 3, "chunk_size": 500, "modes": ("cross",)}
     short = run_risk(book(), VENUE, paths=500, **kwargs)  # type: ignore[arg-type]
     again = run_risk(book(), VENUE, paths=500, **kwargs)  # type: ignore[arg-type]
-    assert short.to_dict() == again.to_dict()
+    assert risk_json(short) == risk_json(again)
     long = run_risk(book(), VENUE, paths=1000, **kwargs)  # type: ignore[arg-type]
     p_short = short.modes["cross"].p_any_liquidation
     p_long = long.modes["cross"].p_any_liquidation
@@ -114,7 +116,7 @@ def test_modes_follow_the_documented_semantics() -> None:
         assert cross.es99 > 0.9 * cross.start_equity
     hybrid = report.modes["hybrid"].positions
     assert [p.mode for p in hybrid] == ["cross", "cross", "isolated"]
-    data = report.to_dict()
+    data = risk_json(report)
     assert set(data["modes"]) == {"cross", "isolated", "hybrid"}
     assert {"p_any_liquidation", "p_wipeout", "expected_loss", "es95", "es99"} <= set(data["modes"]["cross"])
     assert data["modes"]["cross"]["positions"][0]["symbol"] == "BTCUSDT"

@@ -3,7 +3,7 @@
 Every kernel is ``@njit(cache=True)`` (``_nrt=False`` and ``parallel=True`` kernels included): numba writes
 the machine code next to the sources (``sim/__pycache__``, or ``$NUMBA_CACHE_DIR``) on first compile and later
 processes, Dask workers included, load it in well under a second. Compiling takes ~30 s on a 2-core machine,
-so ``make install`` runs ``python -m marginlab.sim.warmup``: the first ``compare`` or ``risk`` after install
+so ``make install`` runs ``python -m marginlab.app.warmup``: the first ``compare`` or ``risk`` after install
 finds the cache warm. The warm-up goes through the public entry points with tiny inputs, so it compiles
 exactly the signatures (dtypes, layouts) the commands use.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from marginlab.analysis.bars import Bars
+from marginlab.io.bars import Bars
 from marginlab.io.schema import Portfolio, parse
 from marginlab.rules import get_venue
 
@@ -46,8 +46,8 @@ def _portfolio() -> Portfolio:
 
 def warm_up() -> float:
     """Compile (or load from the cache) the replay, liquidation-price and Monte Carlo kernels; return s."""
+    from marginlab.app.risk import run_risk
     from marginlab.sim.api import compile_tiers, cross_fixed, liquidation_prices, replay_fast_arrays
-    from marginlab.sim.montecarlo import run_risk
     from marginlab.sim.paths import ModelParams
 
     start = time.perf_counter()

@@ -1,0 +1,61 @@
+"""The advice use case: cross or isolated for a new trade, with measured reasons and Monte Carlo evidence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from marginlab.analysis.advisor import Advice, Evidence, Profile, Reason, advise, parse_profile, parse_trade
+from marginlab.app.inputs import market_or_default, venue_for
+from marginlab.app.risk import risk_evidence
+from marginlab.io.schema import Portfolio, PositionSpec
+
+__all__ = ["Advice", "AdviceRequest", "Evidence", "Profile", "Reason", "recommend"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdviceRequest:
+    """A new trade to place next to the open positions of a portfolio.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        The open positions.
+    trade : str or PositionSpec
+        ``"DOGEUSDT long notional=1000 leverage=50"`` (also ``qty=``, ``entry=``, ``margin=``) or a spec.
+    profile : str or Profile, optional
+        ``"experience=new,risk=low,monitoring=no"`` or a Profile; default intermediate, medium, yes.
+    seed, paths : int
+        Monte Carlo seed and paths per mode.
+    scenario, datadir : optional
+        Data for correlations, volatility and the simulation; default the latest bundled scenario.
+    exchange, tiers_file : optional
+        Rule set overriding the portfolio's, and a ccxt tiers dump.
+    """
+
+    portfolio: Portfolio
+    trade: str | PositionSpec
+    profile: str | Profile | None = None
+    seed: int = 0
+    paths: int = 20_000
+    scenario: str | None = None
+    datadir: Path | None = None
+    exchange: str | None = None
+    tiers_file: Path | None = None
+
+
+def recommend(request: AdviceRequest) -> Advice:
+    """Return the recommendation for the request's trade, every reason measured."""
+    model = request.portfolio
+    venue = venue_for(model.exchange, request.exchange, request.tiers_file)
+    data = market_or_default(request.scenario, request.datadir)
+    trade = parse_trade(request.trade) if isinstance(request.trade, str) else request.trade
+    profile = request.profile if isinstance(request.profile, Profile) else parse_profile(request.profile)
+    return advise(
+        model,
+        trade,
+        venue,
+        data,
+        profile,
+        evidence=risk_evidence(venue, data=data, seed=request.seed, paths=request.paths),
+    )

@@ -1,0 +1,159 @@
+"""The replay use case: a portfolio through market history once per margin mode, side by side.
+
+``replay`` loads the data (a bundled scenario or a freqtrade directory), replays every requested mode on
+the fast core (or the exact engine) and returns the comparison with the data notes that concern the
+portfolio; ``write_report`` writes the offline HTML report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from marginlab.analysis.compare import Comparison, compare
+from marginlab.analysis.replay import replay_exact
+from marginlab.analysis.report import render_html
+from marginlab.app.inputs import ProgressFn, load_market, parse_modes, venue_for
+from marginlab.domain.venue import Venue
+from marginlab.errors import DataError, InputError
+from marginlab.io.bars import bars_from_market
+from marginlab.io.candles import MarketData
+from marginlab.io.portfolio import MODES
+from marginlab.io.results import ModeResult
+from marginlab.io.schema import Portfolio
+
+__all__ = [
+    "Comparison",
+    "ModeResult",
+    "ReplayReport",
+    "ReplayRequest",
+    "compare_history",
+    "replay",
+    "write_report",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplayRequest:
+    """What to replay, on which data, in which modes.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        The ``liq`` format with the replay fields (``notional``, ``open_at``, stops …).
+    scenario, datadir : optional
+        Exactly one: a bundled scenario name or a freqtrade data directory.
+    start, end : str, optional
+        ISO 8601 bounds, ``[start, end)`` (UTC if no zone).
+    exchange, tiers_file : optional
+        Rule set overriding the portfolio's, and a ccxt tiers dump.
+    modes : str or sequence of str
+        ``"cross,isolated,hybrid"`` or a subset, in order.
+    engine : {"fast", "exact"}
+        The numba core or the Decimal engine.
+    extremes : bool
+        Check liquidation at each bar's adverse mark extreme (default) or at the close.
+    """
+
+    portfolio: Portfolio
+    scenario: str | None = None
+    datadir: Path | None = None
+    start: str | None = None
+    end: str | None = None
+    exchange: str | None = None
+    tiers_file: Path | None = None
+    modes: str | Sequence[str] = MODES
+    engine: str = "fast"
+    extremes: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplayReport:
+    """Every requested mode replayed on the same data, with what the data notes say about the portfolio."""
+
+    exchange: str
+    venue_title: str
+    data_name: str
+    market: MarketData
+    comparison: Comparison
+    notes: tuple[str, ...]
+
+
+def replay(request: ReplayRequest, *, progress: ProgressFn | None = None) -> ReplayReport:
+    """Replay the request's portfolio once per mode and return the comparison (see :class:`ReplayRequest`)."""
+    model = request.portfolio
+    venue = venue_for(model.exchange, request.exchange, request.tiers_file)
+    wanted = parse_modes(request.modes) if isinstance(request.modes, str) else tuple(request.modes)
+    market = load_market(
+        scenario=request.scenario, datadir=request.datadir, start=request.start, end=request.end
+    )
+    name = request.scenario or str(request.datadir)
+    held = {venue.resolve_symbol(spec.symbol) for spec in model.positions}
+    notes = tuple(n for n in market.all_notes() if n.split(":", 1)[0] in held or ":" not in n)
+    what = f"replaying {len(market)} bars × {len(market.symbols)} symbols"
+    done = 0
+    if progress is not None:
+        progress(0, len(wanted), what)
+
+    def mode_done(_mode: str) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, len(wanted), what)
+
+    comparison = compare_history(
+        model, venue, market, wanted, engine=request.engine, extremes=request.extremes, on_mode_done=mode_done
+    )
+    return ReplayReport(
+        exchange=venue.name,
+        venue_title=venue.title,
+        data_name=name,
+        market=market,
+        comparison=comparison,
+        notes=notes,
+    )
+
+
+def write_report(report: ReplayReport, path: Path, *, title: str) -> None:
+    """Write the offline HTML report of ``report`` to ``path`` (DataError if it cannot be written)."""
+    html = render_html(report.comparison, title=title, notes=report.notes)
+    try:
+        path.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot write the report ({exc.strerror or exc})") from exc
+
+
+def compare_history(
+    portfolio: Portfolio,
+    venue: Venue,
+    market: MarketData,
+    modes: Sequence[str] = MODES,
+    *,
+    engine: str = "fast",
+    extremes: bool = True,
+    on_mode_done: Callable[[str], None] | None = None,
+) -> Comparison:
+    """Replay the portfolio on market history once per margin mode (fast core or exact engine)."""
+    bars = bars_from_market(market)
+    if engine == "exact":
+        return compare(
+            portfolio,
+            venue,
+            bars,
+            modes,
+            replay=lambda p, v, b, m: replay_exact(p, v, b, m, extremes=extremes),
+            on_mode_done=on_mode_done,
+        )
+    if engine != "fast":
+        raise InputError("--engine", engine, "fast or exact")
+    from marginlab.sim.api import replay_fast  # numba compiles on first use
+
+    return compare(
+        portfolio,
+        venue,
+        bars,
+        modes,
+        replay=lambda p, v, b, m: replay_fast(p, v, b, m, extremes=extremes),
+        on_mode_done=on_mode_done,
+    )

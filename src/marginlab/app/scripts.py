@@ -1,0 +1,179 @@
+"""The what-if use case: drive the exact engine through a script of operations and price moves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from marginlab.app.calculator import (
+    AccountReport,
+    MultiAssetsReport,
+    PositionReport,
+    account_report,
+    multi_assets_report,
+    position_report,
+    primary_asset,
+)
+from marginlab.app.inputs import venue_for
+from marginlab.domain.account import Account
+from marginlab.domain.events import Event
+from marginlab.domain.venue import Venue
+from marginlab.errors import InputError, MarginLabError
+from marginlab.io.portfolio import account_options, instrument_for
+from marginlab.io.schema import (
+    CloseStep,
+    FundingStep,
+    LeverageStep,
+    MarginStep,
+    MarkStep,
+    ModeStep,
+    OpenStep,
+    ResizeStep,
+    Script,
+    Step,
+)
+
+__all__ = ["Event", "RunReport", "ScriptRequest", "StepResult", "apply_step", "run", "run_script"]
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScriptRequest:
+    """A script, the rule set to run it on, and whether a rejected step stops the run.
+
+    Parameters
+    ----------
+    script : Script
+        Balances and steps (:func:`marginlab.app.inputs.read_script`).
+    exchange : str, optional
+        Rule set name; overrides the script's ``exchange``.
+    tiers_file : Path, optional
+        ccxt ``fetch_leverage_tiers()`` dump replacing the bundled tiers.
+    keep_going : bool
+        Record a rejected step and go on (default: stop there).
+    """
+
+    script: Script
+    exchange: str | None = None
+    tiers_file: Path | None = None
+    keep_going: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepResult:
+    """Outcome of one script step: its events, or the one-line error that rejected it."""
+
+    op: str
+    ok: bool
+    error: str | None
+    events: tuple[Event, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunReport:
+    """What ``marginlab run`` shows: every step, then the final positions and account."""
+
+    exchange: str
+    steps: tuple[StepResult, ...]
+    positions: tuple[PositionReport, ...]
+    account: AccountReport
+    insurance_fund: Decimal
+    fees_paid: Decimal
+    completed: bool = field(default=True)
+    multi_assets: MultiAssetsReport | None = None
+    collateral_seized: dict[str, Decimal] = field(default_factory=dict)
+
+
+def run(request: ScriptRequest) -> RunReport:
+    """Run the request's script on the rule set it names; see :func:`run_script`."""
+    venue = venue_for(request.script.exchange, request.exchange, request.tiers_file)
+    return run_script(request.script, venue, keep_going=request.keep_going)
+
+
+def run_script(script: Script, venue: Venue, *, keep_going: bool = False) -> RunReport:
+    """Drive an account through the script's steps.
+
+    A rejected step changes nothing and records its error; without ``keep_going`` the run stops there
+    (``completed`` is False).
+    """
+    custom = {sym: instrument_for(venue, sym, o) for sym, o in script.instruments.items()}
+    if custom:
+        venue = venue.with_instruments(
+            {i.symbol: i for i in custom.values()}, snapshot=venue.tier_snapshot + " + script instruments"
+        )
+    account = Account(
+        venue,
+        balances=script.balances,
+        position_mode=script.position_mode,
+        insurance_fund=script.insurance_fund,
+        **account_options(script, venue),
+    )
+    if account.multi_assets:
+        account.multi_assets_margin()  # every balance needs a USD index from the start (names the asset)
+    results: list[StepResult] = []
+    completed = True
+    for i, step in enumerate(script.steps):
+        try:
+            events = apply_step(account, step)
+        except MarginLabError as exc:
+            results.append(
+                StepResult(op=step.op, ok=False, error=f"steps[{i}] ({step.op}): {exc}", events=())
+            )
+            if not keep_going:
+                completed = False
+                break
+            continue
+        results.append(StepResult(op=step.op, ok=True, error=None, events=tuple(events)))
+    return RunReport(
+        exchange=venue.name,
+        steps=tuple(results),
+        positions=tuple(position_report(account, p) for p in account.positions),
+        account=account_report(account, primary_asset(account)),
+        insurance_fund=account.insurance_fund,
+        fees_paid=account.fees_paid,
+        completed=completed,
+        multi_assets=multi_assets_report(account),
+        collateral_seized=dict(account.collateral_seized),
+    )
+
+
+def apply_step(account: Account, step: Step) -> list[Event]:
+    """Apply one script step to ``account`` and return its events."""
+    if isinstance(step, OpenStep):
+        qty = step.qty
+        if qty is None:
+            assert step.notional is not None  # noqa: S101  # the schema requires one of them
+            instrument = account.venue.instrument(step.symbol)
+            qty = instrument.round_qty_down(step.notional / step.price)
+            if qty <= ZERO:
+                raise InputError("notional", step.notional, f"at least one lot ({instrument.lot_size})")
+        return account.open(
+            step.symbol,
+            step.side,
+            qty,
+            step.price,
+            leverage=step.leverage,
+            mode=step.mode,
+            margin=step.margin,
+            liquidity=step.liquidity,
+        )
+    if isinstance(step, ResizeStep):
+        operation = account.increase if step.op == "increase" else account.reduce
+        return operation(step.symbol, step.qty, step.price, side=step.side, liquidity=step.liquidity)
+    if isinstance(step, CloseStep):
+        return account.close(step.symbol, step.price, side=step.side, liquidity=step.liquidity)
+    if isinstance(step, MarginStep):
+        if step.op == "add_margin":
+            return account.add_margin(step.symbol, step.amount, side=step.side)
+        return account.remove_margin(step.symbol, step.amount, side=step.side)
+    if isinstance(step, LeverageStep):
+        return account.set_leverage(step.symbol, step.leverage)
+    if isinstance(step, ModeStep):
+        return account.set_margin_mode(step.symbol, step.mode)
+    if isinstance(step, MarkStep):
+        return account.update_marks(step.prices)
+    if isinstance(step, FundingStep):
+        return account.apply_funding(step.rates)
+    raise InputError("op", step.op, "a known operation")  # pragma: no cover - the schema is exhaustive

@@ -1,0 +1,120 @@
+"""Portfolio documents turned into domain objects: instruments with a file's overrides, mode scenarios.
+
+Pure conversions (no file is read here): the calculator, both replay drivers and the Monte Carlo compile
+step build their accounts through these functions, so a position means the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from marginlab.domain.enums import MarginMode
+from marginlab.domain.instrument import Instrument
+from marginlab.domain.venue import Venue
+from marginlab.errors import InputError, OperationRejected
+from marginlab.io.schema import InstrumentOverrides, Portfolio, Script
+
+ZERO = Decimal(0)
+MODES = ("cross", "isolated", "hybrid")
+"""The margin-mode scenarios: every position cross, every position isolated, or as written."""
+
+
+def instrument_for(venue: Venue, symbol: str, overrides: InstrumentOverrides) -> Instrument:
+    """Return the instrument for ``symbol`` with a file's overrides, as the venue defines it.
+
+    See :meth:`marginlab.domain.venue.Venue.instrument_with`: ``mmr`` makes one flat tier; a symbol the
+    bundled data lacks is defined by the rates the venue needs (Hyperliquid derives the MMR from
+    ``max_leverage``; dYdX needs only ``mmr`` and settles every market in USDC).
+    """
+    return venue.instrument_with(symbol, overrides)
+
+
+def account_options(doc: Portfolio | Script, venue: Venue) -> dict[str, Any]:
+    """Return the :class:`~marginlab.domain.account.Account` keywords of a document's Multi-Assets keys.
+
+    Empty unless ``multi_assets = true``. The venue's bundled collateral table takes the document's
+    ``[collateral.ASSET]`` overrides. A venue without a table refuses with one line naming it.
+    """
+    if not doc.multi_assets:
+        return {}
+    if venue.collateral is None:
+        why = (
+            " (Bybit's Unified Trading Account pools coins with quantity-tiered collateral ratios; marginlab "
+            "models its classic USDT account)"
+            if venue.name == "bybit"
+            else ""
+        )
+        raise OperationRejected(
+            f"{venue.name}.multi_assets",
+            f"multi_assets: {venue.title} has no Multi-Assets mode in marginlab{why}; it is modelled for "
+            "Binance USDⓈ-M only",
+        )
+    table = venue.collateral.with_overrides({a: c.values() for a, c in doc.collateral.items()})
+    return {"multi_assets": True, "index_prices": dict(doc.index_prices), "collateral": table}
+
+
+def with_all_modes(portfolio: Portfolio, mode: MarginMode, venue: Venue) -> Portfolio:
+    """Return the portfolio with every position in ``mode`` and the same total money per asset.
+
+    Going isolated moves each position's margin (``margin``, default ``qty * entry / leverage``) out of the
+    cross wallet; going cross moves isolated margin back into it. Raises InputError if a cross wallet cannot
+    fund the isolated margins.
+    """
+    balances = dict(portfolio.balances)
+    positions = []
+    leaving = portfolio.multi_assets and mode is MarginMode.ISOLATED
+    for i, spec in enumerate(portfolio.positions):
+        update: dict[str, Any] = {"mode": mode}
+        if spec.entry is None:
+            # opened later from the wallet: the money is already in the balance in every mode
+            update["margin"] = spec.margin if mode is MarginMode.ISOLATED else None
+            positions.append(spec.model_copy(update=update))
+            continue
+        settle = instrument_for(venue, spec.symbol, spec).settle
+        leverage = spec.leverage or venue.default_leverage
+        qty = spec.qty if spec.qty is not None else spec.notional / spec.entry  # type: ignore[operator]
+        margin = spec.margin if spec.margin is not None else qty * spec.entry / leverage
+        if spec.mode is MarginMode.ISOLATED and mode is MarginMode.CROSS:
+            balances[settle] = balances.get(settle, ZERO) + margin
+        elif spec.mode is MarginMode.CROSS and mode is MarginMode.ISOLATED:
+            balances[settle] = balances.get(settle, ZERO) - margin
+            if balances[settle] < ZERO and leaving:
+                raise InputError(
+                    f"balances.{settle}",
+                    balances[settle] + margin,
+                    "",
+                    problem=(
+                        "all-isolated leaves Multi-Assets mode (isolated margin cannot be drawn from other "
+                        f"coins): positions[{i}] needs {margin} {settle} of isolated margin in {settle}, its "
+                        f"settlement asset, and the {settle} balance left is {balances[settle] + margin}"
+                    ),
+                )
+            if balances[settle] < ZERO:
+                raise InputError(
+                    f"balances.{settle}", balances[settle] + margin, f"enough to isolate positions[{i}]"
+                )
+        update["margin"] = margin if mode is MarginMode.ISOLATED else None
+        positions.append(spec.model_copy(update=update))
+    update_doc: dict[str, Any] = {"positions": positions, "balances": balances}
+    if leaving:  # single-asset mode: the other coins stay in the wallet but back nothing
+        update_doc |= {"multi_assets": False, "index_prices": {}, "collateral": {}}
+    return portfolio.model_copy(update=update_doc)
+
+
+def portfolio_for_mode(portfolio: Portfolio, mode: str, venue: Venue) -> Portfolio:
+    """Return the portfolio for a scenario: all cross, all isolated, or as written (hybrid)."""
+    if mode == "hybrid":
+        return portfolio
+    if mode not in MODES:
+        raise InputError("modes", mode, "cross, isolated or hybrid")
+    return with_all_modes(portfolio, MarginMode(mode), venue)
+
+
+def replay_venue(portfolio: Portfolio, venue: Venue) -> Venue:
+    """Return ``venue`` extended with the portfolio's custom or overridden instruments."""
+    instruments = {}
+    for spec in portfolio.positions:
+        instrument = instrument_for(venue, spec.symbol, spec)
+        instruments[instrument.symbol] = instrument
+    return venue.with_instruments(instruments, snapshot=venue.tier_snapshot)

@@ -1,0 +1,630 @@
+"""Results of the use cases as JSON-ready data and as Rich tables: the one presentation layer.
+
+Every front end (the CLI now, the REST API and the dashboard next) renders what :mod:`marginlab.app`
+returns through this module, so a figure is formatted the same way everywhere. It sits between the use
+cases and the front ends (``app ← render ← cli``) and imports nothing below :mod:`marginlab.app`: the use
+cases know nothing about tables or JSON, and front ends nothing about the engine.
+
+JSON: numbers are decimal strings (exact Decimals rounded half up: amounts and ratios to 8 places, prices
+of ``liq``/``modes``/``run`` to the instrument's tick), times ISO 8601 UTC, ``null`` where undefined; Monte
+Carlo figures are floats (probabilities to 6 places, money to cents). Tables round money to cents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from rich.console import RenderableType
+from rich.table import Table
+
+from marginlab.app.advice import Advice, Evidence
+from marginlab.app.calculator import LiquidationReport, ModesReport, MultiAssetsReport, PositionReport
+from marginlab.app.catalog import ScenarioInfo, VenueSummary
+from marginlab.app.replay import ModeResult, ReplayReport
+from marginlab.app.risk import RiskReport, RiskResult
+from marginlab.app.scripts import Event, RunReport
+from marginlab.app.sizing import Sizing
+
+AMOUNT = Decimal("1e-8")
+CENT = Decimal("0.01")
+PRICE_FIELDS = {"entry", "mark", "liquidation_price", "bankruptcy_price"}
+View = list[RenderableType]
+
+
+# =========================================================================== numbers
+def number(value: Decimal | None, *, step: Decimal = AMOUNT) -> str | None:
+    """Return ``value`` rounded half up to ``step`` as a plain decimal string (None stays None)."""
+    if value is None:
+        return None
+    rounded = (value / step).to_integral_value(rounding=ROUND_HALF_UP) * step
+    text = format(rounded.normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
+def jsonable(obj: Any) -> Any:
+    """Return ``obj`` (reports, events, dicts, Decimals) as JSON-ready data with decimal strings."""
+    if isinstance(obj, PositionReport):
+        out: dict[str, Any] = {}
+        for name in PositionReport.__dataclass_fields__:
+            if name == "tick_size":
+                continue
+            value = getattr(obj, name)
+            step = obj.tick_size if name in PRICE_FIELDS and name != "entry" else AMOUNT
+            out[name] = (
+                number(value, step=step) if isinstance(value, Decimal) or value is None else str(value)
+            )
+        return out
+    if isinstance(obj, Event):
+        return jsonable(obj.to_dict())
+    if hasattr(obj, "__slots__") and hasattr(obj, "__dataclass_fields__"):
+        return {name: jsonable(getattr(obj, name)) for name in obj.__dataclass_fields__}
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, Sequence) and not isinstance(obj, str):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, Decimal):
+        return number(obj)
+    if isinstance(obj, bool | int | str) or obj is None:
+        return obj
+    return str(obj)
+
+
+def _r(x: float | None, digits: int = 6) -> float | None:
+    return None if x is None else round(float(x), digits)
+
+
+def _fmt(value: str | None, suffix: str = "") -> str:
+    return "—" if value is None else f"{value}{suffix}"
+
+
+def _pct(value: Decimal | None) -> str:
+    return "—" if value is None else f"{number(value * 100, step=CENT)} %"
+
+
+def _cents(value: Decimal | None) -> str:
+    return _fmt(number(value, step=CENT))
+
+
+# =========================================================================== calculator
+def liquidation_json(report: LiquidationReport) -> dict[str, Any]:
+    """Return the ``liq --json`` document."""
+    out = {
+        "exchange": report.exchange,
+        "positions": [jsonable(p) for p in report.positions],
+        "account": jsonable(report.account),
+    }
+    if report.multi_assets is not None:
+        out["multi_assets"] = jsonable(report.multi_assets)
+    return out
+
+
+def modes_json(report: ModesReport) -> dict[str, Any]:
+    """Return the ``modes --json`` document."""
+    out: dict[str, Any] = {
+        "exchange": report.exchange,
+        "modes": {name: liquidation_json(r) for name, r in report.by_mode.items()},
+    }
+    if report.notes:
+        out["notes"] = list(report.notes)
+    return out
+
+
+def liquidation_view(report: LiquidationReport, *, title: str) -> View:
+    """Return one column per position (rows are the figures), then the account line."""
+    out: View = []
+    if not report.positions:
+        out.append(f"{title}: no open positions")
+    table = Table(title=title, title_justify="left")
+    table.add_column("")
+    for p in report.positions:
+        table.add_column(f"{p.symbol} {p.side}", justify="right")
+    rows = [jsonable(p) for p in report.positions]
+    fields: list[tuple[str, Callable[[PositionReport, dict[str, Any]], str]]] = [
+        ("mode", lambda p, r: r["mode"]),
+        ("qty", lambda p, r: r["qty"]),
+        ("entry / mark", lambda p, r: f"{r['entry']} / {r['mark']}"),
+        ("leverage", lambda p, r: f"{r['leverage']}x"),
+        ("notional", lambda p, r: _cents(p.notional)),
+        ("margin", lambda p, r: _cents(p.margin)),
+        ("maint. margin", lambda p, r: f"{number(p.maintenance_margin, step=CENT)} (mmr {r['mmr']})"),
+        ("unrealized PnL", lambda p, r: _cents(p.unrealized_pnl)),
+        ("margin ratio", lambda p, r: _pct(p.margin_ratio)),
+        ("liquidation price", lambda p, r: _fmt(r["liquidation_price"])),
+        ("bankruptcy price", lambda p, r: _fmt(r["bankruptcy_price"])),
+        ("distance to liq.", lambda p, r: _pct(p.distance_to_liquidation)),
+    ]
+    for label, cell in fields:
+        table.add_row(label, *(cell(p, r) for p, r in zip(report.positions, rows, strict=True)))
+    if report.positions:
+        out.append(table)
+    if report.multi_assets is not None:
+        out += multi_assets_view(report.multi_assets)
+        out.append(
+            "[dim]— : undefined; a liquidation price of — means no positive mark price liquidates.[/dim]"
+        )
+        return out
+    a = report.account
+    out.append(
+        f"[bold]account ({a.asset})[/bold]  wallet {number(a.wallet_balance, step=CENT)}  "
+        f"uPnL {number(a.unrealized_pnl, step=CENT)}  "
+        f"margin balance {number(a.margin_balance, step=CENT)}  "
+        f"maint. margin {number(a.maintenance_margin, step=CENT)}  "
+        f"available {number(a.available_balance, step=CENT)}  cross margin ratio {_pct(a.margin_ratio)}"
+    )
+    out.append("[dim]— : undefined; a liquidation price of — means no positive mark price liquidates.[/dim]")
+    return out
+
+
+def multi_assets_view(report: MultiAssetsReport) -> View:
+    """Return the Multi-Assets pool per asset, then the account in USD."""
+    table = Table(title="Multi-Assets pool (every asset backs every cross position)", title_justify="left")
+    for label in ("asset", "wallet", "uPnL", "equity", "index", "bid / ask rate", "haircut", "value (USD)"):
+        table.add_column(label, justify="left" if label == "asset" else "right")
+    for a in report.assets:
+        table.add_row(
+            a.asset,
+            _fmt(number(a.wallet_balance)),
+            _cents(a.unrealized_pnl),
+            _fmt(number(a.equity)),
+            _fmt(number(a.index_price)),
+            f"{number(a.bid_rate)} / {number(a.ask_rate)}",
+            _pct(a.value_ratio),
+            _cents(a.value),
+        )
+    available = "  ".join(f"{a.asset} {number(a.available_for_order, step=CENT)}" for a in report.assets)
+    return [
+        table,
+        f"[bold]account (USD)[/bold]  equity {number(report.account_equity)}  "
+        f"initial margin {number(report.account_initial_margin)}  "
+        f"maint. margin {number(report.account_maintenance_margin)}  "
+        f"available {number(report.available_for_order)}  "
+        f"margin ratio {_pct(report.margin_ratio)} (100 % liquidates every position)",
+        f"available for order per asset: {available}",
+        f"[dim]equity = Σ asset equity × bid rate × haircut (a debt × ask rate); margins × ask rate. "
+        f"Table: {report.table}.[/dim]",
+    ]
+
+
+def _at_stake(report: LiquidationReport, p: PositionReport) -> Decimal:
+    """Return what liquidating the position can cost: its isolated margin, or the whole cross balance."""
+    if p.mode == "isolated":
+        return p.margin
+    if report.multi_assets is not None:  # the whole pool, every coin at its index (USD)
+        return report.multi_assets.market_value
+    return report.account.cross_wallet_balance
+
+
+def modes_view(report: ModesReport, *, title: str) -> View:
+    """Return the all-cross vs all-isolated table: liquidation price, distance and what is at stake."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("position")
+    table.add_column("mode")
+    table.add_column("liq. price", justify="right")
+    table.add_column("distance", justify="right")
+    table.add_column("at stake", justify="right")
+    reports = report.by_mode
+    pooled = report.cross.multi_assets is not None
+    shown = {"cross": "cross (Multi-Assets)", "isolated": "isolated (single-asset)"} if pooled else {}
+    positions = zip(report.cross.positions, report.isolated.positions, strict=True)
+    for n, pair in enumerate(positions):
+        if n:
+            table.add_section()
+        for name, p in zip(("cross", "isolated"), pair, strict=True):
+            label = f"{p.symbol} {p.side} {number(p.notional, step=CENT)} @ {p.leverage}x"
+            table.add_row(
+                label if name == "cross" else "",
+                shown.get(name, name),
+                _fmt(jsonable(p)["liquidation_price"]),
+                _pct(p.distance_to_liquidation),
+                _cents(_at_stake(reports[name], p)),
+            )
+    stake = "every coin of the Multi-Assets pool at its index (USD)" if pooled else "the whole cross wallet"
+    return [
+        table,
+        f"[dim]at stake: what a liquidation of the position can take — the isolated margin, or "
+        f"{stake}.[/dim]",
+        *report.notes,
+    ]
+
+
+# =========================================================================== scripts
+def run_json(report: RunReport) -> dict[str, Any]:
+    """Return the ``run --json`` document."""
+    return {
+        "exchange": report.exchange,
+        "steps": [
+            {"op": s.op, "ok": s.ok, "error": s.error, "events": [jsonable(e) for e in s.events]}
+            for s in report.steps
+        ],
+        "positions": [jsonable(p) for p in report.positions],
+        "account": jsonable(report.account),
+        "insurance_fund": number(report.insurance_fund),
+        "fees_paid": number(report.fees_paid),
+        **(
+            {
+                "multi_assets": jsonable(report.multi_assets),
+                "collateral_seized": jsonable(report.collateral_seized),
+            }
+            if report.multi_assets is not None
+            else {}
+        ),
+    }
+
+
+def run_view(report: RunReport, *, title: str) -> View:
+    """Return every step's events, then the final positions, fees and insurance fund."""
+    table = Table(title=f"{report.exchange}: {title}", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("op")
+    table.add_column("result")
+    for n, step in enumerate(report.steps):
+        if not step.ok:
+            table.add_row(str(n), step.op, f"[red]rejected[/red]: {step.error}")
+            continue
+        lines = []
+        for event in step.events:
+            data = jsonable(event)
+            kind = data.pop("kind")
+            lines.append(f"{kind} " + ", ".join(f"{k}={v}" for k, v in data.items() if v is not None))
+        table.add_row(str(n), step.op, "\n".join(lines) or "(no change)")
+    final = LiquidationReport(
+        exchange=report.exchange,
+        positions=report.positions,
+        account=report.account,
+        multi_assets=report.multi_assets,
+    )
+    return [
+        table,
+        *liquidation_view(final, title="final positions"),
+        f"fees paid {number(report.fees_paid, step=CENT)}  "
+        f"insurance fund {number(report.insurance_fund, step=CENT)}",
+    ]
+
+
+# =========================================================================== replay
+def interval_text(seconds: float) -> str:
+    """Return a bar interval as traders write it: ``5m``, ``1h``, ``1d``."""
+    whole = int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if whole % size == 0:
+            return f"{whole // size}{unit}"
+    return f"{whole}s"
+
+
+def replay_json(report: ReplayReport) -> dict[str, Any]:
+    """Return the ``compare --json`` document (amounts as decimal strings, times ISO 8601 UTC)."""
+    market, comparison = report.market, report.comparison
+    start, end = market.span
+    modes: dict[str, Any] = {}
+    for mode, r in comparison.results.items():
+        closest = r.closest_to_liquidation
+        modes[mode] = {
+            "start_equity": number(r.start_equity),
+            "final_equity": number(r.final_equity),
+            "pnl": number(r.pnl),
+            "fees": number(r.fees),
+            "funding": number(r.funding),
+            "max_drawdown": number(r.max_drawdown),
+            "liquidations": [
+                {
+                    "symbol": x.symbol,
+                    "side": x.side,
+                    "mode": x.mode,
+                    "time": x.time,
+                    "mark": number(x.mark),
+                    "price": number(x.price),
+                    "loss": number(x.loss),
+                }
+                for x in r.liquidations
+            ],
+            "closest_to_liquidation": None
+            if closest is None
+            else {"symbol": closest.symbol, "time": closest.time, "distance": number(closest.distance)},
+            "verdict": comparison.verdicts[mode],
+        }
+    return {
+        "scenario": {
+            "name": report.data_name,
+            "start": start.isoformat().replace("+00:00", "Z"),
+            "end": end.isoformat().replace("+00:00", "Z"),
+            "interval": interval_text(market.interval.total_seconds()),
+            "bars": len(market),
+            "symbols": list(market.symbols),
+            "notes": list(market.all_notes()),
+        },
+        "modes": modes,
+    }
+
+
+def replay_view(report: ReplayReport, *, title: str) -> View:
+    """Return the modes side by side, the one-line verdicts and the data notes grouped by topic."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("")
+    results = report.comparison.results
+    for mode in results:
+        table.add_column(mode, justify="right")
+
+    def row(label: str, cell: Callable[[ModeResult], str]) -> None:
+        table.add_row(label, *(cell(r) for r in results.values()))
+
+    row("start equity", lambda r: _cents(r.start_equity))
+    row("final equity", lambda r: _cents(r.final_equity))
+    row("PnL", lambda r: _cents(r.pnl))
+    row("fees", lambda r: _cents(r.fees))
+    row("funding", lambda r: _cents(r.funding))
+    row("max drawdown", lambda r: _pct(r.max_drawdown))
+    row(
+        "liquidations",
+        lambda r: (
+            "\n".join(f"{x.symbol} {x.time[5:16]} −{number(x.loss, step=CENT)}" for x in r.liquidations)
+            or "none"
+        ),
+    )
+    row(
+        "closest call",
+        lambda r: (
+            "—"
+            if r.closest_to_liquidation is None
+            else (f"{r.closest_to_liquidation.symbol} {_pct(r.closest_to_liquidation.distance)}")
+        ),
+    )
+    out: View = [table]
+    out += [f"• {text}" for text in report.comparison.verdicts.values()]
+    out += [f"[dim]{line}[/dim]" for line in summarise_notes(report.notes)]
+    return out
+
+
+def summarise_notes(notes: Sequence[str]) -> list[str]:
+    """Group ``"SYMBOL: topic: sentence. more"`` notes by topic and first sentence, listing the symbols."""
+    groups: dict[str, list[str]] = {}
+    for note in notes:
+        symbol, _, text = note.partition(": ")
+        first = text.split(". ")[0].rstrip(".")
+        groups.setdefault(first, []).append(symbol.removesuffix("USDT"))
+    return [
+        f"{text} ({', '.join(symbols)}); details in --json or the report" for text, symbols in groups.items()
+    ]
+
+
+# =========================================================================== risk
+def risk_json(report: RiskReport) -> dict[str, Any]:
+    """Return the ``risk --json`` document: probabilities to 6 decimals, money to cents, hours to 3."""
+    modes: dict[str, Any] = {}
+    for name, m in report.modes.items():
+        modes[name] = {
+            "positions": [
+                {
+                    "symbol": p.symbol,
+                    "side": p.side,
+                    "mode": p.mode,
+                    "p_liquidation": _r(p.p_liquidation),
+                    "ci": [_r(p.ci[0]), _r(p.ci[1])],
+                    "ttl_hours": {k: _r(v, 3) for k, v in p.ttl_hours.items()},
+                }
+                for p in m.positions
+            ],
+            "start_equity": _r(m.start_equity, 2),
+            "p_any_liquidation": _r(m.p_any_liquidation),
+            "ci_any_liquidation": [_r(m.ci_any_liquidation[0]), _r(m.ci_any_liquidation[1])],
+            "p_wipeout": _r(m.p_wipeout),
+            "ci_wipeout": [_r(m.ci_wipeout[0]), _r(m.ci_wipeout[1])],
+            "p_wipeout_intra": _r(m.p_wipeout_intra),
+            "expected_loss": _r(m.expected_loss, 2),
+            "es95": _r(m.es95, 2),
+            "es99": _r(m.es99, 2),
+            "ttl_hours": {k: _r(v, 3) for k, v in m.ttl_hours.items()},
+        }
+    return {
+        "model": report.model,
+        "horizon_days": report.horizon_days,
+        "steps": report.steps,
+        "steps_per_day": report.steps_per_day,
+        "paths": report.paths,
+        "seed": report.seed,
+        "chunk_size": report.chunk_size,
+        "start": report.start,
+        "start_prices": dict(report.start_prices),
+        "notes": list(report.notes),
+        "modes": modes,
+    }
+
+
+def risk_view(result: RiskResult, *, title: str) -> View:
+    """Return per mode: each position's liquidation probability, ruin, losses and time to liquidation."""
+    report = result.report
+    table = Table(title=title, title_justify="left")
+    table.add_column("")
+    for mode in report.modes:
+        table.add_column(mode, justify="right")
+
+    def ci(p: float, bounds: tuple[float, float]) -> str:
+        return f"{p:.2%} [{bounds[0]:.2%}, {bounds[1]:.2%}]"
+
+    modes = list(report.modes.values())
+    for i, position in enumerate(modes[0].positions):
+        table.add_row(
+            f"P(liq.) {position.symbol} {position.side}",
+            *(ci(m.positions[i].p_liquidation, m.positions[i].ci) for m in modes),
+        )
+    table.add_row("P(any liquidation)", *(ci(m.p_any_liquidation, m.ci_any_liquidation) for m in modes))
+    table.add_row("P(wiped out, ≥ 90 % lost)", *(ci(m.p_wipeout, m.ci_wipeout) for m in modes))
+    table.add_row("expected loss", *(f"{m.expected_loss:,.2f}" for m in modes))
+    table.add_row("expected shortfall 95 %", *(f"{m.es95:,.2f}" for m in modes))
+    table.add_row("expected shortfall 99 %", *(f"{m.es99:,.2f}" for m in modes))
+    table.add_row(
+        "median time to 1st liq. (h)",
+        *("—" if m.ttl_hours.get("q50") is None else f"{m.ttl_hours['q50']:.1f}" for m in modes),
+    )
+    return [table, *(f"[dim]{note}[/dim]" for note in report.notes)]
+
+
+# =========================================================================== sizing
+def sizing_json(sizing: Sizing) -> dict[str, Any]:
+    """Return the ``size --json`` document."""
+    result = sizing.result
+    return {
+        "symbol": result.symbol,
+        "qty": number(result.qty),
+        "notional": number(result.notional),
+        "margin": number(result.margin),
+        "leverage": number(result.leverage),
+        "liquidation_price": number(result.liquidation_price, step=sizing.tick_size),
+        "stop_distance": number(result.stop_distance),
+        "liquidation_distance": number(result.liquidation_distance),
+        "stop_before_liquidation": result.stop_before_liquidation,
+        "risk_amount": number(result.risk_amount),
+        "loss_at_stop": number(result.loss_at_stop),
+        "warnings": list(result.warnings),
+    }
+
+
+def sizing_view(sizing: Sizing) -> View:
+    """Return the sized position as a two-column table (warnings are the front end's to show)."""
+    result = sizing.result
+    table = Table(
+        title=f"{result.symbol} {sizing.side} sized to risk {number(result.risk_amount, step=CENT)}",
+        title_justify="left",
+    )
+    table.add_column("")
+    table.add_column("value", justify="right")
+    for label, value in (
+        ("quantity", number(result.qty)),
+        ("notional", number(result.notional, step=CENT)),
+        ("margin", number(result.margin, step=CENT)),
+        ("leverage", f"{number(result.leverage)}x"),
+        ("liquidation price", _fmt(number(result.liquidation_price, step=sizing.tick_size))),
+        ("stop distance", _pct(result.stop_distance)),
+        ("liquidation distance", _pct(result.liquidation_distance)),
+        ("loss at the stop (fees incl.)", number(result.loss_at_stop, step=CENT)),
+    ):
+        table.add_row(label, value or "—")
+    return [table]
+
+
+# =========================================================================== advice
+def evidence_json(evidence: Evidence) -> dict[str, float]:
+    """Return Monte Carlo evidence as numbers (probabilities as fractions to 6 places, losses to cents)."""
+    return {
+        "p_trade_liquidated": round(evidence.p_trade_liquidated, 6),
+        "p_wipeout": round(evidence.p_wipeout, 6),
+        "expected_loss": round(evidence.expected_loss, 2),
+        "es95": round(evidence.es95, 2),
+        "es99": round(evidence.es99, 2),
+    }
+
+
+def advice_json(advice: Advice) -> dict[str, Any]:
+    """Return the ``advise --json`` document."""
+    return {
+        "recommendation": str(advice.recommendation),
+        "score": advice.score,
+        "reasons": [{"criterion": r.criterion, "weight": r.weight, "text": r.text} for r in advice.reasons],
+        "evidence": {mode: evidence_json(e) for mode, e in advice.evidence.items()},
+        "flags": list(advice.flags),
+    }
+
+
+def advice_view(advice: Advice) -> View:
+    """Return the recommendation, the reasons table, the evidence per mode and positions to revisit."""
+    out: View = [
+        f"[bold]recommendation: {advice.recommendation}[/bold] (score {advice.score:+d}; "
+        "positive favours cross)"
+    ]
+    table = Table(title_justify="left")
+    for column in ("criterion", "weight", "measured"):
+        table.add_column(column)
+    for reason in advice.reasons:
+        table.add_row(reason.criterion, f"{reason.weight:+d}", reason.text)
+    out.append(table)
+    for mode, e in advice.evidence.items():
+        out.append(
+            f"{mode}: P(trade liquidated) {e.p_trade_liquidated:.2%}, P(wiped out) {e.p_wipeout:.2%}, "
+            f"expected loss {e.expected_loss:,.2f}, ES95 {e.es95:,.2f}, ES99 {e.es99:,.2f}"
+        )
+    out += [f"[yellow]revisit:[/yellow] {flag}" for flag in advice.flags]
+    return out
+
+
+# =========================================================================== catalog
+def _iso(ts: Any) -> str:
+    return str(ts.isoformat()).replace("+00:00", "Z")
+
+
+def scenario_json(info: ScenarioInfo) -> dict[str, Any]:
+    """Return a scenario's description (times ISO 8601 UTC, prices as floats in quote per base)."""
+    return {
+        "name": info.name,
+        "title": info.title,
+        "description": info.description,
+        "interval": info.interval,
+        "start": _iso(info.start),
+        "end": _iso(info.end),
+        "bars": info.bars,
+        "symbols": list(info.symbols),
+        "source": info.source,
+        "mark_source": dict(info.mark_source),
+        "funding_source": dict(info.funding_source),
+        "notes": list(info.notes),
+        "extremes": {s: dict(v) for s, v in info.extremes.items()},
+        "size_bytes": info.size_bytes,
+    }
+
+
+def scenarios_view(infos: Sequence[ScenarioInfo]) -> View:
+    """Return the bundled scenarios: span, interval, symbols."""
+    table = Table(title="bundled scenarios (Binance market data)", title_justify="left")
+    for column in ("name", "what happened", "span (UTC)", "interval", "symbols"):
+        table.add_column(column)
+    for info in infos:
+        table.add_row(
+            info.name,
+            info.title,
+            f"{info.start:%Y-%m-%d %H:%M} → {info.end:%Y-%m-%d %H:%M}",
+            info.interval,
+            " ".join(sym.removesuffix("USDT") for sym in info.symbols),
+        )
+    return [table]
+
+
+def venue_json(v: VenueSummary) -> dict[str, Any]:
+    """Return a rule set's policies, tier snapshot and sources."""
+    return {
+        "name": v.name,
+        "title": v.title,
+        "tier_snapshot": v.tier_snapshot,
+        "instruments": v.instruments,
+        "maintenance_basis": v.maintenance_basis,
+        "fee_in_liquidation": v.fee_in_liquidation,
+        "liquidation_style": v.liquidation_style,
+        "mode_switch": v.mode_switch,
+        "partial_liquidation": v.partial_liquidation,
+        "hedge_mode": v.hedge_mode,
+        "default_leverage": number(v.default_leverage),
+        "sources": [{"title": s.title, "url": s.url, "checked": s.checked} for s in v.sources],
+        "notes": list(v.notes),
+    }
+
+
+def venues_view(rows: Sequence[VenueSummary]) -> View:
+    """Return the rule sets' policies as a table, then each one's tier snapshot and its sources (the venues'
+    pages, each with the date it was checked)."""
+    table = Table(title="venue rule sets", title_justify="left")
+    for column in ("name", "symbols", "MM at", "fee in LP", "liquidation", "mode switch", "hedge"):
+        table.add_column(column)
+    for v in rows:
+        table.add_row(
+            v.name,
+            str(v.instruments),
+            "entry" if v.maintenance_basis == "entry" else "liq. price",
+            "taker" if v.fee_in_liquidation else "no",
+            v.liquidation_style,
+            "when flat" if v.mode_switch == "flat_only" else "anytime",
+            "yes" if v.hedge_mode else "no",
+        )
+    out: View = [table]
+    for v in rows:
+        out.append(f"[bold]{v.name}[/bold] ({v.title}): tiers {v.tier_snapshot}")
+        out.extend(f"  {s.title}: {s.url} (checked {s.checked})" for s in v.sources)
+    return out

@@ -1,0 +1,1 @@
+"""Alembic migrations of the venue database, shipped in the package and run by ``marginlab venue``."""

@@ -1,0 +1,710 @@
+"""The venue's use cases: one method per operation, one transaction per acknowledged operation.
+
+Each write runs in ``with session.begin():`` around loading the account (row-locked on PostgreSQL, database
+write lock on SQLite), the engine step, the order/trade/ledger rows and the new state; nothing is
+acknowledged before that commit. The margin math is the engine's (:class:`marginlab.domain.account.Account`
+with the ``binance`` rule set); this layer adds what an exchange has around it: orders, fills, the ledger,
+the bonus, marks and funding.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from marginlab.domain import events as ev
+from marginlab.domain.account import Account
+from marginlab.domain.enums import MarginMode, PositionMode
+from marginlab.domain.venue import Venue
+from marginlab.errors import InsufficientMargin, OperationRejected
+from marginlab.rules import get_venue
+from marginlab.venue import ledger, state
+from marginlab.venue.errors import VenueError
+from marginlab.venue.models import (
+    AccountRow,
+    ApiKeyRow,
+    IncomeRow,
+    MarginChangeRow,
+    MarketRow,
+    OrderRow,
+    PositionRow,
+    PriceTickRow,
+    TradeRow,
+)
+from marginlab.venue.orders import OrderRequest, Trader
+from marginlab.venue.secrets_box import SecretBox, new_key_pair
+from marginlab.venue.settings import VenueSettings
+from marginlab.venue.views import AccountView, account_view, max_notional
+
+Clock = Callable[[], int]
+ZERO = Decimal(0)
+OPEN = ("NEW", "PARTIALLY_FILLED")
+HINT_TOLERANCE = 1e-6  # relative slack of the float pre-filter; the exact engine decides
+
+
+def wall_clock_ms() -> int:
+    """Return the current time in ms since the epoch."""
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class NewAccount:
+    """What ``account create`` prints: the secret is shown once and stored only encrypted."""
+
+    account_id: int
+    api_key: str
+    api_secret: str
+
+
+@dataclass(slots=True)
+class Book:
+    """One account loaded inside a transaction: its row, the engine account, the market's marks."""
+
+    session: Session
+    row: AccountRow
+    account: Account
+    market: dict[str, MarketRow]
+
+
+class VenueService:
+    """The paper venue's service layer.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        Database (schema already upgraded).
+    settings : VenueSettings
+        Spread, bonus rule, key file, ….
+    clock : callable returning ms, optional
+        Injected time (tests); the wall clock by default.
+    """
+
+    def __init__(self, engine: Engine, settings: VenueSettings, *, clock: Clock | None = None) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock: Clock = clock or wall_clock_ms
+        self.rules: Venue = get_venue("binance")
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._box: SecretBox | None = None
+        self._postgres = engine.dialect.name == "postgresql"
+        self.trader = Trader(self.rules, settings)
+
+    # ------------------------------------------------------------------ plumbing
+    @property
+    def box(self) -> SecretBox:
+        """Return the secret box (the key file is read on first use)."""
+        if self._box is None:
+            self._box = SecretBox.from_settings(self.settings.key_file)
+        return self._box
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _account_tx(self, account_id: int) -> Iterator[Book]:
+        """Open the one transaction of an operation on ``account_id``, with the account locked and loaded."""
+        with self._sessions() as session, session.begin():
+            book = self._lock_and_load(session, account_id, self._market(session))
+            yield book
+
+    def _lock_and_load(self, session: Session, account_id: int, market: dict[str, MarketRow]) -> Book:
+        row = session.get(AccountRow, account_id, with_for_update=self._postgres)
+        if row is None:
+            raise VenueError(-2015)
+        marks = {symbol: m.mark for symbol, m in market.items()}
+        return Book(session, row, state.load(session, self.rules, row, marks), market)
+
+    @staticmethod
+    def _market(session: Session) -> dict[str, MarketRow]:
+        return {m.symbol: m for m in session.scalars(select(MarketRow)).all()}
+
+    def _commit_state(
+        self, book: Book, before: Decimal, events: Sequence[ev.Event], trade_id: str = ""
+    ) -> None:
+        now = self.clock()
+        after = state.total_balance(book.account)
+        ledger.book(book.session, book.row, events, before=before, after=after, now_ms=now, trade_id=trade_id)
+        ledger.apply_bonus_rule(book.row, before=before, after=after, rule=self.settings.bonus_loss_order)
+        state.save(book.session, book.row, book.account, now)
+
+    def symbol(self, symbol: str | None) -> str:
+        """Return the native symbol if the venue lists it; else raise -1121."""
+        if not symbol:
+            raise VenueError(-1102, param="symbol")
+        native = symbol.upper()
+        if native not in self.listed_symbols():
+            raise VenueError(-1121)
+        return native
+
+    def listed_symbols(self) -> tuple[str, ...]:
+        """Return the symbols the venue trades: those with a price in the market table."""
+        with self._read() as session:
+            return tuple(session.scalars(select(MarketRow.symbol).order_by(MarketRow.symbol)).all())
+
+    # ------------------------------------------------------------------ accounts
+    def create_account(self, *, deposit: Decimal, bonus: Decimal) -> NewAccount:
+        """Create an account with ``deposit`` of own money and ``bonus`` of bonus funds, and its API key."""
+        if deposit < ZERO or bonus < ZERO or not (deposit.is_finite() and bonus.is_finite()):
+            raise VenueError(-1130, "deposit and bonus must be >= 0")
+        api_key, api_secret = new_key_pair()
+        now = self.clock()
+        with self._sessions() as session, session.begin():
+            row = AccountRow(
+                created_ms=now,
+                updated_ms=now,
+                position_mode=str(PositionMode.ONE_WAY),
+                wallet=deposit + bonus,
+                deposited=deposit,
+                bonus_granted=bonus,
+                bonus_left=bonus,
+                liquidations=0,
+            )
+            session.add(row)
+            session.flush()
+            for kind, amount in (("TRANSFER", deposit), ("WELCOME_BONUS", bonus)):
+                if amount > ZERO:
+                    session.add(
+                        IncomeRow(
+                            account_id=row.id,
+                            symbol="",
+                            income_type=kind,
+                            amount=amount,
+                            info=kind,
+                            trade_id="",
+                            time_ms=now,
+                        )
+                    )
+            session.add(
+                ApiKeyRow(
+                    api_key=api_key,
+                    account_id=row.id,
+                    secret_encrypted=self.box.encrypt(api_secret),
+                    created_ms=now,
+                )
+            )
+            account_id = row.id
+        return NewAccount(account_id=account_id, api_key=api_key, api_secret=api_secret)
+
+    def credentials(self, api_key: str) -> tuple[int, str] | None:
+        """Return (account id, secret) of ``api_key``, or None if the key is unknown."""
+        with self._read() as session:
+            row = session.get(ApiKeyRow, api_key)
+            if row is None:
+                return None
+            secret = self.box.decrypt(row.secret_encrypted)
+            return None if secret is None else (row.account_id, secret)
+
+    def account(self, account_id: int) -> AccountView:
+        """Return the account report (balances, bonus, positions)."""
+        with self._read() as session:
+            book = self._lock_and_load(session, account_id, self._market(session))
+            return account_view(book.account, book.row, self._open_orders(session, account_id), self.clock())
+
+    def accounts(self) -> list[AccountView]:
+        """Return every account's report (the ``venue accounts`` listing)."""
+        with self._read() as session:
+            ids = session.scalars(select(AccountRow.id).order_by(AccountRow.id)).all()
+        return [self.account(i) for i in ids]
+
+    @staticmethod
+    def _open_orders(session: Session, account_id: int, symbol: str | None = None) -> list[OrderRow]:
+        query = select(OrderRow).where(
+            OrderRow.account_id == account_id, OrderRow.status.in_(OPEN), OrderRow.algo.is_(False)
+        )
+        if symbol is not None:
+            query = query.where(OrderRow.symbol == symbol)
+        return list(session.scalars(query.order_by(OrderRow.id)).all())
+
+    # ------------------------------------------------------------------ settings
+    def set_margin_type(self, account_id: int, symbol: str, mode: MarginMode) -> None:
+        """Switch ``symbol`` between cross and isolated (Binance: only when flat and without open orders)."""
+        native = self.symbol(symbol)
+        with self._account_tx(account_id) as book:
+            if book.account.settings(native).mode is mode:
+                raise VenueError(-4046)
+            if any(o.symbol == native for o in self._all_open(book.session, account_id)):
+                raise VenueError(-4047)
+            before = state.total_balance(book.account)
+            try:
+                events = book.account.set_margin_mode(native, mode)
+            except OperationRejected as exc:
+                if exc.rule.endswith("mode_switch"):
+                    raise VenueError(-4048) from None
+                raise
+            self._commit_state(book, before, events)
+
+    def set_leverage(self, account_id: int, symbol: str, leverage: int) -> tuple[int, Decimal | None]:
+        """Set ``symbol``'s leverage; return it and the largest notional it allows."""
+        native = self.symbol(symbol)
+        instrument = self.rules.instrument(native)
+        if not (1 <= leverage <= instrument.max_leverage):
+            raise VenueError(-4028, leverage=leverage)
+        with self._account_tx(account_id) as book:
+            before = state.total_balance(book.account)
+            try:
+                events = book.account.set_leverage(native, Decimal(leverage))
+            except InsufficientMargin:
+                raise VenueError(-2019) from None
+            except OperationRejected as exc:
+                if exc.rule.endswith("max_leverage"):
+                    raise VenueError(-2027) from None
+                raise
+            self._commit_state(book, before, events)
+        return leverage, max_notional(instrument, Decimal(leverage))
+
+    def set_position_mode(self, account_id: int, *, hedge: bool) -> None:
+        """Switch one-way / hedge mode (only when flat, without open orders)."""
+        wanted = PositionMode.HEDGE if hedge else PositionMode.ONE_WAY
+        with self._account_tx(account_id) as book:
+            if book.account.position_mode is wanted:
+                raise VenueError(-4059)
+            if self._all_open(book.session, account_id):
+                raise VenueError(-4067)
+            if book.account.positions:
+                raise VenueError(-4068)
+            book.account.set_position_mode(wanted)
+            book.row.position_mode = str(wanted)
+            state.save(book.session, book.row, book.account, self.clock())
+
+    def symbol_configs(self, account_id: int, symbol: str | None) -> list[tuple[str, MarginMode, Decimal]]:
+        """Return (symbol, margin mode, leverage) for one or every listed symbol."""
+        symbols = [self.symbol(symbol)] if symbol else list(self.listed_symbols())
+        view = self._engine_account(account_id)
+        return [(s, view.settings(s).mode, view.settings(s).leverage) for s in symbols]
+
+    def _engine_account(self, account_id: int) -> Account:
+        with self._read() as session:
+            return self._lock_and_load(session, account_id, self._market(session)).account
+
+    @staticmethod
+    def _all_open(session: Session, account_id: int) -> list[OrderRow]:
+        return list(
+            session.scalars(
+                select(OrderRow).where(OrderRow.account_id == account_id, OrderRow.status.in_(OPEN))
+            ).all()
+        )
+
+    # ------------------------------------------------------------------ margin
+    def modify_margin(
+        self, account_id: int, symbol: str, kind: int, amount: Decimal, side: str | None
+    ) -> None:
+        """Add (``kind`` 1) or remove (2) isolated margin of the position in ``symbol``."""
+        native = self.symbol(symbol)
+        if kind not in (1, 2):
+            raise VenueError(-1130, "type must be 1 (add) or 2 (reduce)")
+        if not amount.is_finite() or amount <= ZERO:
+            raise VenueError(-4055)
+        with self._account_tx(account_id) as book:
+            engine_side = self.trader.hedge_side(book.account, side)
+            positions = [p for p in book.account.positions if p.symbol == native]
+            if engine_side is not None:
+                positions = [p for p in positions if p.side is engine_side]
+            if not positions:
+                raise VenueError(-4054)
+            pos = positions[0]
+            if pos.mode is not MarginMode.ISOLATED:
+                raise VenueError(-4049)
+            before = state.total_balance(book.account)
+            try:
+                if kind == 1:
+                    events = book.account.add_margin(native, amount, side=pos.side)
+                else:
+                    events = book.account.remove_margin(native, amount, side=pos.side)
+            except InsufficientMargin:
+                raise VenueError(-4050 if kind == 1 else -4051) from None
+            book.session.add(
+                MarginChangeRow(
+                    account_id=account_id,
+                    symbol=native,
+                    type=kind,
+                    amount=amount,
+                    position_side=self.trader.position_side_of(book.account, pos.side),
+                    time_ms=self.clock(),
+                )
+            )
+            self._commit_state(book, before, events)
+
+    def margin_history(
+        self, account_id: int, symbol: str, kind: int | None, limit: int
+    ) -> list[MarginChangeRow]:
+        """Return the manual margin changes of ``symbol``, oldest first."""
+        native = self.symbol(symbol)
+        with self._read() as session:
+            query = select(MarginChangeRow).where(
+                MarginChangeRow.account_id == account_id, MarginChangeRow.symbol == native
+            )
+            if kind is not None:
+                query = query.where(MarginChangeRow.type == kind)
+            return list(session.scalars(query.order_by(MarginChangeRow.id.desc()).limit(limit)).all())[::-1]
+
+    # ------------------------------------------------------------------ orders
+    def place_order(self, account_id: int, request: OrderRequest) -> OrderRow:
+        """Place an order; market orders (and marketable limits) fill at once, in the same transaction."""
+        native = self.symbol(request.symbol)
+        with self._account_tx(account_id) as book:
+            duplicate = book.session.scalar(
+                select(OrderRow.id).where(
+                    OrderRow.account_id == account_id,
+                    OrderRow.algo.is_(request.algo),
+                    OrderRow.client_order_id == request.client_order_id,
+                )
+            )
+            if duplicate is not None:
+                raise VenueError(-4116)
+            before = state.total_balance(book.account)
+            reserved = sum((o.reserved for o in self._open_orders(book.session, account_id)), ZERO)
+            order, events = self.trader.place(book, native, request, reserved, self.clock())
+            self._commit_state(book, before, events, trade_id=str(order.id))
+            return order
+
+    def cancel_order(
+        self, account_id: int, symbol: str, order_id: int | None, client_id: str | None, *, algo: bool
+    ) -> OrderRow:
+        """Cancel an open order (or algo order) by id or client id."""
+        native = self.symbol(symbol)
+        with self._account_tx(account_id) as book:
+            order = self._find_order(book.session, account_id, native, order_id, client_id, algo=algo)
+            if order is None or order.status not in OPEN:
+                raise VenueError(-2011)
+            order.status = "CANCELED"
+            order.reserved = ZERO
+            order.updated_ms = self.clock()
+            return order
+
+    def cancel_all(self, account_id: int, symbol: str, *, algo: bool) -> int:
+        """Cancel every open (algo) order of ``symbol``; return how many."""
+        native = self.symbol(symbol)
+        with self._account_tx(account_id) as book:
+            count = 0
+            for order in self._all_open(book.session, account_id):
+                if order.symbol == native and order.algo is algo:
+                    order.status, order.reserved, order.updated_ms = "CANCELED", ZERO, self.clock()
+                    count += 1
+            return count
+
+    def get_order(
+        self, account_id: int, symbol: str, order_id: int | None, client_id: str | None, *, algo: bool
+    ) -> OrderRow:
+        """Return one order of the account."""
+        native = self.symbol(symbol)
+        with self._read() as session:
+            order = self._find_order(session, account_id, native, order_id, client_id, algo=algo)
+        if order is None:
+            raise VenueError(-2013)
+        return order
+
+    def get_algo_order(
+        self, account_id: int, symbol: str | None, algo_id: int | None, client_id: str | None
+    ) -> OrderRow:
+        """Return one conditional order by id or client id (the symbol is optional, as on Binance)."""
+        if algo_id is None and not client_id:
+            raise VenueError(-1102, param="algoId")
+        with self._read() as session:
+            query = select(OrderRow).where(OrderRow.account_id == account_id, OrderRow.algo.is_(True))
+            if symbol:
+                query = query.where(OrderRow.symbol == self.symbol(symbol))
+            if algo_id is not None:
+                query = query.where(OrderRow.id == algo_id)
+            else:
+                query = query.where(OrderRow.client_order_id == client_id)
+            order = session.scalar(query)
+        if order is None:
+            raise VenueError(-2013)
+        return order
+
+    def max_notional(self, symbol: str, leverage: Decimal) -> Decimal | None:
+        """Return the largest notional ``symbol`` allows at ``leverage`` (None: no cap)."""
+        return max_notional(self.rules.instrument(symbol), leverage)
+
+    @staticmethod
+    def _find_order(
+        session: Session,
+        account_id: int,
+        symbol: str,
+        order_id: int | None,
+        client_id: str | None,
+        *,
+        algo: bool,
+    ) -> OrderRow | None:
+        if order_id is None and not client_id:
+            raise VenueError(-1102, param="orderId")
+        query = select(OrderRow).where(
+            OrderRow.account_id == account_id, OrderRow.symbol == symbol, OrderRow.algo.is_(algo)
+        )
+        if order_id is not None:
+            query = query.where(OrderRow.id == order_id)
+        else:
+            query = query.where(OrderRow.client_order_id == client_id)
+        return session.scalar(query)
+
+    def orders(
+        self, account_id: int, symbol: str | None, *, open_only: bool, algo: bool, limit: int = 500
+    ) -> list[OrderRow]:
+        """Return the account's orders (open ones only, or all), oldest first."""
+        native = self.symbol(symbol) if symbol else None
+        with self._read() as session:
+            query = select(OrderRow).where(OrderRow.account_id == account_id, OrderRow.algo.is_(algo))
+            if native is not None:
+                query = query.where(OrderRow.symbol == native)
+            if open_only:
+                query = query.where(OrderRow.status.in_(OPEN))
+            return list(session.scalars(query.order_by(OrderRow.id.desc()).limit(limit)).all())[::-1]
+
+    def trades(self, account_id: int, symbol: str, limit: int) -> list[TradeRow]:
+        """Return the account's fills in ``symbol``, oldest first."""
+        native = self.symbol(symbol)
+        with self._read() as session:
+            query = select(TradeRow).where(TradeRow.account_id == account_id, TradeRow.symbol == native)
+            return list(session.scalars(query.order_by(TradeRow.id.desc()).limit(limit)).all())[::-1]
+
+    def income(
+        self,
+        account_id: int,
+        *,
+        symbol: str | None,
+        income_type: str | None,
+        start: int | None,
+        end: int | None,
+        limit: int,
+    ) -> list[IncomeRow]:
+        """Return the income ledger, oldest first, filtered like Binance's ``/fapi/v1/income``."""
+        with self._read() as session:
+            query = select(IncomeRow).where(IncomeRow.account_id == account_id)
+            if symbol:
+                query = query.where(IncomeRow.symbol == symbol.upper())
+            if income_type:
+                query = query.where(IncomeRow.income_type == income_type)
+            if start is not None:
+                query = query.where(IncomeRow.time_ms >= start)
+            if end is not None:
+                query = query.where(IncomeRow.time_ms <= end)
+            return list(session.scalars(query.order_by(IncomeRow.id).limit(limit)).all())
+
+    def ledger_total(self, account_id: int) -> Decimal:
+        """Return the sum of the income ledger (equals the total balance: the replay check)."""
+        with self._read() as session:
+            amounts = session.scalars(
+                select(IncomeRow.amount).where(IncomeRow.account_id == account_id)
+            ).all()
+        return sum(amounts, ZERO)
+
+    # ------------------------------------------------------------------ market
+    def market(self) -> dict[str, MarketRow]:
+        """Return the current market rows by symbol."""
+        with self._read() as session:
+            return self._market(session)
+
+    def ticks(self, symbol: str, start: int | None, end: int | None) -> list[PriceTickRow]:
+        """Return the recorded price updates of ``symbol`` in ``[start, end]``, oldest first."""
+        with self._read() as session:
+            query = select(PriceTickRow).where(PriceTickRow.symbol == symbol)
+            if start is not None:
+                query = query.where(PriceTickRow.time_ms >= start)
+            if end is not None:
+                query = query.where(PriceTickRow.time_ms <= end)
+            return list(session.scalars(query.order_by(PriceTickRow.time_ms, PriceTickRow.id)).all())
+
+    def seed_prices(self, prices: Mapping[str, Decimal]) -> None:
+        """Give symbols without a price one (at start-up); symbols already priced keep theirs."""
+        with self._sessions() as session, session.begin():
+            have = set(session.scalars(select(MarketRow.symbol)).all())
+        fresh = {s: p for s, p in prices.items() if s not in have}
+        if fresh:
+            self.update_prices({s: (p, p) for s, p in fresh.items()})
+
+    def update_prices(
+        self,
+        prices: Mapping[str, tuple[Decimal, Decimal]],
+        *,
+        funding_rates: Mapping[str, Decimal] | None = None,
+    ) -> int:
+        """Record new (mark, last) prices and run the liquidation check, stops and limit fills, atomically.
+
+        Every account whose position in a moved symbol could be at its liquidation price (the float hint
+        with a relative slack, or any account whose hint is not exact) is loaded and re-checked by the
+        engine, in the same transaction that records the marks. Returns the number of accounts checked.
+        """
+        now = self.clock()
+        for symbol, (mark, last) in prices.items():
+            self.rules.instrument(symbol)
+            if not (mark.is_finite() and last.is_finite() and mark > ZERO and last > ZERO):
+                raise VenueError(-1130, f"prices of {symbol} must be > 0")
+        with self._sessions() as session, session.begin():
+            market = self._market(session)
+            for symbol, (mark, last) in prices.items():
+                row = market.get(symbol)
+                rate = (funding_rates or {}).get(symbol)
+                if row is None:
+                    row = MarketRow(
+                        symbol=symbol,
+                        mark=mark,
+                        last=last,
+                        index_price=mark,
+                        funding_rate=self.settings.default_funding_rate if rate is None else rate,
+                        next_funding_ms=self._next_funding(now),
+                        updated_ms=now,
+                    )
+                    session.add(row)
+                    market[symbol] = row
+                else:
+                    row.mark, row.last, row.index_price, row.updated_ms = mark, last, mark, now
+                    if rate is not None:
+                        row.funding_rate = rate
+                session.add(PriceTickRow(symbol=symbol, time_ms=now, mark=mark, last=last))
+            session.flush()
+            ids = self._sweep_candidates(session, prices)
+            for account_id in ids:
+                self._recheck(session, account_id, market, set(prices))
+            return len(ids)
+
+    def _sweep_candidates(self, session: Session, prices: Mapping[str, tuple[Decimal, Decimal]]) -> list[int]:
+        ids: set[int] = set()
+        for symbol, (mark, _last) in prices.items():
+            price = float(mark)
+            hit = or_(
+                PositionRow.hint_exact.is_(False),
+                and_(PositionRow.side == "long", PositionRow.liq_price_hint >= price * (1 - HINT_TOLERANCE)),
+                and_(PositionRow.side == "short", PositionRow.liq_price_hint <= price * (1 + HINT_TOLERANCE)),
+            )
+            ids.update(
+                session.scalars(
+                    select(PositionRow.account_id).where(PositionRow.symbol == symbol, hit).distinct()
+                ).all()
+            )
+            ids.update(
+                session.scalars(
+                    select(OrderRow.account_id)
+                    .where(OrderRow.symbol == symbol, OrderRow.status.in_(OPEN))
+                    .distinct()
+                ).all()
+            )
+        return sorted(ids)
+
+    def _recheck(
+        self, session: Session, account_id: int, market: dict[str, MarketRow], moved: set[str]
+    ) -> None:
+        """Liquidation check of one account at the new marks, then its triggered and crossed orders."""
+        book = self._lock_and_load(session, account_id, market)
+        before = state.total_balance(book.account)
+        events = book.account.update_marks({s: market[s].mark for s in moved})
+        liquidated = {e.symbol for e in events if isinstance(e, ev.Liquidated)}
+        for order in self._all_open(session, account_id):
+            if order.symbol in liquidated:  # Binance cancels a liquidated symbol's open orders
+                order.status, order.reserved, order.updated_ms = "CANCELED", ZERO, self.clock()
+        self._commit_state(book, before, events)
+        for order in self._all_open(session, account_id):
+            if order.symbol in moved:
+                self._try_trigger(session, account_id, order, market)
+
+    def _try_trigger(
+        self, session: Session, account_id: int, order: OrderRow, market: dict[str, MarketRow]
+    ) -> None:
+        book = self._lock_and_load(session, account_id, market)
+        if not self.trader.triggered(order, market[order.symbol]):
+            return
+        before = state.total_balance(book.account)
+        savepoint = session.begin_nested()
+        try:
+            reserved = sum(
+                (o.reserved for o in self._open_orders(session, account_id) if o.id != order.id), ZERO
+            )
+            events = self.trader.execute_resting(book, order, reserved, self.clock())
+            self._commit_state(book, before, events, trade_id=str(order.id))
+            savepoint.commit()
+        except (VenueError, OperationRejected) as exc:
+            savepoint.rollback()
+            order.status = "EXPIRED"
+            order.reserved = ZERO
+            order.updated_ms = self.clock()
+            del exc
+
+    def settle_funding(self, symbol: str, rate: Decimal | None = None) -> int:
+        """Settle funding of ``symbol`` at ``rate`` (default: the market's current rate) for every position.
+
+        Returns the number of positions that paid or received funding.
+        """
+        now = self.clock()
+        with self._sessions() as session, session.begin():
+            market = self._market(session)
+            row = market.get(symbol)
+            if row is None:
+                raise VenueError(-1121)
+            rate = row.funding_rate if rate is None else rate
+            ids = sorted(
+                set(session.scalars(select(PositionRow.account_id).where(PositionRow.symbol == symbol)).all())
+            )
+            for account_id in ids:
+                book = self._lock_and_load(session, account_id, market)
+                before = state.total_balance(book.account)
+                events = book.account.apply_funding({symbol: rate})
+                self._commit_state(book, before, events)
+            row.next_funding_ms = self._next_funding(now + 1)
+            return len(ids)
+
+    def settle_due_funding(self) -> int:
+        """Settle every symbol whose next funding time has passed; return the number of symbols settled."""
+        now = self.clock()
+        due = [m.symbol for m in self.market().values() if m.next_funding_ms <= now]
+        for symbol in due:
+            self.settle_funding(symbol)
+        return len(due)
+
+    def _next_funding(self, now_ms: int) -> int:
+        period = self.settings.funding_interval_hours * 3_600_000
+        return (now_ms // period + 1) * period
+
+    def counts(self) -> dict[str, int]:
+        """Return row counts (accounts, positions, open orders) for the listing."""
+        with self._read() as session:
+            return {
+                "accounts": session.scalar(select(func.count()).select_from(AccountRow)) or 0,
+                "positions": session.scalar(select(func.count()).select_from(PositionRow)) or 0,
+                "open_orders": session.scalar(
+                    select(func.count()).select_from(OrderRow).where(OrderRow.status.in_(OPEN))
+                )
+                or 0,
+            }
+
+
+INTERVALS_MS = {
+    "1m": 60_000,
+    "3m": 180_000,
+    "5m": 300_000,
+    "15m": 900_000,
+    "30m": 1_800_000,
+    "1h": 3_600_000,
+    "2h": 7_200_000,
+    "4h": 14_400_000,
+    "6h": 21_600_000,
+    "8h": 28_800_000,
+    "12h": 43_200_000,
+    "1d": 86_400_000,
+}
+
+
+def candles(
+    ticks: Sequence[PriceTickRow], interval_ms: int, *, mark: bool, limit: int
+) -> list[tuple[int, Decimal, Decimal, Decimal, Decimal, int]]:
+    """Aggregate price updates into candles: (open time ms, open, high, low, close, number of updates).
+
+    Only intervals with at least one update appear (the venue records prices, not trades); the newest
+    ``limit`` are returned, oldest first.
+    """
+    out: list[tuple[int, Decimal, Decimal, Decimal, Decimal, int]] = []
+    for tick in ticks:
+        price = tick.mark if mark else tick.last
+        start = tick.time_ms // interval_ms * interval_ms
+        if out and out[-1][0] == start:
+            t, o, h, lo, _, n = out[-1]
+            out[-1] = (t, o, max(h, price), min(lo, price), price, n + 1)
+        else:
+            out.append((start, price, price, price, price, 1))
+    return out[-limit:]
