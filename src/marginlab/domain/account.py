@@ -181,7 +181,9 @@ class Account:
 
     def __repr__(self) -> str:
         """Return a one-line summary: venue, position mode, cross balances and positions per margin mode."""
-        balances = ", ".join(f"{asset} {amount}" for asset, amount in sorted(self._wallets.items()))
+        balances = ", ".join(
+            f"{asset} {amount.normalize():f}" for asset, amount in sorted(self._wallets.items())
+        )
         counts = {mode: sum(p.mode is mode for p in self._positions.values()) for mode in MarginMode}
         return (
             f"<Account {self.venue.name} {self.position_mode}: {balances or 'no balance'}; "
