@@ -1,10 +1,11 @@
 # Two commands matter: `make demo` and `make test`. Both set up .venv on first use.
+# `make test` = `make lint` + `make unit` + `make e2e`; each runs alone too. `make fmt` rewrites the formatting.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench clean
+.PHONY: install test lint fmt unit e2e demo bench clean
 
 install: $(STAMP)
 
@@ -15,14 +16,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m marginlab.app.warmup  # compile the numba kernels into their cache once (~30 s)
 	touch $(STAMP)
 
-lint: install
+lint: install  ## style, formatting, types (mypy strict) and the layering contracts
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
-	$(BIN)/pytest
+fmt: install  ## fix what ruff can fix, then format
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
+
+unit: install  ## unit and integration tests (the engine, rules, loaders, fast core, use cases)
+	$(BIN)/pytest tests --ignore=tests/e2e
+
+e2e: install  ## end-to-end tests: the CLI and the venue's REST API on real files
+	$(BIN)/pytest tests/e2e
+
+test: lint unit e2e
 
 demo: install
 	$(BIN)/marginlab modes src/marginlab/examples/seed.toml
@@ -31,6 +41,7 @@ demo: install
 
 bench: install
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/venue.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,6 +1,15 @@
 """marginlab: what a margin mode does to a trade, in exact numbers.
 
-The public surface is small::
+For a bot or a notebook, four calls with keyword-only arguments (plain values in, typed results out)::
+
+    import marginlab
+
+    marginlab.replay(portfolio="book.toml", scenario="2025-10-10")      # each mode through a crash
+    marginlab.risk(portfolio="book.toml", paths=20_000, seed=1)         # Monte Carlo per mode
+    marginlab.size(symbol="BTCUSDT", side="long", equity=10_000, risk="1%", entry=100_000, stop=97_000)
+    marginlab.advise(portfolio="book.toml", trade="DOGEUSDT long notional=1000 leverage=50")
+
+The exact engine itself::
 
     from decimal import Decimal
     from marginlab import Account, MarginMode, Side, get_venue
@@ -12,7 +21,8 @@ The public surface is small::
     account.liquidation_price(account.position("BTCUSDT"))   # Decimal('90361.44578...')
 
 Files and reports: :func:`load_portfolio` + :func:`analyze`, :func:`load_script` + :func:`run_script`,
-:func:`compare_modes`, and :func:`ccxt_position` for ccxt's ``Position`` structure.
+:func:`compare_modes`, :func:`ccxt_position` for ccxt's ``Position`` structure, :func:`jsonable` for JSON.
+Every error is a :class:`MarginLabError` whose message names the argument or field and the value.
 """
 
 from __future__ import annotations
@@ -21,13 +31,19 @@ from pathlib import Path
 
 from marginlab.app import (
     LiquidationReport,
+    ReplayReport,
     RunReport,
     analyze,
     ccxt_position,
     compare_modes,
     load_venue,
+    read_portfolio,
+    read_script,
     run_script,
 )
+from marginlab.app.advice import Advice
+from marginlab.app.risk import RiskResult
+from marginlab.app.sizing import Sizing
 from marginlab.domain.account import Account, AutoAddMargin
 from marginlab.domain.enums import Liquidity, MarginMode, PositionMode, Side
 from marginlab.domain.tiers import RiskTier, TierTable
@@ -39,8 +55,8 @@ from marginlab.errors import (
     OperationRejected,
     RuleSetError,
 )
-from marginlab.io.files import read_document
-from marginlab.io.schema import Portfolio, Script, parse
+from marginlab.io.schema import Portfolio, Script
+from marginlab.python_api import advise, replay, risk, size
 from marginlab.render import jsonable
 from marginlab.rules import get_venue
 
@@ -49,16 +65,17 @@ __version__ = "0.1.0"
 
 def load_portfolio(path: str | Path) -> Portfolio:
     """Read and validate a portfolio file (.toml or .json)."""
-    return parse(Portfolio, read_document(path), where=Path(path).name)
+    return read_portfolio(Path(path))
 
 
 def load_script(path: str | Path) -> Script:
     """Read and validate a what-if script file (.toml or .json)."""
-    return parse(Script, read_document(path), where=Path(path).name)
+    return read_script(Path(path))
 
 
 __all__ = [
     "Account",
+    "Advice",
     "AutoAddMargin",
     "DataError",
     "InputError",
@@ -70,12 +87,16 @@ __all__ = [
     "OperationRejected",
     "Portfolio",
     "PositionMode",
+    "ReplayReport",
+    "RiskResult",
     "RiskTier",
     "RuleSetError",
     "RunReport",
     "Script",
     "Side",
+    "Sizing",
     "TierTable",
+    "advise",
     "analyze",
     "ccxt_position",
     "compare_modes",
@@ -84,5 +105,8 @@ __all__ = [
     "load_portfolio",
     "load_script",
     "load_venue",
+    "replay",
+    "risk",
     "run_script",
+    "size",
 ]

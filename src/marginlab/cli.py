@@ -86,23 +86,33 @@ def _progress(*, quiet: bool) -> Iterator[ProgressFn]:
         yield update
 
 
+def _answer(
+    body: Callable[[], T], *, as_json: bool, to_json: Callable[[T], Any], view: Callable[[T], render.View]
+) -> T:
+    """Run the use case (errors: one line, exit 2), then print its result as JSON or as tables."""
+    result = _guarded(body)
+    if as_json:
+        _print_json(to_json(result))
+    else:
+        _show(view(result))
+    return result
+
+
+def _portfolio_request(path: Path, exchange: str | None, tiers: Path | None) -> calculator.PortfolioRequest:
+    return calculator.PortfolioRequest(portfolio=read_portfolio(path), exchange=exchange, tiers_file=tiers)
+
+
 @cli.command()
 def liq(
     portfolio: PortfolioArg, exchange: ExchangeOpt = None, tiers: TiersOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Liquidation and bankruptcy prices, margins and ratios of every position in PORTFOLIO."""
-
-    def body() -> calculator.LiquidationReport:
-        request = calculator.PortfolioRequest(
-            portfolio=read_portfolio(portfolio), exchange=exchange, tiers_file=tiers
-        )
-        return calculator.liquidation(request)
-
-    report = _guarded(body)
-    if as_json:
-        _print_json(render.liquidation_json(report))
-    else:
-        _show(render.liquidation_view(report, title=f"{report.exchange}: {portfolio.name}"))
+    _answer(
+        lambda: calculator.liquidation(_portfolio_request(portfolio, exchange, tiers)),
+        as_json=as_json,
+        to_json=render.liquidation_json,
+        view=lambda r: render.liquidation_view(r, title=f"{r.exchange}: {portfolio.name}"),
+    )
 
 
 @cli.command()
@@ -110,18 +120,12 @@ def modes(
     portfolio: PortfolioArg, exchange: ExchangeOpt = None, tiers: TiersOpt = None, as_json: JsonOpt = False
 ) -> None:
     """The same positions all-cross vs all-isolated, side by side: liquidation price and what is at stake."""
-
-    def body() -> calculator.ModesReport:
-        request = calculator.PortfolioRequest(
-            portfolio=read_portfolio(portfolio), exchange=exchange, tiers_file=tiers
-        )
-        return calculator.modes(request)
-
-    report = _guarded(body)
-    if as_json:
-        _print_json(render.modes_json(report))
-    else:
-        _show(render.modes_view(report, title=f"{report.venue_title}: {portfolio.name}"))
+    _answer(
+        lambda: calculator.modes(_portfolio_request(portfolio, exchange, tiers)),
+        as_json=as_json,
+        to_json=render.modes_json,
+        view=lambda r: render.modes_view(r, title=f"{r.venue_title}: {portfolio.name}"),
+    )
 
 
 @cli.command()
@@ -226,17 +230,19 @@ def size(
 
     def body() -> sizing.Sizing:
         request = sizing.SizingRequest(
-            symbol=symbol,
-            side=side,
-            equity=parse_decimal("equity", equity),
-            risk=parse_percent("risk", risk),
-            entry=parse_decimal("entry", entry),
-            stop=parse_decimal("stop", stop),
+            position=sizing.SizeRequest(
+                symbol=symbol,
+                side=side,
+                equity=parse_decimal("equity", equity),
+                risk=parse_percent("risk", risk),
+                entry=parse_decimal("entry", entry),
+                stop=parse_decimal("stop", stop),
+                mode=mode,
+                leverage=None if leverage is None else parse_decimal("leverage", leverage),
+                buffer=parse_percent("buffer", buffer),
+            ),
             exchange=exchange,
             tiers_file=tiers,
-            mode=mode,
-            leverage=None if leverage is None else parse_decimal("leverage", leverage),
-            buffer=parse_percent("buffer", buffer),
         )
         return sizing.size(request)
 
@@ -339,31 +345,29 @@ def advise(
         )
         return advice.recommend(request)
 
-    result = _guarded(body)
-    if as_json:
-        _print_json(render.advice_json(result))
-    else:
-        _show(render.advice_view(result))
+    _answer(body, as_json=as_json, to_json=render.advice_json, view=render.advice_view)
 
 
 @cli.command()
 def scenarios(as_json: JsonOpt = False) -> None:
     """List the bundled market scenarios: span, interval, symbols and data notes."""
-    infos = _guarded(catalog.scenarios)
-    if as_json:
-        _print_json([render.scenario_json(info) for info in infos])
-    else:
-        _show(render.scenarios_view(infos))
+    _answer(
+        catalog.scenarios,
+        as_json=as_json,
+        to_json=lambda infos: [render.scenario_json(i) for i in infos],
+        view=render.scenarios_view,
+    )
 
 
 @cli.command()
 def venues(as_json: JsonOpt = False) -> None:
     """List the venue rule sets: policies, tier snapshot and sources with the dates checked."""
-    rows = _guarded(catalog.venues)
-    if as_json:
-        _print_json([render.venue_json(v) for v in rows])
-    else:
-        _show(render.venues_view(rows))
+    _answer(
+        catalog.venues,
+        as_json=as_json,
+        to_json=lambda rows: [render.venue_json(v) for v in rows],
+        view=render.venues_view,
+    )
 
 
 def main() -> None:

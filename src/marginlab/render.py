@@ -5,9 +5,11 @@ returns through this module, so a figure is formatted the same way everywhere. I
 cases and the front ends (``app ← render ← cli``) and imports nothing below :mod:`marginlab.app`: the use
 cases know nothing about tables or JSON, and front ends nothing about the engine.
 
-JSON: numbers are decimal strings (exact Decimals rounded half up: amounts and ratios to 8 places, prices
-of ``liq``/``modes``/``run`` to the instrument's tick), times ISO 8601 UTC, ``null`` where undefined; Monte
-Carlo figures are floats (probabilities to 6 places, money to cents). Tables round money to cents.
+JSON: numbers are decimal strings, exact Decimals rounded half up to 8 decimal places (prices included: a
+liquidation price is never rounded to the tick in machine output, so a bot compares it with its exchange's
+``positionRisk`` digit for digit), times ISO 8601 UTC, ``null`` where undefined; Monte Carlo figures are
+floats (probabilities to 6 places, money to cents). Tables are for people: money to cents, and mark,
+liquidation and bankruptcy prices rounded half up to the instrument's tick (their captions say so).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from marginlab.app.sizing import Sizing
 
 AMOUNT = Decimal("1e-8")
 CENT = Decimal("0.01")
-PRICE_FIELDS = {"entry", "mark", "liquidation_price", "bankruptcy_price"}
+TICK_CAPTION = "prices to the tick; --json: 8 decimals"
 View = list[RenderableType]
 
 
@@ -46,16 +48,8 @@ def number(value: Decimal | None, *, step: Decimal = AMOUNT) -> str | None:
 def jsonable(obj: Any) -> Any:
     """Return ``obj`` (reports, events, dicts, Decimals) as JSON-ready data with decimal strings."""
     if isinstance(obj, PositionReport):
-        out: dict[str, Any] = {}
-        for name in PositionReport.__dataclass_fields__:
-            if name == "tick_size":
-                continue
-            value = getattr(obj, name)
-            step = obj.tick_size if name in PRICE_FIELDS and name != "entry" else AMOUNT
-            out[name] = (
-                number(value, step=step) if isinstance(value, Decimal) or value is None else str(value)
-            )
-        return out
+        # the tick is display information: the table rounds to it, the JSON carries exact prices
+        return {n: jsonable(getattr(obj, n)) for n in PositionReport.__dataclass_fields__ if n != "tick_size"}
     if isinstance(obj, Event):
         return jsonable(obj.to_dict())
     if hasattr(obj, "__slots__") and hasattr(obj, "__dataclass_fields__"):
@@ -66,7 +60,7 @@ def jsonable(obj: Any) -> Any:
         return [jsonable(v) for v in obj]
     if isinstance(obj, Decimal):
         return number(obj)
-    if isinstance(obj, bool | int | str) or obj is None:
+    if isinstance(obj, bool | int | float | str) or obj is None:
         return obj
     return str(obj)
 
@@ -85,6 +79,11 @@ def _pct(value: Decimal | None) -> str:
 
 def _cents(value: Decimal | None) -> str:
     return _fmt(number(value, step=CENT))
+
+
+def _tick(p: PositionReport, value: Decimal | None) -> str:
+    """Return a price of ``p`` rounded half up to its instrument's tick, for a table."""
+    return _fmt(number(value, step=p.tick_size))
 
 
 # =========================================================================== calculator
@@ -116,7 +115,7 @@ def liquidation_view(report: LiquidationReport, *, title: str) -> View:
     out: View = []
     if not report.positions:
         out.append(f"{title}: no open positions")
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", caption=TICK_CAPTION, caption_justify="left")
     table.add_column("")
     for p in report.positions:
         table.add_column(f"{p.symbol} {p.side}", justify="right")
@@ -124,15 +123,15 @@ def liquidation_view(report: LiquidationReport, *, title: str) -> View:
     fields: list[tuple[str, Callable[[PositionReport, dict[str, Any]], str]]] = [
         ("mode", lambda p, r: r["mode"]),
         ("qty", lambda p, r: r["qty"]),
-        ("entry / mark", lambda p, r: f"{r['entry']} / {r['mark']}"),
+        ("entry / mark", lambda p, r: f"{r['entry']} / {_tick(p, p.mark)}"),
         ("leverage", lambda p, r: f"{r['leverage']}x"),
         ("notional", lambda p, r: _cents(p.notional)),
         ("margin", lambda p, r: _cents(p.margin)),
         ("maint. margin", lambda p, r: f"{number(p.maintenance_margin, step=CENT)} (mmr {r['mmr']})"),
         ("unrealized PnL", lambda p, r: _cents(p.unrealized_pnl)),
         ("margin ratio", lambda p, r: _pct(p.margin_ratio)),
-        ("liquidation price", lambda p, r: _fmt(r["liquidation_price"])),
-        ("bankruptcy price", lambda p, r: _fmt(r["bankruptcy_price"])),
+        ("liquidation price", lambda p, r: _tick(p, p.liquidation_price)),
+        ("bankruptcy price", lambda p, r: _tick(p, p.bankruptcy_price)),
         ("distance to liq.", lambda p, r: _pct(p.distance_to_liquidation)),
     ]
     for label, cell in fields:
@@ -204,7 +203,7 @@ def _at_stake(report: LiquidationReport, p: PositionReport) -> Decimal:
 
 def modes_view(report: ModesReport, *, title: str) -> View:
     """Return the all-cross vs all-isolated table: liquidation price, distance and what is at stake."""
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", caption=TICK_CAPTION, caption_justify="left")
     table.add_column("position")
     table.add_column("mode")
     table.add_column("liq. price", justify="right")
@@ -222,7 +221,7 @@ def modes_view(report: ModesReport, *, title: str) -> View:
             table.add_row(
                 label if name == "cross" else "",
                 shown.get(name, name),
-                _fmt(jsonable(p)["liquidation_price"]),
+                _tick(p, p.liquidation_price),
                 _pct(p.distance_to_liquidation),
                 _cents(_at_stake(reports[name], p)),
             )
@@ -341,6 +340,7 @@ def replay_json(report: ReplayReport) -> dict[str, Any]:
             "notes": list(market.all_notes()),
         },
         "modes": modes,
+        **({"notes": list(report.engine_notes)} if report.engine_notes else {}),
     }
 
 
@@ -378,6 +378,7 @@ def replay_view(report: ReplayReport, *, title: str) -> View:
     )
     out: View = [table]
     out += [f"• {text}" for text in report.comparison.verdicts.values()]
+    out += [f"[dim]{line}[/dim]" for line in report.engine_notes]
     out += [f"[dim]{line}[/dim]" for line in summarise_notes(report.notes)]
     return out
 
@@ -476,7 +477,7 @@ def sizing_json(sizing: Sizing) -> dict[str, Any]:
         "notional": number(result.notional),
         "margin": number(result.margin),
         "leverage": number(result.leverage),
-        "liquidation_price": number(result.liquidation_price, step=sizing.tick_size),
+        "liquidation_price": number(result.liquidation_price),
         "stop_distance": number(result.stop_distance),
         "liquidation_distance": number(result.liquidation_distance),
         "stop_before_liquidation": result.stop_before_liquidation,
@@ -492,6 +493,8 @@ def sizing_view(sizing: Sizing) -> View:
     table = Table(
         title=f"{result.symbol} {sizing.side} sized to risk {number(result.risk_amount, step=CENT)}",
         title_justify="left",
+        caption=TICK_CAPTION,
+        caption_justify="left",
     )
     table.add_column("")
     table.add_column("value", justify="right")
@@ -560,22 +563,8 @@ def _iso(ts: Any) -> str:
 
 def scenario_json(info: ScenarioInfo) -> dict[str, Any]:
     """Return a scenario's description (times ISO 8601 UTC, prices as floats in quote per base)."""
-    return {
-        "name": info.name,
-        "title": info.title,
-        "description": info.description,
-        "interval": info.interval,
-        "start": _iso(info.start),
-        "end": _iso(info.end),
-        "bars": info.bars,
-        "symbols": list(info.symbols),
-        "source": info.source,
-        "mark_source": dict(info.mark_source),
-        "funding_source": dict(info.funding_source),
-        "notes": list(info.notes),
-        "extremes": {s: dict(v) for s, v in info.extremes.items()},
-        "size_bytes": info.size_bytes,
-    }
+    doc: dict[str, Any] = jsonable(info)
+    return doc | {"start": _iso(info.start), "end": _iso(info.end)}
 
 
 def scenarios_view(infos: Sequence[ScenarioInfo]) -> View:
@@ -595,27 +584,13 @@ def scenarios_view(infos: Sequence[ScenarioInfo]) -> View:
 
 
 def venue_json(v: VenueSummary) -> dict[str, Any]:
-    """Return a rule set's policies, tier snapshot and sources."""
-    return {
-        "name": v.name,
-        "title": v.title,
-        "tier_snapshot": v.tier_snapshot,
-        "instruments": v.instruments,
-        "maintenance_basis": v.maintenance_basis,
-        "fee_in_liquidation": v.fee_in_liquidation,
-        "liquidation_style": v.liquidation_style,
-        "mode_switch": v.mode_switch,
-        "partial_liquidation": v.partial_liquidation,
-        "hedge_mode": v.hedge_mode,
-        "default_leverage": number(v.default_leverage),
-        "sources": [{"title": s.title, "url": s.url, "checked": s.checked} for s in v.sources],
-        "notes": list(v.notes),
-    }
+    """Return a rule set's policies, tier snapshot and sources (dated)."""
+    doc: dict[str, Any] = jsonable(v)
+    return doc
 
 
 def venues_view(rows: Sequence[VenueSummary]) -> View:
-    """Return the rule sets' policies as a table, then each one's tier snapshot and its sources (the venues'
-    pages, each with the date it was checked)."""
+    """Return the rule sets' policies as a table, then each one's tier snapshot and dated sources."""
     table = Table(title="venue rule sets", title_justify="left")
     for column in ("name", "symbols", "MM at", "fee in LP", "liquidation", "mode switch", "hedge"):
         table.add_column(column)
@@ -632,5 +607,7 @@ def venues_view(rows: Sequence[VenueSummary]) -> View:
     out: View = [table]
     for v in rows:
         out.append(f"[bold]{v.name}[/bold] ({v.title}): tiers {v.tier_snapshot}")
+        if v.multi_assets is not None:
+            out.append(f"  Multi-Assets mode: {v.multi_assets}")
         out.extend(f"  {s.title}: {s.url} (checked {s.checked})" for s in v.sources)
     return out

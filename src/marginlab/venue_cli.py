@@ -66,17 +66,21 @@ def serve(
     db: DbOpt = None,
     host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = DEFAULT_PORT,
-    prices: Annotated[str, typer.Option(help="Price source: manual | scenario:NAME.")] = "manual",
+    prices: Annotated[
+        str, typer.Option(help="Price source: manual | scenario:NAME | datadir:DIR | sim:MODEL.")
+    ] = "manual",
     speed: Annotated[float, typer.Option(help="Scenario seconds of history per second.")] = 60.0,
     loop: Annotated[bool, typer.Option("--loop/--no-loop", help="Restart the scenario at its end.")] = True,
+    seed: Annotated[int, typer.Option(help="Seed of sim:MODEL (the same seed, the same market).")] = 0,
 ) -> None:
     """Start the venue (FastAPI on uvicorn; OpenAPI at /docs and /openapi.json)."""
     import uvicorn
 
     from marginlab.api.app import create_app
-    from marginlab.venue.prices import PriceFeed, seed_prices
+    from marginlab.venue.prices import PriceFeed, parse_source, seed_prices
 
     try:
+        parse_source(prices)
         settings = VenueSettings.from_env(db_url=db, host=host)
         if settings.admin_token is None and settings.loopback:
             settings = VenueSettings.from_env(db_url=db, host=host, admin_token=secrets.token_urlsafe(24))
@@ -89,7 +93,7 @@ def serve(
         app = create_app(settings)
         service = app.state.service
         service.seed_prices(seed_prices())
-        feed = PriceFeed(service, prices, speed=speed, loop=loop)
+        feed = PriceFeed(service, prices, speed=speed, loop=loop, seed=seed)
     except MarginLabError as exc:
         raise _fail(exc) from None
     feed.start()

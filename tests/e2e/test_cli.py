@@ -6,12 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from marginlab.cli import cli
-
-EXAMPLES = Path(__file__).parents[2] / "src" / "marginlab" / "examples"
-runner = CliRunner()
+from support import EXAMPLES, invoke, write
 
 FAQ_CROSS = """
 exchange = "binance"
@@ -38,24 +34,13 @@ maintenance_amount = "135365"
 """
 
 
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(cli, list(args))
-    return result.exit_code, result.stdout, result.stderr
-
-
-def write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def test_liq_json_reproduces_the_seed_isolated_example() -> None:
     code, out, _ = invoke("liq", str(EXAMPLES / "seed.toml"), "--json")
     assert code == 0
     doc = json.loads(out)
     (pos,) = doc["positions"]
     assert doc["exchange"] == "binance"
-    assert pos["liquidation_price"] == "90361.4"  # 100000 * 0.9 / 0.996, rounded to BTCUSDT's 0.1 tick
+    assert pos["liquidation_price"] == "90361.44578313"  # 100000 * 0.9 / 0.996, exact to 8 places (no tick)
     assert pos["bankruptcy_price"] == "90000"
     assert pos["margin"] == "500"
     assert pos["maintenance_margin"] == "20"
@@ -69,8 +54,9 @@ def test_liq_json_reproduces_the_binance_faq_cross_example(tmp_path: Path) -> No
     assert code == 0
     doc = json.loads(out)
     btc, eth = doc["positions"]
-    assert btc["liquidation_price"] == "26316.9"  # FAQ: 26,316.89 (BTCUSDT's tick is now 0.1)
-    assert eth["liquidation_price"] == "1153.26"  # FAQ: 1,153.26
+    # FAQ: 26,316.89; JSON carries the exact price to 8 places like positionRisk (the table rounds to 0.1)
+    assert btc["liquidation_price"] == "26316.89326452"
+    assert eth["liquidation_price"] == "1153.25646424"  # FAQ: 1,153.26
     assert btc["maintenance_margin"] == "71200.811444"  # 109.488 * 31967.27 * 0.025 - 16300
     assert eth["maintenance_margin"] == "356512.508122"  # 3683.979 * 1335.18 * 0.10 - 135365
     assert doc["account"]["margin_ratio"] == "0.41489491"
@@ -83,7 +69,7 @@ def test_modes_shows_no_cross_liquidation_price_for_the_seed() -> None:
     modes = json.loads(out)["modes"]
     assert modes["cross"]["positions"][0]["liquidation_price"] is None
     assert modes["cross"]["account"]["wallet_balance"] == "10000"
-    assert modes["isolated"]["positions"][0]["liquidation_price"] == "90361.4"
+    assert modes["isolated"]["positions"][0]["liquidation_price"] == "90361.44578313"
     assert modes["isolated"]["positions"][0]["margin"] == "500"
 
 
@@ -97,6 +83,16 @@ def test_liq_table_renders_the_liquidation_price() -> None:
     code, out, _ = invoke("liq", str(EXAMPLES / "seed.toml"))
     assert code == 0
     assert "90361.4" in out and "9.64 %" in out
+    assert "90361.45" not in out  # people read the price at BTCUSDT's 0.1 tick …
+    assert "prices to the tick; --json: 8 decimals" in out  # … and the caption says so
+
+
+def test_liq_table_rounds_the_faq_price_to_the_tick_and_json_does_not(tmp_path: Path) -> None:
+    path = write(tmp_path, "faq.toml", FAQ_CROSS)
+    _, table, _ = invoke("liq", str(path))
+    _, out, _ = invoke("liq", str(path), "--json")
+    assert "26316.9" in table and "26316.89" not in table
+    assert json.loads(out)["positions"][0]["liquidation_price"].startswith("26316.89")
 
 
 def test_liq_reads_json_portfolios_and_custom_symbols(tmp_path: Path) -> None:
@@ -184,7 +180,7 @@ def test_tiers_file_replaces_the_bundled_tiers(tmp_path: Path) -> None:
     (pos,) = json.loads(out)["positions"]
     # notional at the liquidation price ~4,600 > 1,000: tier 2. LP = (500 + 10 - 5000) / (0.05*0.02 - 0.05)
     assert pos["mmr"] == "0.02"
-    assert pos["liquidation_price"] == "91632.7"
+    assert pos["liquidation_price"] == "91632.65306122"
 
 
 def test_run_script_json_reports_steps_events_and_final_state() -> None:

@@ -7,24 +7,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from marginlab.cli import cli
+from support import EXAMPLES, invoke, write
 
-EXAMPLE = Path(__file__).parents[2] / "src" / "marginlab" / "examples" / "multi_assets_binance.toml"
-runner = CliRunner()
+EXAMPLE = EXAMPLES / "multi_assets_binance.toml"
 D = Decimal
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(cli, list(args))
-    return result.exit_code, result.stdout, result.stderr
-
-
-def write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def cents(text: str) -> Decimal:
@@ -99,8 +86,8 @@ def test_liq_counts_a_btc_wallet_falling_with_a_btc_long(tmp_path: Path) -> None
     doc = json.loads(out)
     (pos,) = doc["positions"]
     # 0.95 P + (P - 100,000) = 0.005 P: the BTC wallet (95 % haircut) loses value with the long
-    assert pos["liquidation_price"] == "51413.9"
-    assert pos["bankruptcy_price"] == "51282.1"  # 100,000 / 1.95
+    assert pos["liquidation_price"] == "51413.88174807"
+    assert pos["bankruptcy_price"] == "51282.05128205"  # 100,000 / 1.95
     btc = doc["multi_assets"]["assets"][0]
     assert (btc["asset"], btc["index_price"], btc["value"]) == ("BTC", "100000", "95000")
 
@@ -173,7 +160,7 @@ def test_run_liquidation_price_counts_the_collateral_falling_with_btc(tmp_path: 
     (pos,) = doc["positions"]
     # 0.95 P (BTC) + 2000 * 0.9999 (USDC) + (P - 100,000) - 50 (USDT: a debt, at the ask) = 0.004 P
     # -> P = 98,050.2 / 1.946
-    assert pos["liquidation_price"] == "50385.5"
+    assert pos["liquidation_price"] == "50385.50873587"
     pool = {a["asset"]: a for a in doc["multi_assets"]["assets"]}
     assert pool["BTC"]["index_price"] == "80000"  # re-valued by the BTCUSDT mark
     assert pool["BTC"]["value"] == "76000"
@@ -220,9 +207,9 @@ def test_modes_compares_multi_assets_cross_with_leaving_it(tmp_path: Path) -> No
     assert "multi_assets" in cross
     assert "multi_assets" not in isolated
     # cross: 0.95 P (BTC) + 2000 + 0.1 (P - 100,000) (USDT, a debt below 80,000) = 0.0004 P
-    assert cross["positions"][0]["liquidation_price"] == "7622"
+    assert cross["positions"][0]["liquidation_price"] == "7621.95121951"
     # isolated, single-asset: 1,000 USDT of margin -> 100,000 * 0.9 / 0.996
-    assert isolated["positions"][0]["liquidation_price"] == "90361.4"
+    assert isolated["positions"][0]["liquidation_price"] == "90361.44578313"
     assert isolated["account"]["cross_wallet_balance"] == "1000"
     assert any("leaving Multi-Assets mode" in note for note in doc["notes"])
     code, table, _ = invoke("modes", str(write(tmp_path, "book.toml", MODES_BOOK)))
@@ -250,3 +237,85 @@ def test_risk_refuses_multi_assets_books_in_one_line(tmp_path: Path) -> None:
     assert "marginlab compare" in err
     assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in out + err
+
+
+# ---------------------------------------------------------------- compare
+
+WINDOW = ("--scenario", "2025-10-10", "--start", "2025-10-10T18:00", "--end", "2025-10-11T00:00")
+BTC_BACKED_LONG = """
+exchange = "binance"
+multi_assets = true
+[balances]
+BTC = "0.1"
+[[positions]]
+symbol = "BTCUSDT"
+side = "long"
+notional = "80000"
+leverage = "20"
+"""
+
+
+def test_compare_a_crash_hits_the_collateral_too(tmp_path: Path) -> None:
+    path = write(tmp_path, "btc.toml", BTC_BACKED_LONG)
+    code, out, err = invoke("compare", str(path), *WINDOW, "--modes", "cross", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    pooled = doc["modes"]["cross"]
+    assert any("exact engine" in note for note in doc["notes"])
+    # the same money in USDT, without Multi-Assets: the long alone does not reach its liquidation price
+    usdt = BTC_BACKED_LONG.replace("multi_assets = true\n", "").replace(
+        'BTC = "0.1"', f'USDT = "{pooled["start_equity"]}"'
+    )
+    code, out, err = invoke(
+        "compare", str(write(tmp_path, "usdt.toml", usdt)), *WINDOW, "--modes", "cross", "--json"
+    )
+    assert code == 0, err
+    plain = json.loads(out)["modes"]["cross"]
+    assert plain["start_equity"] == pooled["start_equity"]
+    assert plain["liquidations"] == []
+    # with 0.1 BTC as collateral the fall of BTC takes the collateral and the long together
+    (liquidation,) = pooled["liquidations"]
+    assert liquidation["symbol"] == "BTCUSDT"
+    assert liquidation["time"] == "2025-10-10T21:15:00Z"
+    assert pooled["final_equity"] == "0"
+
+
+def test_compare_revalues_the_collateral_every_bar(tmp_path: Path) -> None:
+    # no position: the equity series is 0.1 BTC at each bar's BTCUSDT mark close (USD, no haircut)
+    text = 'exchange = "binance"\nmulti_assets = true\n[balances]\nBTC = "0.1"\n'
+    code, out, err = invoke(
+        "compare", str(write(tmp_path, "coins.toml", text)), *WINDOW, "--modes", "cross", "--json"
+    )
+    assert code == 0, err
+    cross = json.loads(out)["modes"]["cross"]
+    assert D(cross["start_equity"]) == D("11759.08")  # 0.1 x the first bar's mark open
+    assert D(cross["max_drawdown"]) > D("0.1")  # BTC fell more than 10 % in the window
+
+
+def test_compare_refuses_a_coin_the_data_lacks(tmp_path: Path) -> None:
+    text = BTC_BACKED_LONG.replace('BTC = "0.1"', 'BTC = "0.1"\nADA = "1000"')
+    code, _, err = invoke("compare", str(write(tmp_path, "ada.toml", text)), *WINDOW)
+    assert code == 2
+    assert "balances.ADA" in err
+    assert "ADAUSDT" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_compare_leaves_out_an_isolated_mode_the_settlement_wallet_cannot_fund(tmp_path: Path) -> None:
+    path = write(tmp_path, "btc.toml", BTC_BACKED_LONG)
+    code, out, err = invoke("compare", str(path), *WINDOW, "--modes", "cross,isolated", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert list(doc["modes"]) == ["cross"]
+    assert any(note.startswith("isolated: not replayed") and "USDT" in note for note in doc["notes"])
+
+
+def test_venues_lists_the_multi_assets_table_with_its_sources() -> None:
+    code, out, _ = invoke("venues", "--json")
+    assert code == 0
+    binance, bybit = (v for v in json.loads(out) if v["name"] in ("binance", "bybit"))
+    assert "BTC 95 %" in binance["multi_assets"]
+    assert "USDT 99.99 %" in binance["multi_assets"]
+    assert "2021-05-28" in binance["multi_assets"]
+    assert any("c983a9268cfa4e70a4916c276bb3b7bc" in s["url"] for s in binance["sources"])
+    assert bybit["multi_assets"] is None

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
-from typer.testing import CliRunner
 
 from marginlab.cli import cli
-
-EXAMPLES = Path(__file__).parents[2] / "src" / "marginlab" / "examples"
-runner = CliRunner()
+from support import EXAMPLES
+from support import RUNNER as runner
 
 
 def test_risk_json_has_every_mode_with_probabilities_and_intervals() -> None:

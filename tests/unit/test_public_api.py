@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal as D
 
+import pytest
+
 import marginlab
-from marginlab import Account, MarginMode, Side, ccxt_position, get_venue
+from marginlab import Account, InputError, MarginLabError, MarginMode, Side, ccxt_position, get_venue
+from support import EXAMPLES
 
 
 def test_all_lists_each_public_name_once_and_every_name_exists() -> None:
@@ -40,3 +44,84 @@ def test_ccxt_position_mirrors_ccxt_field_names_and_values() -> None:
     assert view["marginRatio"] == D(19) / D(250)  # maintenance / (margin + uPnL)
     assert abs(view["liquidationPrice"] - D(100000) * D("0.9") / D("0.996")) < D("1e-20")
     assert view["hedged"] is False
+
+
+# ----------------------------------------------------------------------------- the four calls of a bot
+SIZE = {"symbol": "BTCUSDT", "side": "long", "equity": 10_000, "risk": "1%", "entry": 100_000, "stop": 97_000}
+
+
+def test_size_takes_plain_values_and_returns_exact_ones() -> None:
+    sized = marginlab.size(**SIZE, leverage=10)  # type: ignore[arg-type]
+    assert sized.qty == D("0.032")  # 100 / (3000 + fees) = 0.0331…, rounded down to the 0.001 lot
+    assert sized.liquidation_price is not None
+    assert abs(sized.liquidation_price - D(100000) * D("0.9") / D("0.996")) < D("1e-12")
+    assert sized == marginlab.size(**(SIZE | {"risk": D("0.01"), "side": Side.LONG}), leverage="10")  # type: ignore[arg-type]
+    assert repr(sized).startswith("<Sizing BTCUSDT long qty 0.032") and len(repr(sized)) < 200
+
+
+@pytest.mark.parametrize(
+    ("bad", "name"),
+    [
+        ({"equity": 10_000.0}, "equity"),
+        ({"entry": "1_000"}, "entry"),
+        ({"stop": "nan"}, "stop"),
+        ({"side": "up"}, "side"),
+        ({"risk": "x%"}, "risk"),
+        ({"risk": True}, "risk"),
+        ({"symbol": ""}, "symbol"),
+        ({"mode": "portfolio"}, "mode"),
+    ],
+)
+def test_every_bad_value_raises_a_marginlab_error_naming_the_argument(
+    bad: dict[str, object], name: str
+) -> None:
+    with pytest.raises(MarginLabError) as caught:
+        marginlab.size(**(SIZE | bad))  # type: ignore[arg-type]
+    assert str(caught.value).startswith(f"{name}: ")
+
+
+def test_a_float_amount_is_refused_with_the_reason() -> None:
+    with pytest.raises(InputError, match="float cannot hold"):
+        marginlab.size(**(SIZE | {"equity": 0.1}))  # type: ignore[arg-type]
+
+
+def test_replay_returns_each_mode_with_a_verdict() -> None:
+    report = marginlab.replay(
+        portfolio=EXAMPLES / "crash_2025_10_10.toml", scenario="2025-10-10", modes=("hybrid",)
+    )
+    hybrid = report.results["hybrid"]
+    assert [x.symbol for x in hybrid.liquidations] == ["DOGEUSDT"]
+    assert report.verdicts["hybrid"].startswith("hybrid: lost the $204 DOGE isolated margin")
+    assert repr(report).startswith("<ReplayReport binance on 2025-10-10 (") and len(repr(report)) < 300
+
+
+def test_risk_and_advise_take_keywords_and_print_short() -> None:
+    result = marginlab.risk(portfolio=EXAMPLES / "seed.toml", paths=1000, seed=1, horizon="6h")
+    assert set(result.modes) == {"cross", "isolated", "hybrid"}
+    assert 0.0 <= result.modes["isolated"].p_any_liquidation <= 1.0
+    assert repr(result).startswith("<RiskResult binance: 1,000 gbm paths over 0.25d;")
+    advice = marginlab.advise(
+        portfolio=EXAMPLES / "seed.toml", trade="DOGEUSDT long notional=1000 leverage=50", paths=500
+    )
+    assert advice.recommendation in (MarginMode.CROSS, MarginMode.ISOLATED)
+    assert repr(advice).startswith("<Advice ") and len(repr(advice)) < 120
+
+
+@pytest.mark.parametrize(
+    ("call", "kwargs", "name"),
+    [
+        (marginlab.risk, {"portfolio": EXAMPLES / "seed.toml", "seed": -1}, "seed"),
+        (marginlab.risk, {"portfolio": EXAMPLES / "seed.toml", "paths": 0}, "paths"),
+        (marginlab.risk, {"portfolio": EXAMPLES / "seed.toml", "vol": float("nan")}, "vol"),
+        (marginlab.risk, {"portfolio": 42}, "portfolio"),
+        (marginlab.replay, {"portfolio": EXAMPLES / "seed.toml", "engine": "warp"}, "engine"),
+        (marginlab.replay, {"portfolio": EXAMPLES / "seed.toml", "modes": ["sideways"]}, "modes"),
+        (marginlab.advise, {"portfolio": EXAMPLES / "seed.toml", "trade": ""}, "trade"),
+    ],
+)
+def test_bad_calls_name_the_argument(
+    call: Callable[..., object], kwargs: dict[str, object], name: str
+) -> None:
+    with pytest.raises(MarginLabError) as caught:
+        call(**kwargs)
+    assert str(caught.value).startswith(f"{name}: ")

@@ -99,6 +99,13 @@ class Advice:
     evidence: Mapping[str, Evidence]
     flags: tuple[str, ...] = field(default=())
 
+    def __repr__(self) -> str:
+        """Return one line: the recommendation, its score and how much evidence stands behind it."""
+        return (
+            f"<Advice {self.recommendation} (score {self.score:+d}): {len(self.reasons)} reasons, "
+            f"{len(self.flags)} open position(s) to revisit>"
+        )
+
 
 EvidenceFn = Callable[[Portfolio, Portfolio], Mapping[str, Evidence]]
 

@@ -14,6 +14,12 @@ the contract both drivers follow):
    or at the bar's open if it gapped through (taker), a take-profit at its price or the better open (maker);
 5. marks move to the mark close; equity (wallets + isolated margins + uPnL at mark close) and the highest
    margin ratio of any margin pool are recorded.
+
+Multi-Assets portfolios (``multi_assets = true``): every coin balance is re-valued from its perpetual's
+mark in the data (BTC from BTCUSDT) at every step above, and the adverse extreme of step 3 is taken on the
+account's net exposure to the coin (positions plus collateral), so a crash hits the collateral too. A coin
+whose perpetual the data lacks is refused. Equity is in USD: every asset at its index (no haircut). The
+``isolated`` scenario leaves Multi-Assets mode; its idle coins still count in equity at their marks.
 """
 
 from __future__ import annotations
@@ -25,18 +31,26 @@ from decimal import Decimal
 import numpy as np
 
 from marginlab.domain import events as ev
-from marginlab.domain.account import Account, AutoAddMargin
+from marginlab.domain.account import Account
 from marginlab.domain.enums import Liquidity, MarginMode, Side
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError, OperationRejected
 from marginlab.io.bars import CLOSE, HIGH, LOW, OPEN, Bars, to_decimal
-from marginlab.io.portfolio import MODES, portfolio_for_mode, replay_venue
+from marginlab.io.portfolio import (
+    MODES,
+    account_options,
+    place_positions,
+    portfolio_for_mode,
+    portfolio_venue,
+    set_policy,
+)
 from marginlab.io.results import Closest, Liquidation, ModeResult, position_label
 from marginlab.io.schema import Portfolio, PositionSpec
 
 __all__ = ["MODES", "ModeResult", "replay_exact"]
 
 ZERO = Decimal(0)
+ONE = Decimal(1)
 
 
 def _due(spec: PositionSpec, bars: Bars, i: int) -> bool:
@@ -57,35 +71,28 @@ def replay_exact(
     progress: Callable[[int], None] | None = None,
 ) -> ModeResult:
     """Replay ``portfolio`` in one margin mode with the exact engine and return the outcome."""
+    coins = collateral_symbols(portfolio, venue, bars)
     model = portfolio_for_mode(portfolio, mode, venue)
-    venue = replay_venue(model, venue)
+    venue = portfolio_venue(model, venue)
     for i, spec in enumerate(model.positions):
         native = venue.resolve_symbol(spec.symbol)
         if native not in bars.last:
             raise InputError(
                 f"positions[{i}].symbol", spec.symbol, f"one of the data's symbols {bars.symbols}"
             )
-    account = Account(venue, balances=model.balances, position_mode=model.position_mode)
+    account = Account(
+        venue,
+        balances=model.balances,
+        position_mode=model.position_mode,
+        **account_options(model, venue),
+    )
+    pooled = set(coins.values()) if account.multi_assets else set()
+    if pooled:  # the coins are priced from the data from the first bar on
+        account.update_marks({s: to_decimal(bars.mark[s][0, OPEN]) for s in pooled})
+    usd = _usd_prices(portfolio, account, coins, bars)
     fees_by_key: dict[tuple[str, Side], Decimal] = {}
-    pending: list[PositionSpec] = []
-    for spec in model.positions:
-        if spec.entry is None:
-            pending.append(spec)
-            continue
-        instrument = venue.instrument(spec.symbol)
-        qty = spec.qty if spec.qty is not None else instrument.round_qty_down(spec.notional / spec.entry)  # type: ignore[operator]
-        account.import_position(
-            instrument,
-            spec.side,
-            qty,
-            spec.entry,
-            mark=spec.mark,
-            leverage=spec.leverage,
-            mode=spec.mode,
-            margin=spec.margin,
-        )
-        _policy(account, spec)
-    start_equity = _equity(account)
+    pending = place_positions(account, model)
+    start_equity = _equity(account, usd(0, OPEN))
     result = ModeResult(
         mode=mode,
         start_equity=start_equity,
@@ -106,7 +113,7 @@ def replay_exact(
             _collect(_open(account, venue, spec, price), result, time, i, fees_by_key)
         held = {p.symbol for p in account.positions}
         _collect(
-            account.update_marks({s: to_decimal(bars.mark[s][i, OPEN]) for s in held}),
+            account.update_marks({s: to_decimal(bars.mark[s][i, OPEN]) for s in held | pooled}),
             result,
             time,
             i,
@@ -123,13 +130,13 @@ def replay_exact(
         _stops(account, model, bars, i, result, fees_by_key)
         held = {p.symbol for p in account.positions}
         _collect(
-            account.update_marks({s: to_decimal(bars.mark[s][i, CLOSE]) for s in held}),
+            account.update_marks({s: to_decimal(bars.mark[s][i, CLOSE]) for s in held | pooled}),
             result,
             time,
             i,
             fees_by_key,
         )
-        equity = _equity(account)
+        equity = _equity(account, usd(i, CLOSE))
         peak = max(peak, equity)
         if peak > ZERO:
             result.max_drawdown = max(result.max_drawdown, (peak - equity) / peak)
@@ -144,14 +151,6 @@ def replay_exact(
     return result
 
 
-def _policy(account: Account, spec: PositionSpec) -> None:
-    if spec.auto_add_margin is not None:
-        account.set_auto_add_margin(
-            spec.symbol,
-            AutoAddMargin(trigger=spec.auto_add_margin.trigger, target=spec.auto_add_margin.target),
-        )
-
-
 def _open(
     account: Account,
     venue: Venue,
@@ -159,17 +158,16 @@ def _open(
     price: Decimal,
 ) -> list[ev.Event]:
     instrument = venue.instrument(spec.symbol)
-    qty = spec.qty if spec.qty is not None else instrument.round_qty_down(spec.notional / price)  # type: ignore[operator]
     events = account.open(
         instrument.symbol,
         spec.side,
-        qty,
+        spec.quantity(instrument, price),
         price,
         leverage=spec.leverage,
         mode=spec.mode,
         margin=spec.margin,
     )
-    _policy(account, spec)
+    set_policy(account, spec)
     return events
 
 
@@ -177,6 +175,12 @@ def _adverse_marks(account: Account, bars: Bars, i: int, extremes: bool) -> dict
     net: dict[str, Decimal] = {}
     for p in account.positions:
         net[p.symbol] = net.get(p.symbol, ZERO) + p.signed_qty
+    if account.multi_assets and account.collateral is not None:
+        # a coin in the pool is a long in its perpetual: a BTC wallet falls with BTC
+        for asset, amount in account.wallets.items():
+            symbol = account.collateral.assets[asset].index_symbol
+            if symbol is not None and symbol in bars.mark and amount != ZERO:
+                net[symbol] = net.get(symbol, ZERO) + amount
     if not extremes:
         return {s: to_decimal(bars.mark[s][i, CLOSE]) for s in net}
     return {s: to_decimal(bars.mark[s][i, LOW if q >= 0 else HIGH]) for s, q in net.items()}
@@ -272,11 +276,71 @@ def _record_liquidation_prices(account: Account, result: ModeResult, i: int) -> 
         series.append(None if pos is None else account.liquidation_price(pos))
 
 
-def _equity(account: Account) -> Decimal:
-    total = sum(account.wallets.values(), ZERO)
+USD = Callable[[str], Decimal]
+"""USD value of one unit of an asset."""
+
+
+def collateral_symbols(portfolio: Portfolio, venue: Venue, bars: Bars) -> dict[str, str]:
+    """Return ``{coin: perpetual}`` for a Multi-Assets portfolio's coins, each re-valued from the data.
+
+    Raises InputError naming the balance when the data lacks the coin's perpetual (BTC needs BTCUSDT).
+    """
+    if not portfolio.multi_assets or venue.collateral is None:
+        return {}
+    out: dict[str, str] = {}
+    for asset, amount in portfolio.balances.items():
+        row = venue.collateral.row(asset, f"balances.{asset}")
+        if row.stable:
+            continue
+        if row.index_symbol is None or row.index_symbol not in bars.mark:
+            source = row.index_symbol or f"a {asset} perpetual"
+            raise InputError(
+                f"balances.{asset}",
+                amount,
+                "",
+                problem=(
+                    f"Multi-Assets collateral {asset} is re-valued every bar from {source}, which the data "
+                    f"lacks (it has {', '.join(bars.symbols)}); use data with {source} or leave {asset} out"
+                ),
+            )
+        out[asset] = row.index_symbol
+    return out
+
+
+def _usd_prices(
+    portfolio: Portfolio, account: Account, coins: dict[str, str], bars: Bars
+) -> Callable[[int, int], USD]:
+    """Return ``(bar, field) -> USD price of an asset`` for the equity series.
+
+    Multi-Assets accounts use the engine's index (the coins follow their marks); an account that left
+    Multi-Assets mode values its idle coins at their perpetual's mark and stablecoins at their given index
+    (1 by default); a plain account counts every asset at 1.
+    """
+    if account.multi_assets:
+        return lambda i, field: account.index_price
+    stable = {a: portfolio.index_prices.get(a, ONE) for a in portfolio.index_prices}
+
+    def at(i: int, field: int) -> USD:
+        def price(asset: str) -> Decimal:
+            if asset in coins:
+                return to_decimal(bars.mark[coins[asset]][i, field])
+            return stable.get(asset, ONE)
+
+        return price
+
+    return at
+
+
+def _equity(account: Account, usd: USD | None = None) -> Decimal:
+    """Return wallets + isolated margins + uPnL, each asset at ``usd`` (default: every asset at 1)."""
+    by_asset = dict(account.wallets)
     for p in account.positions:
-        total += p.unrealized_pnl() + (p.margin if p.mode is MarginMode.ISOLATED else ZERO)
-    return total
+        settle = p.instrument.settle
+        extra = p.unrealized_pnl() + (p.margin if p.mode is MarginMode.ISOLATED else ZERO)
+        by_asset[settle] = by_asset.get(settle, ZERO) + extra
+    if usd is None:
+        return sum(by_asset.values(), ZERO)
+    return sum((amount * usd(asset) for asset, amount in by_asset.items() if amount != ZERO), ZERO)
 
 
 def _worst_ratio(account: Account) -> Decimal:

@@ -16,9 +16,9 @@ from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode, Side
 from marginlab.domain.position import Position
 from marginlab.domain.venue import Venue
-from marginlab.errors import InputError, MarginLabError
-from marginlab.io.portfolio import account_options, instrument_for, with_all_modes
-from marginlab.io.schema import Portfolio, PositionSpec
+from marginlab.errors import InputError
+from marginlab.io.portfolio import account_options, place_positions, portfolio_venue, with_all_modes
+from marginlab.io.schema import Portfolio
 
 ZERO = Decimal(0)
 
@@ -181,7 +181,7 @@ def analyze(portfolio: Portfolio, venue: Venue) -> LiquidationReport:
     """Return liquidation and margin figures for every position of ``portfolio`` on ``venue``."""
     account = build_account(portfolio, venue)
     by_key = {(p.symbol, p.side): p for p in account.positions}
-    ordered = [by_key[(venue.resolve_symbol(s.symbol), s.side)] for s in portfolio.positions]
+    ordered = [by_key[(account.venue.resolve_symbol(s.symbol), s.side)] for s in portfolio.positions]
     return LiquidationReport(
         exchange=venue.name,
         positions=tuple(position_report(account, p) for p in ordered),
@@ -201,19 +201,14 @@ def compare_modes(portfolio: Portfolio, venue: Venue) -> dict[str, LiquidationRe
 
 # ------------------------------------------------------------------------------------------------ building
 def build_account(portfolio: Portfolio, venue: Venue) -> Account:
-    """Return an account holding the portfolio's balances and positions as they stand."""
+    """Return an account holding the portfolio's balances and positions as they stand (entries required)."""
     account = Account(
-        venue,
+        portfolio_venue(portfolio, venue),
         balances=portfolio.balances,
         position_mode=portfolio.position_mode,
         **account_options(portfolio, venue),
     )
-    for i, spec in enumerate(portfolio.positions):
-        try:
-            _import(account, venue, spec)
-        except MarginLabError as exc:
-            exc.args = (f"positions[{i}]: {exc}",)
-            raise
+    place_positions(account, portfolio, require_entry=True)
     if account.multi_assets:
         _check_collateral_prices(portfolio, account)
     return account
@@ -233,23 +228,6 @@ def _check_collateral_prices(portfolio: Portfolio, account: Account) -> None:
                 ),
             )
     account.multi_assets_margin()  # every asset needs a USD index (raises naming index_prices.ASSET)
-
-
-def _import(account: Account, venue: Venue, spec: PositionSpec) -> None:
-    instrument = instrument_for(venue, spec.symbol, spec)
-    if spec.entry is None:
-        raise InputError("entry", None, "", problem="required value is missing")
-    qty = spec.qty if spec.qty is not None else spec.notional / spec.entry  # type: ignore[operator]
-    account.import_position(
-        instrument,
-        spec.side,
-        qty,
-        spec.entry,
-        mark=spec.mark,
-        leverage=spec.leverage,
-        mode=spec.mode,
-        margin=spec.margin,
-    )
 
 
 def position_report(account: Account, pos: Position) -> PositionReport:

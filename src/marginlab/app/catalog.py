@@ -37,6 +37,13 @@ class VenueSummary:
     default_leverage: Decimal
     sources: tuple[Source, ...]
     notes: tuple[str, ...]
+    multi_assets: str | None = None
+    """The Multi-Assets collateral table (haircut per asset, date), or None where the mode is not modelled."""
+
+
+def _percent(fraction: Decimal) -> str:
+    """Return 0.9999 as ``"99.99 %"``."""
+    return f"{format((fraction * 100).normalize(), 'f')} %"
 
 
 def scenarios() -> list[ScenarioInfo]:
@@ -49,6 +56,12 @@ def venues() -> list[VenueSummary]:
     out = []
     for name in VENUES:
         v = get_venue(name)
+        table = v.collateral
+        pooled: tuple[Source, ...] = ()
+        if table is not None:
+            pooled = tuple(
+                Source(title=title, url=url, checked=table.checked) for title, url in table.sources
+            )
         out.append(
             VenueSummary(
                 name=v.name,
@@ -62,8 +75,13 @@ def venues() -> list[VenueSummary]:
                 partial_liquidation=v.partial_liquidation,
                 hedge_mode=v.supports_hedge,
                 default_leverage=v.default_leverage,
-                sources=tuple(Source(title=s.title, url=s.url, checked=s.checked) for s in v.sources),
+                sources=tuple(Source(title=s.title, url=s.url, checked=s.checked) for s in v.sources)
+                + pooled,
                 notes=tuple(v.notes),
+                multi_assets=None
+                if table is None
+                else f"{table.title} ({table.published}): "
+                + ", ".join(f"{a} {_percent(row.value_ratio)}" for a, row in table.assets.items()),
             )
         )
     return out

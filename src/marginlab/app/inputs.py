@@ -6,10 +6,12 @@ objects the use cases take, or raise a :class:`~marginlab.errors.MarginLabError`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from marginlab.analysis.compare import parse_modes
 from marginlab.domain.venue import Venue
@@ -24,12 +26,16 @@ from marginlab.rules import get_venue
 __all__ = [
     "DEFAULT_SCENARIO",
     "Portfolio",
+    "PortfolioSource",
     "ProgressFn",
     "Script",
     "load_market",
     "load_venue",
     "market_or_default",
+    "parse_choice",
+    "parse_count",
     "parse_decimal",
+    "parse_fraction",
     "parse_modes",
     "parse_percent",
     "read_portfolio",
@@ -37,6 +43,8 @@ __all__ = [
     "venue_for",
 ]
 
+E = TypeVar("E", bound=Enum)
+D = TypeVar("D", Portfolio, Script)
 PortfolioSource = Portfolio | Mapping[str, Any] | str | Path
 ScriptSource = Script | Mapping[str, Any] | str | Path
 ProgressFn = Callable[[int, int | None, str], None]
@@ -56,20 +64,22 @@ def venue_for(document_exchange: str, exchange: str | None, tiers_file: str | Pa
 
 def read_portfolio(source: PortfolioSource) -> Portfolio:
     """Return a validated portfolio from a model, a mapping, or a ``.toml``/``.json`` file path."""
-    if isinstance(source, Portfolio):
-        return source
-    if isinstance(source, Mapping):
-        return parse(Portfolio, dict(source), where="portfolio")
-    return parse(Portfolio, read_document(source), where=Path(source).name)
+    return _read(Portfolio, source, "portfolio")
 
 
 def read_script(source: ScriptSource) -> Script:
     """Return a validated what-if script from a model, a mapping, or a ``.toml``/``.json`` file path."""
-    if isinstance(source, Script):
+    return _read(Script, source, "script")
+
+
+def _read(model: type[D], source: D | Mapping[str, Any] | str | Path, name: str) -> D:
+    if isinstance(source, model):
         return source
     if isinstance(source, Mapping):
-        return parse(Script, dict(source), where="script")
-    return parse(Script, read_document(source), where=Path(source).name)
+        return parse(model, dict(source), where=name)
+    if not isinstance(source, str | Path):
+        raise InputError(name, source, f"a file path, a mapping or a {model.__name__}")
+    return parse(model, read_document(source), where=Path(source).name)
 
 
 def load_market(
@@ -97,24 +107,60 @@ def market_or_default(scenario: str | None, datadir: str | Path | None) -> Marke
     return load_market(scenario=scenario or DEFAULT_SCENARIO)
 
 
-def parse_decimal(field: str, text: str | int | Decimal) -> Decimal:
-    """Return ``text`` as a finite Decimal, or raise InputError naming ``field``."""
-    try:
-        value = Decimal(text) if not isinstance(text, Decimal) else text
-    except ArithmeticError:
-        raise InputError(field, text, "a number") from None
-    if not value.is_finite():
-        raise InputError(field, text, "a finite number")
-    return value
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
+_FLOAT_WHY = "an int, a str ('0.1') or a Decimal (a float cannot hold most decimal amounts exactly)"
 
 
-def parse_percent(field: str, text: str | int | Decimal) -> Decimal:
-    """Return ``"1%"`` or ``"1"`` (percent) as the fraction 0.01, or raise InputError naming ``field``."""
+def parse_decimal(field: str, value: object) -> Decimal:
+    """Return ``value`` as an exact, finite Decimal, or raise InputError naming ``field``.
+
+    Accepts a Decimal, an int or a plain decimal string in ASCII digits (``"0.1"``, ``"-2.5e3"``; no ``_``
+    separators, no other scripts' digits). Refuses floats, since a float such as 0.1 is not the decimal the
+    caller wrote, and bools.
+    """
+    if isinstance(value, float):
+        raise InputError(field, value, _FLOAT_WHY)
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
+        raise InputError(field, value, "a number given as a str, an int or a Decimal")
+    if isinstance(value, str) and not _NUMBER.fullmatch(value.strip()):
+        raise InputError(field, value, "a number")
+    number = (
+        value if isinstance(value, Decimal) else Decimal(value.strip() if isinstance(value, str) else value)
+    )
+    if not number.is_finite():
+        raise InputError(field, value, "a finite number")
+    return number
+
+
+def parse_percent(field: str, text: object) -> Decimal:
+    """Return ``"1%"`` or ``"1"`` (percent, as the CLI takes it) as the fraction 0.01, or raise InputError."""
     if isinstance(text, str):
-        try:
-            value = Decimal(text.strip().removesuffix("%"))
-        except ArithmeticError:
-            raise InputError(field, text, "a percentage such as 1 or 1%") from None
-    else:
-        value = Decimal(text)
-    return value / 100
+        return parse_decimal(field, text.strip().removesuffix("%")) / 100
+    return parse_decimal(field, text) / 100
+
+
+def parse_fraction(field: str, value: object) -> Decimal:
+    """Return ``"1%"`` as 0.01 and any other number as itself (0.01): how the Python API takes shares."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        return parse_percent(field, value)
+    return parse_decimal(field, value)
+
+
+def parse_choice(field: str, value: object, choices: type[E]) -> E:
+    """Return ``value`` as a member of the enum ``choices`` (a member or its string), or raise InputError."""
+    if isinstance(value, choices):
+        return value
+    try:
+        return choices(value)
+    except ValueError:
+        allowed = ", ".join(str(m.value) for m in choices)
+        raise InputError(field, value, f"one of {allowed}") from None
+
+
+def parse_count(field: str, value: object, *, minimum: int = 1, maximum: int | None = None) -> int:
+    """Return ``value`` as an int in ``[minimum, maximum]``, or raise InputError naming ``field``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InputError(field, value, f"an integer >= {minimum}")
+    if maximum is not None and value > maximum:
+        raise InputError(field, value, f"an integer <= {maximum:,}")
+    return value

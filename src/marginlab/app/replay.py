@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from marginlab.analysis.compare import Comparison, compare
@@ -19,7 +20,7 @@ from marginlab.domain.venue import Venue
 from marginlab.errors import DataError, InputError
 from marginlab.io.bars import bars_from_market
 from marginlab.io.candles import MarketData
-from marginlab.io.portfolio import MODES
+from marginlab.io.portfolio import MODES, instrument_for, portfolio_for_mode
 from marginlab.io.results import ModeResult
 from marginlab.io.schema import Portfolio
 
@@ -78,6 +79,25 @@ class ReplayReport:
     market: MarketData
     comparison: Comparison
     notes: tuple[str, ...]
+    engine_notes: tuple[str, ...] = ()
+
+    @property
+    def results(self) -> dict[str, ModeResult]:
+        """Return the outcome per margin mode, in the requested order."""
+        return self.comparison.results
+
+    @property
+    def verdicts(self) -> dict[str, str]:
+        """Return one plain sentence per mode on what it did to the account."""
+        return self.comparison.verdicts
+
+    def __repr__(self) -> str:
+        """Return one line: the data, then each mode's final equity and number of liquidations."""
+        modes = ", ".join(
+            f"{name} {r.start_equity:,.2f} → {r.final_equity:,.2f} ({len(r.liquidations)} liquidated)"
+            for name, r in self.results.items()
+        )
+        return f"<ReplayReport {self.exchange} on {self.data_name} ({len(self.market)} bars): {modes}>"
 
 
 def replay(request: ReplayRequest, *, progress: ProgressFn | None = None) -> ReplayReport:
@@ -91,6 +111,7 @@ def replay(request: ReplayRequest, *, progress: ProgressFn | None = None) -> Rep
     name = request.scenario or str(request.datadir)
     held = {venue.resolve_symbol(spec.symbol) for spec in model.positions}
     notes = tuple(n for n in market.all_notes() if n.split(":", 1)[0] in held or ":" not in n)
+    engine, wanted, engine_notes = _multi_assets_plan(model, venue, request.engine, wanted)
     what = f"replaying {len(market)} bars × {len(market.symbols)} symbols"
     done = 0
     if progress is not None:
@@ -103,7 +124,7 @@ def replay(request: ReplayRequest, *, progress: ProgressFn | None = None) -> Rep
             progress(done, len(wanted), what)
 
     comparison = compare_history(
-        model, venue, market, wanted, engine=request.engine, extremes=request.extremes, on_mode_done=mode_done
+        model, venue, market, wanted, engine=engine, extremes=request.extremes, on_mode_done=mode_done
     )
     return ReplayReport(
         exchange=venue.name,
@@ -112,7 +133,44 @@ def replay(request: ReplayRequest, *, progress: ProgressFn | None = None) -> Rep
         market=market,
         comparison=comparison,
         notes=notes,
+        engine_notes=engine_notes,
     )
+
+
+def _multi_assets_plan(
+    model: Portfolio, venue: Venue, engine: str, wanted: Sequence[str]
+) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """Return (engine, modes, notes) for a Multi-Assets portfolio; the request unchanged otherwise.
+
+    The fast core does not model Multi-Assets mode, so such replays run on the exact engine. ``isolated``
+    leaves Multi-Assets mode (isolated margin in the settlement asset); where the settlement wallets cannot
+    fund it, that mode is left out with the reason.
+    """
+    if not model.multi_assets:
+        return engine, tuple(wanted), ()
+    notes = [
+        "Multi-Assets mode: every coin in the pool is re-valued from its perpetual's mark every bar (a crash "
+        "hits the collateral too); equity is in USD, every asset at its index.",
+    ]
+    if engine == "fast":
+        notes.append("Multi-Assets mode: the fast core does not model it; replayed on the exact engine.")
+    kept = []
+    for mode in wanted:
+        try:
+            built = portfolio_for_mode(model, mode, venue)
+            if mode == "isolated":
+                _require_settlement_margin(built, venue)
+        except InputError as exc:
+            notes.append(f"{mode}: not replayed — {exc}")
+            continue
+        kept.append(mode)
+        if mode == "isolated":
+            notes.append(
+                "isolated: leaves Multi-Assets mode; the other coins stay in the wallet, backing nothing."
+            )
+    if not kept:
+        raise InputError("--modes", ",".join(wanted), "", problem="no mode can be replayed: " + notes[-1])
+    return "exact", tuple(kept), tuple(notes)
 
 
 def write_report(report: ReplayReport, path: Path, *, title: str) -> None:
@@ -122,6 +180,32 @@ def write_report(report: ReplayReport, path: Path, *, title: str) -> None:
         path.write_text(html, encoding="utf-8")
     except OSError as exc:
         raise DataError(f"{path}: cannot write the report ({exc.strerror or exc})") from exc
+
+
+def _require_settlement_margin(isolated: Portfolio, venue: Venue) -> None:
+    """Refuse an all-isolated scenario whose later opens (``notional``, no ``entry``) the wallets cannot fund.
+
+    Leaving Multi-Assets mode, each isolated margin is paid in the settlement asset only.
+    """
+    need: dict[str, Decimal] = {}
+    for spec in isolated.positions:
+        if spec.entry is None and spec.notional is not None:
+            settle = instrument_for(venue, spec.symbol, spec).settle
+            margin = spec.margin or spec.notional / (spec.leverage or venue.default_leverage)
+            need[settle] = need.get(settle, Decimal(0)) + margin
+    for settle, margin in need.items():
+        held = isolated.balances.get(settle, Decimal(0))
+        if margin > held:
+            raise InputError(
+                f"balances.{settle}",
+                held,
+                "",
+                problem=(
+                    "all-isolated leaves Multi-Assets mode (isolated margin cannot be drawn from other "
+                    f"coins): the isolated margins need {margin} {settle}, the settlement asset, and the "
+                    f"{settle} balance is {held}"
+                ),
+            )
 
 
 def compare_history(
@@ -134,26 +218,23 @@ def compare_history(
     extremes: bool = True,
     on_mode_done: Callable[[str], None] | None = None,
 ) -> Comparison:
-    """Replay the portfolio on market history once per margin mode (fast core or exact engine)."""
-    bars = bars_from_market(market)
-    if engine == "exact":
-        return compare(
-            portfolio,
-            venue,
-            bars,
-            modes,
-            replay=lambda p, v, b, m: replay_exact(p, v, b, m, extremes=extremes),
-            on_mode_done=on_mode_done,
-        )
-    if engine != "fast":
+    """Replay the portfolio on market history once per margin mode (fast core or exact engine).
+
+    A Multi-Assets portfolio always runs on the exact engine (the fast core does not model it).
+    """
+    if engine not in ("fast", "exact"):
         raise InputError("--engine", engine, "fast or exact")
-    from marginlab.sim.api import replay_fast  # numba compiles on first use
+    run: Callable[..., ModeResult] = replay_exact
+    if engine == "fast" and not portfolio.multi_assets:  # the fast core does not model Multi-Assets
+        from marginlab.sim.api import replay_fast  # numba compiles on first use
+
+        run = replay_fast
 
     return compare(
         portfolio,
         venue,
-        bars,
+        bars_from_market(market),
         modes,
-        replay=lambda p, v, b, m: replay_fast(p, v, b, m, extremes=extremes),
+        replay=lambda p, v, b, m: run(p, v, b, m, extremes=extremes),
         on_mode_done=on_mode_done,
     )

@@ -22,13 +22,13 @@ import numpy as np
 import numpy.typing as npt
 
 from marginlab.analysis.advisor import Evidence, EvidenceFn
-from marginlab.app.inputs import ProgressFn, market_or_default, parse_modes, venue_for
+from marginlab.app.inputs import ProgressFn, market_or_default, parse_count, parse_modes, venue_for
 from marginlab.domain.enums import MarginMode
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError
 from marginlab.io.bars import CLOSE, Bars, to_decimal
 from marginlab.io.candles import MarketData
-from marginlab.io.portfolio import MODES, instrument_for, portfolio_for_mode, replay_venue
+from marginlab.io.portfolio import MODES, instrument_for, name_position, portfolio_for_mode, portfolio_venue
 from marginlab.io.scenarios import DEFAULT_SCENARIO, load_scenario
 from marginlab.io.schema import Portfolio
 from marginlab.sim import dtypes as dt
@@ -51,6 +51,7 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+MAX_PATHS = 100_000_000  # 10^8 paths: hours of work already; more is a typo, not a question
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,11 +107,26 @@ class RiskResult:
     venue_title: str
     report: RiskReport
 
+    @property
+    def modes(self) -> dict[str, ModeRisk]:
+        """Return the risk per margin mode (``"cross"``, ``"isolated"``, ``"hybrid"``)."""
+        return self.report.modes
+
+    def __repr__(self) -> str:
+        """Return one line: the run, then each mode's P(any liquidation) and expected shortfall 99 %."""
+        r = self.report
+        modes = ", ".join(
+            f"{name} P(liq.) {m.p_any_liquidation:.2%} ES99 {m.es99:,.2f}" for name, m in r.modes.items()
+        )
+        return f"<RiskResult {self.exchange}: {r.paths:,} {r.model} paths over {r.horizon_days:g}d; {modes}>"
+
 
 def risk(request: RiskRequest, *, progress: ProgressFn | None = None) -> RiskResult:
     """Simulate mark-price paths and return the liquidation risk of the portfolio in each margin mode."""
     model = request.portfolio
     refuse_multi_assets(model)
+    parse_count("seed", request.seed, minimum=0, maximum=2**63 - 1)
+    parse_count("paths", request.paths, maximum=MAX_PATHS)
     venue = venue_for(model.exchange, request.exchange, request.tiers_file)
     data = market_or_default(request.scenario, request.datadir)
     params = None
@@ -319,9 +335,11 @@ def _fill_entries(model: Portfolio, venue: Venue, entry_price: dict[str, Decimal
         instrument = instrument_for(venue, spec.symbol, spec)
         native = venue.resolve_symbol(spec.symbol)
         price = entry_price[native]
-        qty = spec.qty if spec.qty is not None else instrument.round_qty_down(spec.notional / price)  # type: ignore[operator]
-        if qty <= 0:
-            raise InputError(f"positions[{i}].notional", spec.notional, "at least one lot at the start price")
+        try:
+            qty = spec.quantity(instrument, price)
+        except InputError as exc:
+            name_position(exc, i)
+            raise
         update: dict[str, Any] = {"entry": price, "qty": qty, "notional": None, "open_at": None}
         if spec.mode is MarginMode.ISOLATED:
             leverage = spec.leverage or venue.default_leverage
@@ -350,7 +368,7 @@ def _compile_modes(
     sym = side = None
     for mode in modes:
         model = _fill_entries(portfolio_for_mode(portfolio, mode, venue), venue, entry)
-        model_venue = replay_venue(model, venue)
+        model_venue = portfolio_venue(model, venue)
         plan = compile_replay(model, model_venue, _one_bar(start, when))
         if tier_set is None:
             tier_set = plan.tier_set
@@ -391,7 +409,7 @@ def _start_prices(
     portfolio: Portfolio, venue: Venue, model: str, params: ModelParams | None, data: MarketData | None
 ) -> tuple[MarketData | None, dict[str, float], dict[str, Decimal], list[str], str]:
     """Return (data, start mark per symbol, entry of positions without one, notes, start time label)."""
-    base_venue = replay_venue(portfolio, venue)
+    base_venue = portfolio_venue(portfolio, venue)
     needs_data = model == "bootstrap" or params is None or any(s.entry is None for s in portfolio.positions)
     if data is None and needs_data:
         data = load_scenario(DEFAULT_SCENARIO)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from marginlab.analysis.sizing import SizeRequest, SizeResult, size_position
 from marginlab.app.inputs import load_venue
@@ -15,22 +16,11 @@ __all__ = ["MarginMode", "Side", "SizeRequest", "SizeResult", "Sizing", "SizingR
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SizingRequest:
-    """What to size, on which rule set (exact values; see :class:`SizeRequest` for the fields).
+    """What to size (:class:`SizeRequest`: exact values, shares as fractions) and on which rule set."""
 
-    ``risk`` and ``buffer`` are fractions (0.01 = 1 %).
-    """
-
-    symbol: str
-    side: Side
-    equity: Decimal
-    risk: Decimal
-    entry: Decimal
-    stop: Decimal
+    position: SizeRequest
     exchange: str = "binance"
     tiers_file: Path | None = None
-    mode: MarginMode = MarginMode.ISOLATED
-    leverage: Decimal | None = None
-    buffer: Decimal = Decimal("0.005")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,22 +31,26 @@ class Sizing:
     result: SizeResult
     tick_size: Decimal
 
+    def __getattr__(self, name: str) -> Any:
+        """Read the sized position's fields (``qty``, ``liquidation_price``, …) from :attr:`result`."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.result, name)
+
+    def __repr__(self) -> str:
+        """Return one line: the size, its liquidation price and the loss at the stop."""
+        r = self.result
+        liq = "none" if r.liquidation_price is None else f"{r.liquidation_price.quantize(self.tick_size)}"
+        warned = f", {len(r.warnings)} warning(s)" if r.warnings else ""
+        return (
+            f"<Sizing {r.symbol} {self.side} qty {r.qty} ({r.notional:,.2f} at {r.leverage}x), liq. {liq}, "
+            f"loss at stop {r.loss_at_stop:,.2f}{warned}>"
+        )
+
 
 def size(request: SizingRequest) -> Sizing:
     """Size the request's position (see :func:`marginlab.analysis.sizing.size_position`)."""
     venue = load_venue(request.exchange, tiers_file=request.tiers_file)
-    result = size_position(
-        SizeRequest(
-            symbol=request.symbol,
-            side=request.side,
-            equity=request.equity,
-            risk=request.risk,
-            entry=request.entry,
-            stop=request.stop,
-            mode=request.mode,
-            leverage=request.leverage,
-            buffer=request.buffer,
-        ),
-        venue,
-    )
-    return Sizing(side=request.side, result=result, tick_size=venue.instrument(request.symbol).tick_size)
+    position = request.position
+    result = size_position(position, venue)
+    return Sizing(side=position.side, result=result, tick_size=venue.instrument(position.symbol).tick_size)

@@ -35,6 +35,39 @@ Sources (checked 2026-11-25):
 
 Not modelled: open-order initial margin, auto-exchange of negative balances, and quantity-tiered collateral
 ratios (Bybit UTA).
+
+How the engine uses it (``Account(venue, multi_assets=True)``, decisions of 2026-12-01)
+---------------------------------------------------------------------------------------
+
+* **The table.** Each venue that has the mode bundles a dated :class:`CollateralTable`
+  (``rules/data/binance_multi_assets_2021-05-28.json``, named by ``multi_assets`` in ``binance.toml``):
+  the collateral value ratios of the FAQ's table (BTC/ETH/BNB 95 %, XRP/ADA/DOT/SOL 90 %, USDT/USDC
+  99.99 %, BUSD 100 %; page dated 2021-05-28), which assets are stablecoins, and which perpetual prices each
+  coin. Binance shows the bid/ask buffers only live on the information page; no dated copy was available,
+  so the table carries 0 and a file gives them per asset (``[collateral.USDT] bid_buffer = …``). Other
+  venues have no table and refuse ``multi_assets`` naming the venue (Bybit's UTA pools coins too, with
+  quantity-tiered ratios: not modelled).
+* **Prices.** A stablecoin's USD index is 1 unless given (``index_prices``). A coin's index is the last mark
+  the account knows of its table perpetual times that perpetual's settlement-asset index (BTC = BTCUSDT
+  mark × USDTUSD): every ``mark`` update, fill, replay bar re-values the coin. Until such a mark is known
+  the given ``index_prices`` value stands (and a coin without either is an error naming it). The perp's
+  mark stands in for Binance's spot index: they differ by the basis.
+* **The pool.** Every wallet asset backs every cross position, whatever its settlement asset; PnL, fees and
+  funding settle in the position's asset, whose wallet may go negative (a debt valued at the ask rate,
+  haircut 1). Available balance in an asset is ``uniAvailableForOrder / askRate``. Isolated positions are
+  refused: Binance asks to switch every position to cross before enabling the mode (FAQ 29b45c48…), so
+  leaving the mode is the only way to isolated margin (``marginlab modes`` says so).
+* **Liquidation price.** :meth:`MultiAssetsMargin.liquidation_price` moves one symbol's price with every
+  other position at its mark and every other asset at its index, and moves the coins that symbol prices
+  with it (a BTC wallet loses value as a BTC long does). Account equity minus maintenance is linear between
+  the tier breakpoints and the prices where an asset's equity changes sign, so the root is solved exactly on
+  each interval (no approximation; tested against hand-solved figures and the single-asset formula).
+* **Liquidation.** At a margin ratio of 100 % the whole account goes, as Binance states ("all positions will
+  be liquidated"): every cross position at its bankruptcy price, its PnL at mark realized into its settlement
+  wallet, then every wallet is seized (``CollateralSeized`` events per asset; ``Account.collateral_seized``).
+  ``Liquidated.loss`` shares the pool's market value (index, no haircut) among the positions by USD
+  notional. No tier step-down, no ADL, no insurance-fund booking in this mode (the seized collateral is
+  reported per asset instead, so coins and stablecoins are never added together).
 """
 
 from __future__ import annotations

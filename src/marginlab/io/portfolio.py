@@ -9,11 +9,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from marginlab.domain.account import Account, AutoAddMargin
 from marginlab.domain.enums import MarginMode
 from marginlab.domain.instrument import Instrument
 from marginlab.domain.venue import Venue
-from marginlab.errors import InputError, OperationRejected
-from marginlab.io.schema import InstrumentOverrides, Portfolio, Script
+from marginlab.errors import InputError, MarginLabError, OperationRejected
+from marginlab.io.schema import InstrumentOverrides, Portfolio, PositionSpec, Script
 
 ZERO = Decimal(0)
 MODES = ("cross", "isolated", "hybrid")
@@ -71,10 +72,16 @@ def with_all_modes(portfolio: Portfolio, mode: MarginMode, venue: Venue) -> Port
             update["margin"] = spec.margin if mode is MarginMode.ISOLATED else None
             positions.append(spec.model_copy(update=update))
             continue
-        settle = instrument_for(venue, spec.symbol, spec).settle
+        instrument = instrument_for(venue, spec.symbol, spec)
+        settle = instrument.settle
         leverage = spec.leverage or venue.default_leverage
-        qty = spec.qty if spec.qty is not None else spec.notional / spec.entry  # type: ignore[operator]
-        margin = spec.margin if spec.margin is not None else qty * spec.entry / leverage
+        margin = spec.margin
+        if margin is None:
+            try:
+                margin = spec.quantity(instrument, spec.entry) * spec.entry / leverage
+            except MarginLabError as exc:
+                name_position(exc, i)
+                raise
         if spec.mode is MarginMode.ISOLATED and mode is MarginMode.CROSS:
             balances[settle] = balances.get(settle, ZERO) + margin
         elif spec.mode is MarginMode.CROSS and mode is MarginMode.ISOLATED:
@@ -111,10 +118,80 @@ def portfolio_for_mode(portfolio: Portfolio, mode: str, venue: Venue) -> Portfol
     return with_all_modes(portfolio, MarginMode(mode), venue)
 
 
-def replay_venue(portfolio: Portfolio, venue: Venue) -> Venue:
+def portfolio_venue(portfolio: Portfolio, venue: Venue) -> Venue:
     """Return ``venue`` extended with the portfolio's custom or overridden instruments."""
     instruments = {}
-    for spec in portfolio.positions:
-        instrument = instrument_for(venue, spec.symbol, spec)
+    for i, spec in enumerate(portfolio.positions):
+        try:
+            instrument = instrument_for(venue, spec.symbol, spec)
+        except MarginLabError as exc:
+            name_position(exc, i)
+            raise
         instruments[instrument.symbol] = instrument
     return venue.with_instruments(instruments, snapshot=venue.tier_snapshot)
+
+
+def place_positions(
+    account: Account, portfolio: Portfolio, *, require_entry: bool = False
+) -> list[PositionSpec]:
+    """Place the portfolio's positions that have an ``entry`` into ``account`` as they stand.
+
+    The one way every command puts a file's positions into an account: the exact engine imports each one (no
+    fill, no fee; its checks and defaults apply) with :meth:`PositionSpec.quantity` at the entry, then sets
+    its auto-add-margin policy. ``account.venue`` must hold the portfolio's instruments
+    (:func:`portfolio_venue`). An error names the position (``positions[1]: ...``).
+
+    Returns
+    -------
+    list of PositionSpec
+        The positions without an entry (a replay opens them later), in file order.
+
+    Raises
+    ------
+    InputError
+        If ``require_entry`` and a position has no entry, or a field is invalid.
+    """
+    pending: list[PositionSpec] = []
+    for i, spec in enumerate(portfolio.positions):
+        try:
+            if spec.entry is None:
+                if require_entry:
+                    raise InputError("entry", None, "", problem="required value is missing")
+                pending.append(spec)
+                continue
+            _place(account, spec)
+        except MarginLabError as exc:
+            name_position(exc, i)
+            raise
+    return pending
+
+
+def _place(account: Account, spec: PositionSpec) -> None:
+    assert spec.entry is not None  # noqa: S101 - the caller skips positions without an entry
+    instrument = account.venue.instrument(spec.symbol)
+    account.import_position(
+        instrument,
+        spec.side,
+        spec.quantity(instrument, spec.entry),
+        spec.entry,
+        mark=spec.mark,
+        leverage=spec.leverage,
+        mode=spec.mode,
+        margin=spec.margin,
+    )
+    set_policy(account, spec)
+
+
+def set_policy(account: Account, spec: PositionSpec) -> None:
+    """Give the account's position of ``spec`` its auto-add-margin policy, if the file sets one."""
+    if spec.auto_add_margin is not None:
+        account.set_auto_add_margin(
+            spec.symbol,
+            AutoAddMargin(trigger=spec.auto_add_margin.trigger, target=spec.auto_add_margin.target),
+        )
+
+
+def name_position(exc: MarginLabError, i: int) -> None:
+    """Prefix ``exc``'s message with the position it is about (``positions[i]: ...``), once."""
+    if not str(exc).startswith("positions["):
+        exc.args = (f"positions[{i}]: {exc}",)

@@ -15,11 +15,13 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from marginlab.domain.enums import Liquidity, MarginMode, PositionMode, Side
+from marginlab.domain.instrument import Instrument
 from marginlab.errors import InputError
 
 Positive = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
 NonNegative = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 Rate = Annotated[Decimal, Field(allow_inf_nan=False)]
+ZERO = Decimal(0)
 
 
 class _Strict(BaseModel):
@@ -77,6 +79,29 @@ class PositionSpec(InstrumentOverrides):
         if self.open_at is not None and self.open_at.tzinfo is None:
             object.__setattr__(self, "open_at", self.open_at.replace(tzinfo=UTC))
         return self
+
+    def quantity(self, instrument: Instrument, price: Decimal) -> Decimal:
+        """Return the size in base units: ``qty`` as given, or ``notional / price`` rounded down to the lot.
+
+        The one rule every command applies (``liq``, ``modes``, ``compare``, ``risk``): a notional buys
+        whole lots at ``price`` (quote per base), never more than the notional.
+
+        Raises
+        ------
+        InputError
+            If the notional buys less than one lot at ``price`` (names ``notional``).
+        """
+        if self.qty is not None:
+            return self.qty
+        assert self.notional is not None  # noqa: S101 - the validator requires one of qty and notional
+        qty = instrument.round_qty_down(self.notional / price)
+        if qty <= ZERO:
+            raise InputError(
+                "notional",
+                self.notional,
+                f"at least one lot ({instrument.lot_size} {instrument.symbol}) at {price}",
+            )
+        return qty
 
 
 class CollateralSpec(_Strict):

@@ -23,7 +23,7 @@ from marginlab.errors import (
     RuleSetError,
 )
 from marginlab.io.bars import Bars, to_decimal
-from marginlab.io.portfolio import portfolio_for_mode, replay_venue
+from marginlab.io.portfolio import portfolio_for_mode, portfolio_venue
 from marginlab.io.results import Closest, Liquidation, ModeResult, position_label
 from marginlab.io.schema import Portfolio
 from marginlab.sim import dtypes as dt
@@ -405,7 +405,7 @@ def replay_fast_arrays(
         Whatever the exact replay raises for the same input (the kernel's status codes, mapped).
     """
     model = portfolio_for_mode(portfolio, mode, venue)
-    replay = replay_venue(model, venue)
+    replay = portfolio_venue(model, venue)
     plan = compile_replay(model, replay, bars)
     n = len(bars)
     run = _run(plan, n, extremes)

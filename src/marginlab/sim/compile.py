@@ -21,7 +21,7 @@ from decimal import Decimal
 import numpy as np
 import numpy.typing as npt
 
-from marginlab.domain.account import Account, AutoAddMargin
+from marginlab.domain.account import Account
 from marginlab.domain.enums import (
     LiquidationStyle,
     MaintenanceBasis,
@@ -35,6 +35,7 @@ from marginlab.domain.tiers import TierBasis
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError
 from marginlab.io.bars import OPEN, Bars, to_decimal
+from marginlab.io.portfolio import place_positions
 from marginlab.io.schema import Portfolio, PositionSpec
 from marginlab.sim import dtypes as dt
 
@@ -161,9 +162,7 @@ class ReplayPlan:
 
 def _spec_qty(spec: PositionSpec, venue: Venue, price: Decimal) -> Decimal:
     instrument = venue.instrument(spec.symbol)
-    qty = spec.qty if spec.qty is not None else instrument.round_qty_down(spec.notional / price)  # type: ignore[operator]
-    if qty <= ZERO:
-        raise InputError("qty", qty, "a finite number > 0")
+    qty = spec.quantity(instrument, price)
     if qty % instrument.lot_size != ZERO:
         raise InputError("qty", qty, f"a multiple of {instrument.symbol}'s lot size {instrument.lot_size}")
     return qty
@@ -175,33 +174,6 @@ def _open_bar(spec: PositionSpec, bars: Bars) -> int:
     when = np.datetime64(spec.open_at.astimezone(UTC).replace(tzinfo=None), "ns")
     i = int(np.searchsorted(bars.times, when, side="left"))
     return i if i < len(bars) else dt.NEVER
-
-
-def _start_account(model: Portfolio, venue: Venue) -> Account:
-    """Place the positions that have an entry exactly as ``replay_exact`` does (its checks apply)."""
-    account = Account(venue, balances=model.balances, position_mode=model.position_mode)
-    for spec in model.positions:
-        if spec.entry is None:
-            continue
-        instrument = venue.instrument(spec.symbol)
-        qty = spec.qty if spec.qty is not None else instrument.round_qty_down(spec.notional / spec.entry)  # type: ignore[operator]
-        account.import_position(
-            instrument,
-            spec.side,
-            qty,
-            spec.entry,
-            mark=spec.mark,
-            leverage=spec.leverage,
-            mode=spec.mode,
-            margin=spec.margin,
-        )
-        if spec.auto_add_margin is not None:
-            # validates the policy as the engine does
-            account.set_auto_add_margin(
-                spec.symbol,
-                AutoAddMargin(trigger=spec.auto_add_margin.trigger, target=spec.auto_add_margin.target),
-            )
-    return account
 
 
 def bar_arrays(bars: Bars, symbols: Sequence[str]) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -237,7 +209,9 @@ def compile_replay(model: Portfolio, venue: Venue, bars: Bars) -> ReplayPlan:
     settles = {venue.instrument(s).settle for s in natives}
     if len(settles) > 1:
         raise InputError("positions", sorted(settles), "one settlement asset per replay (fast core)")
-    account = _start_account(model, venue)
+    # positions with an entry are placed by the exact engine itself, exactly as replay_exact does
+    account = Account(venue, balances=model.balances, position_mode=model.position_mode)
+    place_positions(account, model)
     settle = next(iter(settles)) if settles else "USDT"
     tier_set = compile_tiers(venue, natives, hedge=model.position_mode is PositionMode.HEDGE)
     symbols = tier_set.symbols

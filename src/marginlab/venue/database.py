@@ -1,9 +1,12 @@
 """Engine creation and schema upgrades for SQLite and PostgreSQL.
 
-SQLite: WAL journal, a busy timeout, and ``BEGIN IMMEDIATE`` for every transaction, so writers are serialised
-by the database itself (a single database-wide write lock, which also serialises operations on one account,
-across processes such as ``venue account create`` while ``serve`` runs). PostgreSQL: operations on one
-account take ``SELECT … FOR UPDATE`` on its row; different accounts proceed in parallel.
+SQLite: WAL journal with ``synchronous=NORMAL`` (a commit survives a crash of the process, e.g. ``kill -9``;
+an operating-system crash or power loss may lose the last commits), a busy timeout, and ``BEGIN IMMEDIATE``
+for every writing transaction, so writers are serialised by the database itself (a single database-wide
+write lock, which also serialises operations on one account, across processes such as ``venue account
+create`` while ``serve`` runs); read-only transactions (engine option ``venue_read``) use a plain ``BEGIN``.
+PostgreSQL: operations on one account take ``SELECT … FOR UPDATE`` on its row; different accounts proceed
+in parallel.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from sqlalchemy.pool import StaticPool
 
 from marginlab.errors import InputError
 
-__all__ = ["make_engine", "upgrade_schema"]
+__all__ = ["make_engine", "read_only", "upgrade_schema"]
 
 
 def make_engine(url: str) -> Engine:
@@ -47,6 +50,11 @@ def make_engine(url: str) -> Engine:
         raise InputError("db", url, f"a valid database URL ({exc})") from None
 
 
+def read_only(engine: Engine) -> Engine:
+    """Return the engine flagged for read-only transactions (a plain, non-locking ``BEGIN`` on SQLite)."""
+    return engine.execution_options(venue_read=True)
+
+
 def _sqlite_pragmas(engine: Engine, *, wal: bool) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
@@ -54,13 +62,14 @@ def _sqlite_pragmas(engine: Engine, *, wal: bool) -> None:
         cursor = dbapi_connection.cursor()
         if wal:
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("venue_read") else "BEGIN IMMEDIATE")
 
 
 def upgrade_schema(engine: Engine) -> None:

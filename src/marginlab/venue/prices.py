@@ -5,6 +5,11 @@
 * ``scenario:NAME``: replays a bundled scenario (Binance market data) in accelerated time: ``speed`` seconds
   of history per second (``--speed 60``: one minute per second), each bar's mark close and last close at the
   bar's end, funding events at their own times; at the end it loops (or stops).
+* ``datadir:DIR``: the same from a freqtrade data directory (``marginlab.io.candles.load_freqtrade_dir``).
+* ``sim:MODEL``: a live-looking market from the risk lab's path models (``bootstrap``, ``gbm``,
+  ``student-t``, ``jump``; :mod:`marginlab.sim.paths`) with parameters estimated from the bundled
+  ``2025-10-10`` scenario's 5-minute closes (drift 0), starting at its last closes; one 5-minute step per
+  bar, mark = last; reproducible for a given ``seed``. No funding events (the default rate settles every 8 h).
 
 A fresh venue prices every listed symbol at once (:func:`seed_prices`): the symbols of the bundled scenarios
 (BTC, ETH, SOL, DOGE, XRP, BNB), each at the last close of the newest bundled scenario holding it
@@ -15,11 +20,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
+import numpy as np
+
 from marginlab.errors import InputError
+from marginlab.io.candles import MarketData, load_freqtrade_dir
 from marginlab.io.scenarios import list_scenarios, load_scenario
+from marginlab.sim.paths import MODELS, estimate_params, increments, log_returns, price_paths
 from marginlab.venue.service import VenueService
 
 
@@ -53,7 +62,11 @@ class Step:
 
 def scenario_steps(name: str) -> Iterator[Step]:
     """Yield a bundled scenario bar by bar (prices at each bar's close, funding due by then)."""
-    data = load_scenario(name)
+    return market_steps(load_scenario(name))
+
+
+def market_steps(data: MarketData) -> Iterator[Step]:
+    """Yield market data bar by bar (prices at each bar's close, funding due by then)."""
     interval = data.interval.total_seconds()
     events = sorted(
         (int(t.value // 1_000_000), symbol, Decimal(repr(float(r))))
@@ -74,8 +87,35 @@ def scenario_steps(name: str) -> Iterator[Step]:
         yield Step(end_ms, prices, funding, interval)
 
 
+SIM_BASIS = "2025-10-10"
+FIVE_MINUTES_PER_YEAR = 365 * 24 * 12
+
+
+def sim_steps(model: str, seed: int, *, chunk: int = 1000) -> Iterator[Step]:
+    """Yield an endless seeded market from ``model`` (one 5-minute step per bar; mark = last)."""
+    data = load_scenario(SIM_BASIS)
+    symbols = data.symbols
+    closes = np.column_stack([data.last[s]["close"].to_numpy(dtype=np.float64) for s in symbols])
+    returns = log_returns(closes)
+    estimated = estimate_params(returns, periods_per_year=FIVE_MINUTES_PER_YEAR)
+    params = replace(estimated, drift=np.zeros_like(estimated.vol))
+    rng = np.random.default_rng(seed)
+    start = closes[-1]
+    time_ms = int(data.index[-1].value // 1_000_000)
+    while True:
+        incr = increments(
+            model, steps=chunk, dt=1 / FIVE_MINUTES_PER_YEAR, paths=1, rng=rng, params=params, returns=returns
+        )
+        path = price_paths(incr, start)[0]
+        for row in path[1:]:
+            time_ms += 300_000
+            prices = {s: (_price(p), _price(p)) for s, p in zip(symbols, row, strict=True)}
+            yield Step(time_ms, prices, {}, 300.0)
+        start = path[-1]
+
+
 def parse_source(source: str) -> tuple[str, str | None]:
-    """Return (kind, argument) of ``manual`` or ``scenario:NAME``; raise InputError for anything else."""
+    """Return (kind, argument) of a ``--prices`` value; raise InputError naming the choices otherwise."""
     kind, _, argument = source.partition(":")
     if kind == "manual" and not argument:
         return kind, None
@@ -84,32 +124,56 @@ def parse_source(source: str) -> tuple[str, str | None]:
         if argument not in known:
             raise InputError("prices", source, f"scenario:NAME with NAME one of {', '.join(known)}")
         return kind, argument
-    raise InputError(
-        "prices", source, "manual or scenario:NAME (datadir:DIR and sim:MODEL are not built yet)"
-    )
+    if kind == "datadir" and argument:
+        return kind, argument
+    if kind == "sim" and argument:
+        if argument not in MODELS:
+            raise InputError("prices", source, f"sim:MODEL with MODEL one of {', '.join(MODELS)}")
+        return kind, argument
+    raise InputError("prices", source, "manual, scenario:NAME, datadir:DIR or sim:MODEL")
 
 
 class PriceFeed(threading.Thread):
     """Background thread of ``serve``: replays a scenario (if any) and settles funding when due."""
 
-    def __init__(self, service: VenueService, source: str, *, speed: float = 60.0, loop: bool = True) -> None:
+    def __init__(
+        self, service: VenueService, source: str, *, speed: float = 60.0, loop: bool = True, seed: int = 0
+    ) -> None:
         super().__init__(name="marginlab-price-feed", daemon=True)
         self.service = service
-        self.kind, self.scenario = parse_source(source)
+        self.kind, self.argument = parse_source(source)
         if speed <= 0:
             raise InputError("speed", speed, "a number > 0")
+        self.seed = seed
+        # load a data directory now, so that a bad one is an error of ``serve`` and not of the thread
+        self.data = load_freqtrade_dir(self.argument) if self.kind == "datadir" and self.argument else None
+        if self.data is not None:
+            unknown = [s for s in self.data.symbols if not service.rules.has_instrument(s)]
+            if unknown:
+                raise InputError("prices", source, f"symbols the binance rule set knows (not {unknown})")
         self.speed = speed
         self.loop = loop
         self.stopped = threading.Event()
 
+    def steps(self) -> Iterator[Step]:
+        """Return one pass over the source's steps (endless for ``sim``)."""
+        if self.kind == "sim" and self.argument:
+            return sim_steps(self.argument, self.seed)
+        if self.data is not None:
+            return market_steps(self.data)
+        assert self.argument is not None  # noqa: S101 - parse_source gives scenario a name
+        return scenario_steps(self.argument)
+
     def run(self) -> None:
-        """Run until :meth:`stop` (or the scenario's end without ``loop``)."""
-        if self.scenario is None:
+        """Run until :meth:`stop` (or the data's end without ``loop``)."""
+        if self.kind == "manual":
             while not self.stopped.wait(1.0):
                 self.service.settle_due_funding()
             return
         while not self.stopped.is_set():
-            for step in scenario_steps(self.scenario):
+            for step in self.steps():
+                if self.kind == "sim":
+                    self.service.settle_due_funding()
                 if self.stopped.wait(step.bar_seconds / self.speed):
                     return
                 self.service.update_prices(step.prices, funding_rates=step.funding or None)

@@ -9,9 +9,10 @@ the bonus, marks and funding.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -25,6 +26,7 @@ from marginlab.domain.venue import Venue
 from marginlab.errors import InsufficientMargin, OperationRejected
 from marginlab.rules import get_venue
 from marginlab.venue import ledger, state
+from marginlab.venue.database import read_only
 from marginlab.venue.errors import VenueError
 from marginlab.venue.models import (
     AccountRow,
@@ -45,6 +47,7 @@ from marginlab.venue.views import AccountView, account_view, max_notional
 Clock = Callable[[], int]
 ZERO = Decimal(0)
 OPEN = ("NEW", "PARTIALLY_FILLED")
+MAX_CACHED_KEYS = 100_000
 HINT_TOLERANCE = 1e-6  # relative slack of the float pre-filter; the exact engine decides
 
 
@@ -91,8 +94,14 @@ class VenueService:
         self.clock: Clock = clock or wall_clock_ms
         self.rules: Venue = get_venue("binance")
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(read_only(engine), expire_on_commit=False)
+        self._listed: tuple[str, ...] = ()
+        self._credentials: dict[str, tuple[int, str]] = {}
         self._box: SecretBox | None = None
         self._postgres = engine.dialect.name == "postgresql"
+        self._write_lock: AbstractContextManager[object] = (
+            nullcontext() if self._postgres else threading.Lock()
+        )
         self.trader = Trader(self.rules, settings)
 
     # ------------------------------------------------------------------ plumbing
@@ -105,13 +114,24 @@ class VenueService:
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
-        with self._sessions() as session, session.begin():
+        with self._read_sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """Open a writing transaction.
+
+        SQLite allows one writer at a time; the writers of this process queue on a lock here instead of
+        polling SQLite's busy handler (whose back-off sleeps dominate the latency under contention).
+        Other processes still wait through the busy timeout. PostgreSQL needs no process lock.
+        """
+        with self._write_lock, self._sessions() as session, session.begin():
             yield session
 
     @contextmanager
     def _account_tx(self, account_id: int) -> Iterator[Book]:
         """Open the one transaction of an operation on ``account_id``, with the account locked and loaded."""
-        with self._sessions() as session, session.begin():
+        with self._write() as session:
             book = self._lock_and_load(session, account_id, self._market(session))
             yield book
 
@@ -140,14 +160,15 @@ class VenueService:
         if not symbol:
             raise VenueError(-1102, param="symbol")
         native = symbol.upper()
-        if native not in self.listed_symbols():
+        if native not in self._listed and native not in self.listed_symbols():
             raise VenueError(-1121)
         return native
 
     def listed_symbols(self) -> tuple[str, ...]:
-        """Return the symbols the venue trades: those with a price in the market table."""
+        """Return the symbols the venue trades: those with a price in the market table (never delisted)."""
         with self._read() as session:
-            return tuple(session.scalars(select(MarketRow.symbol).order_by(MarketRow.symbol)).all())
+            self._listed = tuple(session.scalars(select(MarketRow.symbol).order_by(MarketRow.symbol)).all())
+        return self._listed
 
     # ------------------------------------------------------------------ accounts
     def create_account(self, *, deposit: Decimal, bonus: Decimal) -> NewAccount:
@@ -156,7 +177,7 @@ class VenueService:
             raise VenueError(-1130, "deposit and bonus must be >= 0")
         api_key, api_secret = new_key_pair()
         now = self.clock()
-        with self._sessions() as session, session.begin():
+        with self._write() as session:
             row = AccountRow(
                 created_ms=now,
                 updated_ms=now,
@@ -194,13 +215,24 @@ class VenueService:
         return NewAccount(account_id=account_id, api_key=api_key, api_secret=api_secret)
 
     def credentials(self, api_key: str) -> tuple[int, str] | None:
-        """Return (account id, secret) of ``api_key``, or None if the key is unknown."""
+        """Return (account id, secret) of ``api_key``, or None if the key is unknown.
+
+        Known keys are kept in memory (keys are never changed or revoked); unknown ones are looked up again
+        each time, so a key created by another process works at once.
+        """
+        known = self._credentials.get(api_key)
+        if known is not None:
+            return known
         with self._read() as session:
             row = session.get(ApiKeyRow, api_key)
             if row is None:
                 return None
             secret = self.box.decrypt(row.secret_encrypted)
-            return None if secret is None else (row.account_id, secret)
+            if secret is None:
+                return None
+            if len(self._credentials) < MAX_CACHED_KEYS:
+                self._credentials[api_key] = (row.account_id, secret)
+            return row.account_id, secret
 
     def account(self, account_id: int) -> AccountView:
         """Return the account report (balances, bonus, positions)."""
@@ -514,7 +546,7 @@ class VenueService:
 
     def seed_prices(self, prices: Mapping[str, Decimal]) -> None:
         """Give symbols without a price one (at start-up); symbols already priced keep theirs."""
-        with self._sessions() as session, session.begin():
+        with self._write() as session:
             have = set(session.scalars(select(MarketRow.symbol)).all())
         fresh = {s: p for s, p in prices.items() if s not in have}
         if fresh:
@@ -537,7 +569,7 @@ class VenueService:
             self.rules.instrument(symbol)
             if not (mark.is_finite() and last.is_finite() and mark > ZERO and last > ZERO):
                 raise VenueError(-1130, f"prices of {symbol} must be > 0")
-        with self._sessions() as session, session.begin():
+        with self._write() as session:
             market = self._market(session)
             for symbol, (mark, last) in prices.items():
                 row = market.get(symbol)
@@ -596,12 +628,13 @@ class VenueService:
         before = state.total_balance(book.account)
         events = book.account.update_marks({s: market[s].mark for s in moved})
         liquidated = {e.symbol for e in events if isinstance(e, ev.Liquidated)}
-        for order in self._all_open(session, account_id):
+        open_orders = self._all_open(session, account_id)
+        for order in open_orders:
             if order.symbol in liquidated:  # Binance cancels a liquidated symbol's open orders
                 order.status, order.reserved, order.updated_ms = "CANCELED", ZERO, self.clock()
         self._commit_state(book, before, events)
-        for order in self._all_open(session, account_id):
-            if order.symbol in moved:
+        for order in open_orders:
+            if order.symbol in moved and order.status in OPEN:
                 self._try_trigger(session, account_id, order, market)
 
     def _try_trigger(
@@ -632,7 +665,7 @@ class VenueService:
         Returns the number of positions that paid or received funding.
         """
         now = self.clock()
-        with self._sessions() as session, session.begin():
+        with self._write() as session:
             market = self._market(session)
             row = market.get(symbol)
             if row is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import socket
@@ -9,14 +11,21 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
 
 import pytest
 from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 MARGINLAB = str(Path(sys.executable).parent / "marginlab")
+SECRET_KEY = Fernet.generate_key().decode()
+PG_URL = os.environ.get("MARGINLAB_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ADMIN_TOKEN = "e2e-admin-token-0123456789"  # noqa: S105 - a test token
 
 
@@ -69,19 +78,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def venue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venue]:
-    """Start ``marginlab venue serve`` on a fresh SQLite database; stop it afterwards."""
-    folder = tmp_path_factory.mktemp("venue")
-    db = f"sqlite:///{folder / 'venue.db'}"
-    port = free_port()
+def start_venue(folder: Path, db: str, port: int | None = None) -> Venue:
+    """Start ``marginlab venue serve`` on ``db`` and wait until it answers."""
+    port = port or free_port()
     env = {
         **os.environ,
-        "MARGINLAB_VENUE_SECRET_KEY": Fernet.generate_key().decode(),
+        "MARGINLAB_VENUE_SECRET_KEY": SECRET_KEY,
         "MARGINLAB_VENUE_ADMIN_TOKEN": ADMIN_TOKEN,
         "NO_PROXY": "127.0.0.1",
     }
-    log = folder / "server.log"
+    log = folder / f"server-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [MARGINLAB, "venue", "serve", "--db", db, "--port", str(port)],
@@ -101,9 +107,94 @@ def venue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venue]:
                 process.kill()
                 pytest.fail(f"the venue did not start:\n{log.read_text()}")
             time.sleep(0.2)
-    yield Venue(url=url, db=db, env=env, process=process, log=log)
-    process.terminate()
+    return Venue(url=url, db=db, env=env, process=process, log=log)
+
+
+def stop_venue(venue: Venue) -> None:
+    """Stop the server (terminate, then kill)."""
+    venue.process.terminate()
     try:
-        process.wait(timeout=10)
+        venue.process.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        process.kill()
+        venue.process.kill()
+        venue.process.wait()
+
+
+@pytest.fixture(scope="module")
+def venue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venue]:
+    """Start ``marginlab venue serve`` on a fresh SQLite database; stop it afterwards."""
+    folder = tmp_path_factory.mktemp("venue")
+    server = start_venue(folder, f"sqlite:///{folder / 'venue.db'}")
+    yield server
+    stop_venue(server)
+
+
+def postgres_url() -> Iterator[str]:
+    """Yield the URL of a fresh PostgreSQL schema (dropped after); skip if unreachable (fail when CI=true)."""
+    admin = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+    try:
+        with admin.connect():
+            pass
+    except OperationalError as exc:
+        admin.dispose()
+        reason = f"PostgreSQL not reachable at {PG_URL}: {str(exc.orig).strip().splitlines()[0]}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    schema = f"venue_e2e_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database URL: an SQLite file, or a new schema of the test PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'venue.db'}"
+    else:
+        yield from postgres_url()
+
+
+class SignedHttp:
+    """A minimal Binance-style signing client (keep-alive session), for load tests."""
+
+    def __init__(self, url: str, key: str, secret: str) -> None:
+        import requests
+
+        self.url, self.key, self.secret = url, key, secret
+        self.session = requests.Session()
+        self.session.trust_env = False
+
+    def __call__(self, method: str, path: str, **params: object) -> Any:
+        """Send a signed request; return the ``requests`` response."""
+        payload = urlencode(
+            {"timestamp": int(time.time() * 1000), **params, "recvWindow": 10000}, quote_via=quote
+        )
+        signature = hmac.new(self.secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+        body = f"{payload}&signature={signature}"
+        headers = {"X-MBX-APIKEY": self.key}
+        if method in ("GET", "DELETE"):
+            return self.session.request(method, f"{self.url}{path}?{body}", headers=headers, timeout=60)
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        return self.session.request(method, self.url + path, data=body, headers=headers, timeout=60)
+
+
+@dataclass(frozen=True)
+class Tools:
+    """The helpers load tests need (fixtures cannot be imported from a conftest)."""
+
+    start: Any
+    stop: Any
+    signed: Any
+
+
+@pytest.fixture
+def tools() -> Tools:
+    """Start/stop a server and sign requests."""
+    return Tools(start=start_venue, stop=stop_venue, signed=SignedHttp)

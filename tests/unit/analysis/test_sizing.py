@@ -143,7 +143,7 @@ def test_cli_strict_exits_non_zero_when_the_stop_comes_after_liquidation() -> No
     assert loose.exit_code == 0
     doc = json.loads(loose.stdout)
     assert doc["qty"] == "0.032"
-    assert doc["liquidation_price"] == "98393.6"
+    assert doc["liquidation_price"] == "98393.57429719"  # exact to 8 places; the table shows 98393.6
     assert doc["stop_before_liquidation"] is False
     assert set(doc) >= {
         "qty",

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from decimal import Decimal, localcontext
+from decimal import ROUND_DOWN, Decimal, localcontext
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from marginlab.domain import events as ev
 from marginlab.domain.account import Account
@@ -13,10 +16,11 @@ from marginlab.domain.enums import MarginMode, Side
 from marginlab.domain.instrument import Instrument
 from marginlab.domain.liquidation import solve_price
 from marginlab.domain.tiers import TierTable
-from marginlab.errors import InputError, OperationRejected
+from marginlab.errors import InputError, MarginLabError, OperationRejected
 from marginlab.rules import get_venue
 
 D = Decimal
+ZERO = D(0)
 BINANCE = get_venue("binance")
 FLAT = TierTable.flat(mmr=D("0.005"), max_leverage=D(100))
 BTCUSDT = replace(BINANCE.instrument("BTCUSDT"), tiers=FLAT)
@@ -210,3 +214,91 @@ def test_custom_instrument_settling_in_an_unknown_asset_is_refused() -> None:
     account = Account(BINANCE, balances={"USDT": D(1000)}, multi_assets=True)
     with pytest.raises(InputError, match=r"DAI"):
         account.import_position(odd, Side.LONG, D("0.01"), D(100_000), leverage=D(10))
+
+
+# ---------------------------------------------------------------- property: money in a shared pool
+
+STABLES = ("USDT", "USDC")
+COINS = {"BTC": "BTCUSDT", "ETH": "ETHUSDT"}
+MARKETS = {"BTCUSDT": D(100_000), "ETHUSDT": D(3000), "ETHUSDC": D(3000)}
+opens = st.tuples(
+    st.just("open"),
+    st.sampled_from(sorted(MARKETS)),
+    st.sampled_from([Side.LONG, Side.SHORT]),
+    st.integers(min_value=20, max_value=95),
+    st.sampled_from([D(5), D(10), D(20), D(50)]),
+)
+steps = st.lists(
+    st.one_of(
+        opens,
+        st.tuples(
+            st.just("mark"),
+            st.sampled_from(sorted(MARKETS)),
+            st.sampled_from([-500, -300, -150, -50, 50, 150, 300]),
+        ),
+        st.tuples(
+            st.just("close"), st.sampled_from(sorted(MARKETS)), st.integers(min_value=-50, max_value=50)
+        ),
+        st.tuples(
+            st.just("funding"), st.sampled_from(sorted(MARKETS)), st.sampled_from([D("0.0001"), D("-0.003")])
+        ),
+    ),
+    max_size=25,
+)
+scenarios = st.tuples(opens, steps).map(lambda first_and_rest: [first_and_rest[0], *first_and_rest[1]])
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ops=scenarios, btc=st.integers(min_value=0, max_value=3), usdc=st.integers(min_value=0, max_value=20_000)
+)
+def test_pool_conserves_every_asset_and_never_stays_liquidatable(
+    ops: list[tuple[Any, ...]], btc: int, usdc: int
+) -> None:
+    balances = {"BTC": D(btc), "ETH": D(1), "USDC": D(usdc), "USDT": D(500)}
+    account = Account(BINANCE, balances=balances, multi_assets=True)
+    account.update_marks({"BTCUSDT": MARKETS["BTCUSDT"], "ETHUSDT": MARKETS["ETHUSDT"]})
+    marks = dict(MARKETS)
+    for op in ops:
+        before = (account.wallets, account.positions, account.collateral_seized, account.fees_paid)
+        try:
+            if op[0] == "open":
+                _, symbol, side, percent, leverage = op
+                # a share of what the pool makes available, in the contract's settlement asset
+                settle = BINANCE.instrument(symbol).settle
+                budget = account.available_balance(settle) * leverage * percent / 100 / marks[symbol]
+                account.open(
+                    symbol,
+                    side,
+                    max(budget, D("0.001")).quantize(D("0.001"), ROUND_DOWN),
+                    marks[symbol],
+                    leverage=leverage,
+                )
+            elif op[0] == "mark":
+                _, symbol, move = op
+                marks[symbol] = (marks[symbol] * (1000 + move) / 1000).quantize(D("0.01"))
+                account.update_marks({symbol: marks[symbol]})
+            elif op[0] == "close":
+                _, symbol, move = op
+                account.close(symbol, (marks[symbol] * (1000 + move) / 1000).quantize(D("0.01")))
+            else:
+                _, symbol, rate = op
+                account.apply_funding({symbol: rate})
+        except MarginLabError:
+            assert (
+                account.wallets,
+                account.positions,
+                account.collateral_seized,
+                account.fees_paid,
+            ) == before
+            continue
+        # coins are never traded: what was deposited is in the wallet or was seized by a liquidation
+        for coin in COINS:
+            assert account.wallet(coin) + account.collateral_seized.get(coin, ZERO) == balances[coin]
+        # stablecoins: deposits + trading PnL + funding = wallets + fees + seized, exactly
+        held = sum((account.wallet(a) + account.collateral_seized.get(a, ZERO) for a in STABLES), ZERO)
+        deposits = sum((balances[a] for a in STABLES), ZERO)
+        assert held + account.fees_paid == deposits + account.trading_pnl + account.funding
+        if account.positions:
+            assert not account.multi_assets_margin().is_liquidatable()
+        event("pool liquidated" if account.collateral_seized else "pool intact")

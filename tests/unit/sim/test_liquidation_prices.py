@@ -7,18 +7,17 @@ from decimal import Decimal
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from marginlab.domain.account import Account
-from marginlab.domain.enums import MarginMode, PositionMode, Side
+from marginlab.domain.enums import MarginMode, Side
 from marginlab.domain.position import Position
 from marginlab.errors import InputError
 from marginlab.rules import get_venue
 from marginlab.sim.api import compile_tiers, cross_fixed, liquidation_prices
 from marginlab.sim.compile import position_arrays
+from support import BOOK_PRICES, binance_books
 
-PRICES = {"BTCUSDT": Decimal("60000"), "ETHUSDT": Decimal("3000"), "DOGEUSDT": Decimal("0.2")}
-SYMBOLS = list(PRICES)
+SYMBOLS = list(BOOK_PRICES)
 
 
 def fast_prices(account: Account) -> tuple[list[Position], np.ndarray]:
@@ -64,37 +63,8 @@ def assert_matches(account: Account) -> int:
     return found
 
 
-@st.composite
-def books(draw: st.DrawFn) -> Account:
-    """Draw an account (hedge mode) holding 1-5 cross and isolated positions across tier brackets."""
-    venue = get_venue("binance")
-    account = Account(
-        venue,
-        balances={"USDT": Decimal(round(10 ** draw(st.floats(2.0, 7.0)), 2))},
-        position_mode=PositionMode.HEDGE,
-    )
-    for _ in range(draw(st.integers(1, 5))):
-        symbol = draw(st.sampled_from(SYMBOLS))
-        side = draw(st.sampled_from([Side.LONG, Side.SHORT]))
-        if (symbol, side) in {(p.symbol, p.side) for p in account.positions}:
-            continue
-        others = [p for p in account.positions if p.symbol == symbol]
-        mode = others[0].mode if others else draw(st.sampled_from([MarginMode.CROSS, MarginMode.ISOLATED]))
-        instrument = venue.instrument(symbol)
-        entry = PRICES[symbol] * Decimal(repr(round(draw(st.floats(0.8, 1.2)), 4)))
-        notional = Decimal(round(10 ** draw(st.floats(1.5, 8.2)), 2))
-        qty = instrument.round_qty_down(notional / entry)
-        if qty <= 0:
-            continue
-        tier = instrument.tiers.tier_for(qty * entry)
-        leverage = Decimal(draw(st.integers(1, int(tier.max_leverage))))
-        mark = entry * Decimal(repr(round(draw(st.floats(0.5, 1.5)), 4)))
-        account.import_position(instrument, side, qty, entry, mark=mark, leverage=leverage, mode=mode)
-    return account
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(account=books())
+@given(account=binance_books())
 def test_vectorised_liquidation_prices_equal_the_exact_engine(account: Account) -> None:
     assert_matches(account)
 

@@ -1,0 +1,302 @@
+"""Venue benchmarks (``make bench`` runs this after run.py); merges its figures into ``results.json``.
+
+* ``venue_orders_per_s_{sqlite,postgresql}``: signed MARKET orders (open, then close, alternately) from one
+  client, one account, sequential, through the real server (``marginlab venue serve``) over loopback HTTP.
+* ``venue_p99_ms_{sqlite,postgresql}``: p99 latency of 20 concurrent clients × 50 signed requests (4 accounts;
+  4 in 5 requests are market orders, 1 in 5 reads the account).
+* ``venue_mark_update_accounts_per_s``: accounts covered per second by one mark update with 10,000 accounts
+  holding an isolated BTC position that the move does not liquidate (the sweep's pre-filter on the stored
+  liquidation-price hint decides which accounts the engine must re-check; here none).
+* ``venue_mark_recheck_exact_accounts_per_s``: accounts re-checked per second by the exact engine when the
+  move reaches every one of the 10,000 (each is loaded, marked, liquidated and written back).
+
+PostgreSQL figures are skipped (null) when no server answers at ``MARGINLAB_TEST_PG``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, insert, text
+
+from marginlab.domain.account import Account
+from marginlab.domain.enums import MarginMode, Side
+from marginlab.rules import get_venue
+from marginlab.venue.database import make_engine, upgrade_schema
+from marginlab.venue.models import AccountRow, PositionRow, SymbolSettingRow
+from marginlab.venue.service import VenueService
+from marginlab.venue.settings import VenueSettings
+
+OUT = Path(__file__).with_name("results.json")
+PG_URL = os.environ.get("MARGINLAB_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+MARGINLAB = str(Path(sys.executable).parent / "marginlab")
+ADMIN = "bench-admin-token-0123456789"
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """``marginlab venue serve`` as a subprocess."""
+
+    def __init__(self, db: str, folder: Path) -> None:
+        self.db = db
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "MARGINLAB_VENUE_SECRET_KEY": Fernet.generate_key().decode(),
+            "MARGINLAB_VENUE_ADMIN_TOKEN": ADMIN,
+            "MARGINLAB_VENUE_RATE_LIMIT": "100000",
+        }
+        self.log = (folder / f"server-{self.port}.log").open("wb")
+        self.process = subprocess.Popen(  # noqa: S603 - our own console script
+            [MARGINLAB, "venue", "serve", "--db", db, "--port", str(self.port)],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+        )
+        deadline = time.monotonic() + 240
+        while True:
+            try:
+                with OPENER.open(self.url + "/health", timeout=2):
+                    return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"venue did not start on {db}") from None
+                time.sleep(0.2)
+
+    def admin(self, path: str, body: dict[str, Any]) -> Any:
+        request = urllib.request.Request(  # noqa: S310 - loopback http
+            self.url + path,
+            data=json.dumps(body).encode(),
+            headers={"X-ADMIN-TOKEN": ADMIN, "Content-Type": "application/json"},
+            method="POST",
+        )
+        with OPENER.open(request, timeout=60) as response:
+            return json.loads(response.read())
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=20)
+        self.log.close()
+
+
+class Client:
+    """Signs like ccxt (timestamp first, signature last), on a keep-alive session."""
+
+    def __init__(self, url: str, key: str, secret: str) -> None:
+        import requests
+
+        self.url, self.key, self.secret = url, key, secret
+        self.session = requests.Session()
+        self.session.trust_env = False
+
+    def __call__(self, method: str, path: str, **params: object) -> Any:
+        payload = urlencode(
+            {"timestamp": int(time.time() * 1000), **params, "recvWindow": 10000}, quote_via=quote
+        )
+        signature = hmac.new(self.secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+        body = f"{payload}&signature={signature}"
+        headers = {"X-MBX-APIKEY": self.key, "Content-Type": "application/x-www-form-urlencoded"}
+        if method == "GET":
+            return self.session.get(f"{self.url}{path}?{body}", headers=headers, timeout=60)
+        return self.session.post(self.url + path, data=body, headers=headers, timeout=60)
+
+
+def http_figures(db: str, label: str, folder: Path) -> dict[str, float]:
+    """Sequential order throughput and concurrent p99 through the real server on ``db``."""
+    server = Server(db, folder)
+    try:
+        server.admin("/admin/v1/mark", {"prices": {"BTCUSDT": "100000"}})
+        accounts = [server.admin("/admin/v1/accounts", {"deposit": "1000000"}) for _ in range(4)]
+        one = Client(server.url, accounts[0]["api_key"], accounts[0]["api_secret"])
+        count = 200
+        started = time.perf_counter()
+        for i in range(count):
+            response = one(
+                "POST",
+                "/fapi/v1/order",
+                symbol="BTCUSDT",
+                side="BUY" if i % 2 == 0 else "SELL",
+                type="MARKET",
+                quantity="0.01",
+                newClientOrderId=f"b{i}",
+            )
+            if response.status_code != 200:
+                raise SystemExit(response.text)
+        orders_per_s = count / (time.perf_counter() - started)
+        latencies: list[float] = []
+        lock = threading.Lock()
+
+        def worker(i: int) -> None:
+            account = accounts[i % 4]
+            client = Client(server.url, account["api_key"], account["api_secret"])
+            for j in range(50):
+                t0 = time.perf_counter()
+                if j % 5 == 4:
+                    client("GET", "/fapi/v3/account")
+                else:
+                    client(
+                        "POST",
+                        "/fapi/v1/order",
+                        symbol="BTCUSDT",
+                        side="BUY" if j % 2 == 0 else "SELL",
+                        type="MARKET",
+                        quantity="0.001",
+                        newClientOrderId=f"p{i}-{j}",
+                    )
+                with lock:
+                    latencies.append(time.perf_counter() - t0)
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        latencies.sort()
+        p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
+        return {f"venue_orders_per_s_{label}": round(orders_per_s, 1), f"venue_p99_ms_{label}": round(p99, 1)}
+    finally:
+        server.stop()
+
+
+def mark_sweep_figures(folder: Path, accounts: int = 10_000, near: int = 1_000) -> dict[str, float]:
+    """Mark-update sweep over ``accounts`` isolated BTC longs (SQLite), ``near`` of them entered at 100,000.
+
+    The others entered at 50,000 (liquidation near 45,000). A move to 95,000 reaches none: the pre-filter
+    covers all ``accounts``. A move to 90,000 reaches the ``near`` ones: each is re-checked (and liquidated)
+    by the exact engine.
+    """
+    engine = make_engine(f"sqlite:///{folder / 'sweep.db'}")
+    upgrade_schema(engine)
+    service = VenueService(engine, VenueSettings(key_file=folder / "k"))
+    service.update_prices({"BTCUSDT": (Decimal(100000), Decimal(100000))})
+    hints = {}
+    for entry in (Decimal(100000), Decimal(50000)):
+        model = Account(get_venue("binance"), balances={"USDT": Decimal(10000)})
+        model.open(
+            "BTCUSDT", Side.LONG, Decimal("0.05"), entry, leverage=Decimal(10), mode=MarginMode.ISOLATED
+        )
+        position = model.position("BTCUSDT")
+        hints[entry] = (position.margin, model.liquidation_price(position))
+    now = int(time.time() * 1000)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(AccountRow),
+            [
+                {
+                    "id": i,
+                    "created_ms": now,
+                    "updated_ms": now,
+                    "position_mode": "one-way",
+                    "wallet": "9500",
+                    "deposited": "10000",
+                    "bonus_granted": "0",
+                    "bonus_left": "0",
+                    "liquidations": 0,
+                }
+                for i in range(1, accounts + 1)
+            ],
+        )
+        conn.execute(
+            insert(SymbolSettingRow),
+            [
+                {"account_id": i, "symbol": "BTCUSDT", "margin_mode": "isolated", "leverage": "10"}
+                for i in range(1, accounts + 1)
+            ],
+        )
+        rows = []
+        for i in range(1, accounts + 1):
+            entry = Decimal(100000) if i <= near else Decimal(50000)
+            margin, liquidation = hints[entry]
+            rows.append(
+                {
+                    "account_id": i,
+                    "symbol": "BTCUSDT",
+                    "side": "long",
+                    "qty": "0.05",
+                    "entry": str(entry),
+                    "leverage": "10",
+                    "margin_mode": "isolated",
+                    "margin": str(margin),
+                    "liq_price_hint": float(liquidation or 0),
+                    "hint_exact": True,
+                    "updated_ms": now,
+                }
+            )
+        conn.execute(insert(PositionRow), rows)
+    started = time.perf_counter()
+    checked = service.update_prices({"BTCUSDT": (Decimal(95000), Decimal(95000))})
+    covered = accounts / (time.perf_counter() - started)
+    assert checked == 0
+    started = time.perf_counter()
+    checked = service.update_prices({"BTCUSDT": (Decimal(90000), Decimal(90000))})
+    exact = checked / (time.perf_counter() - started)
+    assert checked == near and service.counts()["positions"] == accounts - near
+    return {
+        "venue_mark_update_accounts_per_s": round(covered),
+        "venue_mark_recheck_exact_accounts_per_s": round(exact),
+    }
+
+
+def postgres_database() -> tuple[str, Any] | None:
+    """Return (URL of a fresh schema, cleanup) or None if PostgreSQL does not answer."""
+    admin = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+    try:
+        with admin.begin() as conn:
+            schema = f"venue_bench_{uuid.uuid4().hex[:10]}"
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception:  # any failure means: no PostgreSQL figures
+        return None
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+    return f"{PG_URL}?options=-csearch_path%3D{schema}", drop
+
+
+def main() -> None:
+    """Run the venue benchmarks and merge the figures into results.json."""
+    results: dict[str, object] = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else {}
+    figures: dict[str, object] = {"venue_load_average_1_at_start": round(os.getloadavg()[0], 2)}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        figures.update(http_figures(f"sqlite:///{folder / 'venue.db'}", "sqlite", folder))
+        pg = postgres_database()
+        if pg is None:
+            figures.update({"venue_orders_per_s_postgresql": None, "venue_p99_ms_postgresql": None})
+        else:
+            try:
+                figures.update(http_figures(pg[0], "postgresql", folder))
+            finally:
+                pg[1]()
+        figures.update(mark_sweep_figures(folder))
+    results.update(figures)
+    OUT.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

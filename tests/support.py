@@ -1,0 +1,92 @@
+"""What several test files need: the CLI runner, example files, small portfolios and bars, and the
+hypothesis strategies for Binance accounts. Importable from any test (``from support import ...``;
+``pythonpath = ["tests"]`` in pyproject); the fixtures built on them live in ``tests/conftest.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from marginlab.cli import cli
+from marginlab.domain.account import Account
+from marginlab.domain.enums import MarginMode, PositionMode, Side
+from marginlab.io.bars import Bars
+from marginlab.io.schema import Portfolio, parse
+from marginlab.rules import get_venue
+
+EXAMPLES = Path(__file__).parents[1] / "src" / "marginlab" / "examples"
+RUNNER = CliRunner()
+
+
+# ----------------------------------------------------------------------------------------------- fakes
+def invoke(*args: str) -> tuple[int, str, str]:
+    """Run ``marginlab ARGS`` in-process; return (exit code, stdout, stderr)."""
+    result = RUNNER.invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    """Write ``text`` to ``tmp_path / name`` (UTF-8) and return the path."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def book(*positions: Mapping[str, Any], usdt: str = "10000", **doc: Any) -> Portfolio:
+    """Return a validated portfolio with a USDT balance and ``positions`` (file-format dicts)."""
+    return parse(Portfolio, {"balances": {"USDT": usdt}, "positions": [dict(p) for p in positions], **doc})
+
+
+def flat_bars(prices: Mapping[str, Sequence[Sequence[float]]], *, minutes: int = 5) -> Bars:
+    """Return bars from OHLC rows per symbol (last and mark alike, no funding), from 2025-10-10 00:00 UTC."""
+    rows = {s: np.asarray(r, dtype=np.float64) for s, r in prices.items()}
+    n = len(next(iter(rows.values())))
+    times = np.datetime64("2025-10-10T00:00", "ns") + np.arange(n) * np.timedelta64(minutes, "m")
+    return Bars(
+        times=times,
+        last=rows,
+        mark={s: r.copy() for s, r in rows.items()},
+        funding={s: np.zeros(n) for s in rows},
+    )
+
+
+# ------------------------------------------------------------------------------------------ strategies
+sides = st.sampled_from([Side.LONG, Side.SHORT])
+margin_modes = st.sampled_from([MarginMode.CROSS, MarginMode.ISOLATED])
+BOOK_PRICES = {"BTCUSDT": Decimal("60000"), "ETHUSDT": Decimal("3000"), "DOGEUSDT": Decimal("0.2")}
+
+
+@st.composite
+def binance_books(draw: st.DrawFn) -> Account:
+    """Draw a Binance account (hedge mode) holding 1-5 cross and isolated positions across tier brackets."""
+    venue = get_venue("binance")
+    account = Account(
+        venue,
+        balances={"USDT": Decimal(round(10 ** draw(st.floats(2.0, 7.0)), 2))},
+        position_mode=PositionMode.HEDGE,
+    )
+    for _ in range(draw(st.integers(1, 5))):
+        symbol = draw(st.sampled_from(list(BOOK_PRICES)))
+        side = draw(sides)
+        if (symbol, side) in {(p.symbol, p.side) for p in account.positions}:
+            continue
+        others = [p for p in account.positions if p.symbol == symbol]
+        mode = others[0].mode if others else draw(margin_modes)
+        instrument = venue.instrument(symbol)
+        entry = BOOK_PRICES[symbol] * Decimal(repr(round(draw(st.floats(0.8, 1.2)), 4)))
+        notional = Decimal(round(10 ** draw(st.floats(1.5, 8.2)), 2))
+        qty = instrument.round_qty_down(notional / entry)
+        if qty <= 0:
+            continue
+        tier = instrument.tiers.tier_for(qty * entry)
+        leverage = Decimal(draw(st.integers(1, int(tier.max_leverage))))
+        mark = entry * Decimal(repr(round(draw(st.floats(0.5, 1.5)), 4)))
+        account.import_position(instrument, side, qty, entry, mark=mark, leverage=leverage, mode=mode)
+    return account
