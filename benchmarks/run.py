@@ -117,8 +117,14 @@ SIX_PRICES = (60000.0, 3000.0, 150.0, 2.5, 0.2, 600.0)
 BARS_1Y_5M = 365 * 288  # 105,120
 
 
-def bench_liq_positions() -> float:
-    """Return vectorised liquidation prices per second: 10 M isolated positions, 6 tier tables, one thread."""
+def bench_liq_positions() -> dict[str, float]:
+    """Return vectorised liquidation prices per second: 10 M isolated positions, 6 tier tables, one thread.
+
+    Compact inputs (``int8`` table and side, float64 qty, entry, margin; the mark is not read when every
+    table has one root per band) and a preallocated output: the kernel alone is timed. Bytes moved per
+    position: 26 read + 8 written (+ 8 read for the write-allocate of the output) = 34 (42); with ``int64``
+    table and side, 48 (56).
+    """
     tiers = compile_tiers(get_venue("binance"), SIX)
     rng = np.random.default_rng(0)
     n = 10_000_000
@@ -128,13 +134,18 @@ def bench_liq_positions() -> float:
     notional = 10 ** rng.uniform(2.0, 7.5, n)  # 100 USDT .. 30 M USDT: every bracket up to tier 5
     qty = notional / entry
     fixed = notional / rng.integers(1, 20, n)  # isolated margin at 1x..19x
-    args = {"table": table, "side": side, "qty": qty, "entry": entry, "fixed": fixed, "mark": entry}
-    # contiguous int64 / float64 inputs and a preallocated output: the kernel alone is timed (no conversions)
-    assert all(v.flags.c_contiguous and v.dtype.itemsize == 8 for v in args.values())
     out = np.empty(n)
-    liquidation_prices(tiers, **{k: v[:1000] for k, v in args.items()})  # compile / load the cache
-    liquidation_prices(tiers, **args, out=out)  # warm: fault in the output's pages
-    return n / median_seconds(lambda: liquidation_prices(tiers, **args, out=out), repeats=REPEATS)
+    figures = {}
+    for label, index_type in (("", np.int8), ("_int64", np.int64)):
+        args = {"table": table.astype(index_type), "side": side.astype(index_type), "qty": qty,
+                "entry": entry, "fixed": fixed, "mark": entry}  # fmt: skip
+        liquidation_prices(tiers, **{k: v[:1000] for k, v in args.items()})  # compile / load the cache
+        liquidation_prices(tiers, **args, out=out)  # warm: fault in the output's pages
+        seconds = median_seconds(lambda a=args: liquidation_prices(tiers, **a, out=out), repeats=REPEATS)
+        figures[f"liq_positions_per_s{label}"] = round(n / seconds)
+    figures["liq_bytes_per_position"] = 34
+    figures["liq_bytes_per_position_int64"] = 48
+    return figures
 
 
 def synthetic_bars(n: int, *, seed: int = 1) -> Bars:
@@ -217,15 +228,91 @@ def _mc_run(paths: int, **kwargs: object) -> float:
     return time.perf_counter() - start
 
 
+_MC_CHILD = """
+import json, resource, sys, time
+sys.path.insert(0, {here!r})
+import numba
+from run import _mc_run
+_mc_run(2_000)  # load the numba cache
+numba.set_num_threads({threads})
+wall, cpu = time.perf_counter(), time.process_time()
+_mc_run({paths})
+print(json.dumps({{"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+
+
+def _mc_child(paths: int, threads: int) -> dict[str, float]:
+    """Run one GBM risk run in a fresh process; return its wall and CPU seconds and peak RSS (MB)."""
+    code = _MC_CHILD.format(here=str(Path(__file__).parent), paths=paths, threads=threads)
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)  # noqa: S603
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
 def bench_monte_carlo() -> dict[str, float]:
-    """Return Monte Carlo figures: 1 M paths x 288 steps x 6 assets (2 modes, warm), scaling, Dask workers."""
+    """Return Monte Carlo figures: 1 M paths x 288 steps x 6 assets (2 modes), threads, Dask.
+
+    The 1 M figure is one run in a fresh process on every core (peak RSS of that process; it takes a minute,
+    so not repeated); CPU seconds are given next to the wall time because on a shared machine the wall time
+    measures the other tenants too. Thread speedup: median of 3 runs of 200 k paths on 1 and on 2 threads.
+    Dask: 200 k paths on a local cluster of 1 and 2 single-thread workers (cluster start included, median
+    of 3) against the same run in-process on one thread; overhead = 1 worker / in-process - 1.
+    """
     _mc_run(2_000)  # compile / load the numba cache
-    out = {"mc_1m_paths_288_steps_6_assets_s": round(_mc_run(1_000_000), 2)}
-    for n in (20_000, 200_000):
-        out[f"mc_paths_per_s_{n}"] = round(n / min(_mc_run(n) for _ in range(2)))
-    for k in (1, 2):
-        out[f"mc_dask_{k}_workers_s"] = round(_mc_run(100_000, workers=k, chunk_size=25_000), 2)
+    big = _mc_child(1_000_000, os.cpu_count() or 1)
+    out = {
+        "mc_1m_paths_288_steps_6_assets_s": round(big["wall"], 2),
+        "mc_1m_paths_288_steps_6_assets_cpu_s": round(big["cpu"], 2),
+        "mc_1m_paths_288_steps_6_assets_peak_rss_mb": round(big["rss_mb"]),
+    }
+    n = 200_000
+    one = statistics.median(_mc_child(n, 1)["wall"] for _ in range(3))
+    two = statistics.median(_mc_child(n, 2)["wall"] for _ in range(3))
+    out["mc_threads_speedup_2"] = round(one / two, 2)
+    out["mc_paths_per_s_1_thread"] = round(n / one)
+    dask = {k: median_seconds(lambda k=k: _mc_run(n, workers=k), repeats=3) for k in (1, 2)}
+    out["mc_dask_1_workers_s"] = round(dask[1], 2)
+    out["mc_dask_2_workers_s"] = round(dask[2], 2)
+    out["mc_dask_overhead_pct"] = round(100 * (dask[1] / one - 1), 1)
+    out["mc_dask_speedup_2_workers"] = round(dask[1] / dask[2], 2)
     return out
+
+
+def _real_2025() -> Path | None:
+    """Return ``../shared/data/binance-usdm-5m-2025`` next to the checkout (or a worktree's parents)."""
+    for folder in Path(__file__).resolve().parents[1:]:
+        candidate = folder.parent / "shared/data/binance-usdm-5m-2025"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def bench_replay_real() -> dict[str, float | None]:
+    """Return seconds for the real 2025 (5m bars, six Binance perpetuals, 3 modes, warm; median of 5).
+
+    Reads ``../shared/data/binance-usdm-5m-2025`` next to the checkout when present (not part of the
+    repository); ``None`` otherwise. Loading the files is not timed.
+    """
+    real = _real_2025()
+    if real is None:
+        return {"replay_real_1y_5m_6sym_3modes_s": None}
+    from marginlab.io.bars import bars_from_market
+    from marginlab.io.candles import load_freqtrade_dir
+
+    market = load_freqtrade_dir(real, timeframe="5m").slice("2025-01-01", "2026-01-01")
+    bars = bars_from_market(market)
+    venue = get_venue("binance")
+    portfolio = six_symbol_portfolio()
+
+    def fast(b: Bars) -> None:
+        for mode in MODES:
+            replay_fast_arrays(portfolio, venue, b, mode)
+
+    fast(window(bars, 100))
+    return {
+        "replay_real_1y_5m_6sym_3modes_s": round(median_seconds(lambda: fast(bars), repeats=5), 3),
+        "replay_real_bars": len(bars),
+    }
 
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "src/marginlab/examples/crash_2025_10_10.toml"
@@ -265,8 +352,9 @@ GROUPS: dict[str, Callable[[], dict[str, float]]] = {
         "exact_liq_prices_per_s": round(bench_exact_liquidation_prices()),
         "exact_engine_ops_per_s": round(bench_engine_operations()),
     },
-    "liq": lambda: {"liq_positions_per_s": round(bench_liq_positions())},
+    "liq": bench_liq_positions,
     "replay": _replay_figures,
+    "replay_real": bench_replay_real,
     "mc": bench_monte_carlo,
     "first_run": bench_first_compare,
 }
@@ -294,7 +382,9 @@ def main(argv: list[str]) -> None:
     unknown = [n for n in names if n not in GROUPS]
     if unknown:
         raise SystemExit(f"unknown benchmark group(s) {unknown}; known: {list(GROUPS)}")
-    results: dict[str, object] = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else {}
+    # a full run starts afresh (no figure of an older run survives); a partial one updates the file
+    partial = len(names) < len(GROUPS) and OUT.exists()
+    results: dict[str, object] = json.loads(OUT.read_text(encoding="utf-8")) if partial else {}
     load_before = os.getloadavg()[0]
     for name in names:
         results.update(GROUPS[name]())

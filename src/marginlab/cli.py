@@ -20,18 +20,26 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from marginlab import render
 from marginlab.app import advice, calculator, catalog, replay, scripts, sizing
 from marginlab.app import risk as risk_case
-from marginlab.app.inputs import ProgressFn, parse_decimal, parse_percent, read_portfolio, read_script
+from marginlab.app.inputs import (
+    ProgressFn,
+    fast_core_cold,
+    parse_decimal,
+    parse_percent,
+    read_portfolio,
+    read_script,
+)
 from marginlab.app.sizing import MarginMode, Side
-from marginlab.errors import MarginLabError
+from marginlab.errors import InputError, MarginLabError
 from marginlab.venue_cli import venue_app
 
 cli = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     help="Exact cross vs isolated margin: liquidation prices, what-if scripts, venue rules.",
 )
-cli.add_typer(venue_app, name="venue")
+cli.add_typer(venue_app, name="venue", short_help="The paper-trading venue (ccxt binanceusdm, exact engine).")
 console = Console()
 T = TypeVar("T")
 
@@ -42,10 +50,36 @@ TiersOpt = Annotated[
     Path | None, typer.Option("--tiers", help="ccxt fetch_leverage_tiers() JSON replacing the bundled tiers.")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-PortfolioArg = Annotated[Path, typer.Argument(help="Portfolio file (.toml or .json).")]
+PortfolioArg = Annotated[Path, typer.Argument(help="Portfolio file (.toml or .json).", metavar="PORTFOLIO")]
 ScenarioOpt = Annotated[str | None, typer.Option("--scenario", "-s", help="Bundled scenario name.")]
-DatadirOpt = Annotated[Path | None, typer.Option("--datadir", help="freqtrade data directory.")]
+DatadirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--datadir", help="freqtrade data: the candle folder, the freqtrade root, or its config.json."
+    ),
+]
+TimeframeOpt = Annotated[
+    str | None, typer.Option("--timeframe", help="Candle timeframe of --datadir (5m, 1h …).")
+]
 ModesOpt = Annotated[str, typer.Option("--modes", help="Comma-separated: cross,isolated,hybrid.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"marginlab {version('marginlab')}")
+        raise typer.Exit()
+
+
+@cli.callback()
+def _main(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Exact cross vs isolated margin: liquidation prices, what-if scripts, venue rules."""
 
 
 def _guarded(body: Callable[[], T]) -> T:
@@ -63,12 +97,17 @@ def _print_json(data: Any) -> None:
 
 def _show(view: render.View) -> None:
     for item in view:
-        console.print(item)
+        console.print(render.keep_words(item, console.width))
 
 
 @contextmanager
 def _progress(*, quiet: bool) -> Iterator[ProgressFn]:
-    """Yield a progress callback drawing a transient bar on a terminal's stderr (nothing when quiet)."""
+    """Yield a progress callback drawing a transient bar on a terminal's stderr (nothing when quiet).
+
+    Announces, in one line on stderr, a first run that compiles the fast core (numba's cache is cold).
+    """
+    if fast_core_cold():
+        typer.echo("compiling the fast core (once; later runs load it from the cache) …", err=True)
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -102,7 +141,7 @@ def _portfolio_request(path: Path, exchange: str | None, tiers: Path | None) -> 
     return calculator.PortfolioRequest(portfolio=read_portfolio(path), exchange=exchange, tiers_file=tiers)
 
 
-@cli.command()
+@cli.command(short_help="Liquidation prices, margins and ratios of a portfolio.")
 def liq(
     portfolio: PortfolioArg, exchange: ExchangeOpt = None, tiers: TiersOpt = None, as_json: JsonOpt = False
 ) -> None:
@@ -115,7 +154,7 @@ def liq(
     )
 
 
-@cli.command()
+@cli.command(short_help="The positions all-cross vs all-isolated, side by side.")
 def modes(
     portfolio: PortfolioArg, exchange: ExchangeOpt = None, tiers: TiersOpt = None, as_json: JsonOpt = False
 ) -> None:
@@ -128,9 +167,9 @@ def modes(
     )
 
 
-@cli.command()
+@cli.command(short_help="Drive the exact engine through a what-if script.")
 def run(
-    script: Annotated[Path, typer.Argument(help="What-if script (.toml or .json).")],
+    script: Annotated[Path, typer.Argument(help="What-if script (.toml or .json).", metavar="SCRIPT")],
     exchange: ExchangeOpt = None,
     tiers: TiersOpt = None,
     as_json: JsonOpt = False,
@@ -152,13 +191,13 @@ def run(
     else:
         _show(render.run_view(report, title=script.name))
         for s in report.steps:
-            if not s.ok:
+            if not s.ok and not s.expected_refusal:
                 typer.echo(f"error: {s.error}", err=True)
     if not report.completed:
         raise typer.Exit(1)
 
 
-@cli.command()
+@cli.command(short_help="Replay a portfolio through market history, per mode.")
 def compare(
     portfolio: PortfolioArg,
     scenario: ScenarioOpt = None,
@@ -175,9 +214,24 @@ def compare(
     ] = False,
     engine: Annotated[str, typer.Option("--engine", help="fast (numba) or exact (Decimal).")] = "fast",
     report: Annotated[Path | None, typer.Option("--report", help="Write an offline HTML report.")] = None,
+    timeframe: TimeframeOpt = None,
+    open_at_start: Annotated[
+        bool,
+        typer.Option(
+            "--open-at-start", help="Open every position at the first bar, whatever entry/mark/open_at say."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Replay PORTFOLIO through market history all-cross, all-isolated and as written (hybrid)."""
+    """Replay PORTFOLIO through market history all-cross, all-isolated and as written (hybrid).
+
+    --scenario all replays every bundled scenario and prints one summary table.
+    """
+    if scenario == "all":
+        _compare_all(
+            portfolio, start, end, exchange, tiers, modes_, closes, engine, open_at_start, as_json, report
+        )
+        return
 
     def body() -> replay.ReplayReport:
         request = replay.ReplayRequest(
@@ -191,6 +245,8 @@ def compare(
             modes=modes_,
             engine=engine,
             extremes=not closes,
+            timeframe=timeframe,
+            open_at_start=open_at_start,
         )
         with _progress(quiet=as_json) as progress:
             result = replay.replay(request, progress=progress)
@@ -208,7 +264,46 @@ def compare(
         console.print(f"report written to {report}")
 
 
-@cli.command()
+def _compare_all(
+    portfolio: Path,
+    start: str | None,
+    end: str | None,
+    exchange: str | None,
+    tiers: Path | None,
+    modes_: str,
+    closes: bool,
+    engine: str,
+    open_at_start: bool,
+    as_json: bool,
+    report: Path | None,
+) -> None:
+    """Replay through every bundled scenario and print one summary table (``--scenario all``)."""
+
+    def body() -> list[replay.ScenarioRun]:
+        if report is not None or start is not None or end is not None:
+            raise InputError(
+                "--scenario all", "all", "", problem="--report, --start and --end need one scenario"
+            )
+        request = replay.ReplayRequest(
+            portfolio=read_portfolio(portfolio),
+            exchange=exchange,
+            tiers_file=tiers,
+            modes=modes_,
+            engine=engine,
+            extremes=not closes,
+            open_at_start=open_at_start,
+        )
+        with _progress(quiet=as_json) as progress:
+            return replay.replay_all(request, progress=progress)
+
+    runs = _guarded(body)
+    if as_json:
+        _print_json(render.replay_all_json(runs))
+    else:
+        _show(render.replay_all_view(runs, title=f"{portfolio.name} through every bundled scenario"))
+
+
+@cli.command(short_help="Size a position to risk R % of equity to its stop.")
 def size(
     symbol: Annotated[str, typer.Option("--symbol", help="Venue-native or ccxt-unified symbol.")],
     side: Annotated[Side, typer.Option("--side", help="long or short.")],
@@ -224,6 +319,10 @@ def size(
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 when the stop is not safely first.")
     ] = False,
+    book: Annotated[
+        Path | None,
+        typer.Option("--portfolio", help="Size within this book (its cross wallet and open positions)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Size a position that risks R % of equity to its stop, and check the stop comes before liquidation."""
@@ -240,6 +339,7 @@ def size(
                 mode=mode,
                 leverage=None if leverage is None else parse_decimal("leverage", leverage),
                 buffer=parse_percent("buffer", buffer),
+                book=None if book is None else read_portfolio(book),
             ),
             exchange=exchange,
             tiers_file=tiers,
@@ -257,7 +357,7 @@ def size(
         raise typer.Exit(1)
 
 
-@cli.command()
+@cli.command(short_help="Monte Carlo liquidation and ruin risk, per mode.")
 def risk(
     portfolio: PortfolioArg,
     horizon: Annotated[str, typer.Option("--horizon", help="Horizon: 1d, 12h, 7d …")] = "1d",
@@ -265,7 +365,8 @@ def risk(
     seed: Annotated[int, typer.Option("--seed", help="Seed: the same seed gives the same answer.")] = 0,
     model: Annotated[str, typer.Option("--model", help="bootstrap, gbm, student-t or jump.")] = "gbm",
     vol: Annotated[
-        float | None, typer.Option("--vol", help="Annualised volatility (default: from data).")
+        str | None,
+        typer.Option("--vol", help="Annualised volatility: 0.8 for all coins, or BTC=0.6,ETH=0.8."),
     ] = None,
     drift: Annotated[float, typer.Option("--drift", help="Annualised drift.")] = 0.0,
     steps_per_day: Annotated[int, typer.Option("--steps-per-day", help="Monitoring points per day.")] = 288,
@@ -276,6 +377,19 @@ def risk(
     modes_: ModesOpt = "cross,isolated,hybrid",
     workers: Annotated[int | None, typer.Option("--workers", help="Local Dask cluster of N workers.")] = None,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Address of a Dask scheduler.")] = None,
+    regime: Annotated[
+        str,
+        typer.Option(
+            "--regime", help="Without data: normal (last 90 days, 1h) or crash (the 2025-10-10 crash)."
+        ),
+    ] = "normal",
+    start_at_data: Annotated[
+        bool,
+        typer.Option(
+            "--start-at-data", help="Start paths at the data's last price, not each position's mark."
+        ),
+    ] = False,
+    timeframe: TimeframeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Monte Carlo liquidation and ruin probabilities of PORTFOLIO in each margin mode."""
@@ -297,6 +411,9 @@ def risk(
             modes=modes_,
             workers=workers,
             scheduler=scheduler,
+            regime=regime,
+            start_from="data" if start_at_data else "position",
+            timeframe=timeframe,
         )
         with _progress(quiet=as_json) as progress:
             return risk_case.risk(request, progress=progress)
@@ -309,9 +426,11 @@ def risk(
     _show(render.risk_view(result, title=title))
 
 
-@cli.command()
+@cli.command(short_help="Cross or isolated for a new trade, with reasons.")
 def advise(
-    portfolio: Annotated[Path, typer.Argument(help="Portfolio file with the open positions.")],
+    portfolio: Annotated[
+        Path, typer.Argument(help="Portfolio file with the open positions.", metavar="PORTFOLIO")
+    ],
     trade: Annotated[str, typer.Option("--trade", help='"SYMBOL SIDE notional=… leverage=…"')],
     profile: Annotated[
         str | None,
@@ -348,7 +467,7 @@ def advise(
     _answer(body, as_json=as_json, to_json=render.advice_json, view=render.advice_view)
 
 
-@cli.command()
+@cli.command(short_help="List the bundled market scenarios.")
 def scenarios(as_json: JsonOpt = False) -> None:
     """List the bundled market scenarios: span, interval, symbols and data notes."""
     _answer(
@@ -359,7 +478,7 @@ def scenarios(as_json: JsonOpt = False) -> None:
     )
 
 
-@cli.command()
+@cli.command(short_help="List the venue rule sets and their sources.")
 def venues(as_json: JsonOpt = False) -> None:
     """List the venue rule sets: policies, tier snapshot and sources with the dates checked."""
     _answer(

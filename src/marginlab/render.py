@@ -20,11 +20,19 @@ from typing import Any
 
 from rich.console import RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from marginlab.app.advice import Advice, Evidence
 from marginlab.app.calculator import LiquidationReport, ModesReport, MultiAssetsReport, PositionReport
 from marginlab.app.catalog import ScenarioInfo, VenueSummary
-from marginlab.app.replay import ModeResult, ReplayReport
+from marginlab.app.replay import (
+    CLOSEST_CALL_DEFINITION,
+    ModeResult,
+    ReplayReport,
+    ScenarioRun,
+    closest_text,
+    report_asset,
+)
 from marginlab.app.risk import RiskReport, RiskResult
 from marginlab.app.scripts import Event, RunReport
 from marginlab.app.sizing import Sizing
@@ -65,6 +73,43 @@ def jsonable(obj: Any) -> Any:
     return str(obj)
 
 
+def keep_words(table: RenderableType, width: int) -> RenderableType:
+    """Fit a table in ``width`` columns by wrapping cells at spaces, never cutting a word ("hyperliq…").
+
+    Every column gets at least its longest word; the room left is shared in proportion to what each
+    column would need to show its cells unwrapped. A table that fits as it is, or anything that is not a
+    table, is returned untouched.
+    """
+    if not isinstance(table, Table):
+        return table
+    columns = table.columns
+    if not columns:
+        return table
+    lines: list[list[str]] = []
+    for column in columns:
+        texts = [column.header, *column.cells]
+        lines.append(
+            [
+                line
+                for text in texts
+                for line in (
+                    text.plain if isinstance(text, Text) else Text.from_markup(str(text)).plain
+                ).split("\n")
+            ]
+        )
+    widest = [max((len(line) for line in ls), default=0) for ls in lines]
+    shortest = [max((len(w) for line in ls for w in line.split()), default=0) for ls in lines]
+    room = width - (len(columns) + 1) - 2 * len(columns)  # borders, then one space of padding each side
+    if sum(widest) <= room or sum(shortest) > room:
+        return table
+    spare = room - sum(shortest)
+    wanted = [w - s for w, s in zip(widest, shortest, strict=True)]
+    total = sum(wanted) or 1
+    for column, low, extra in zip(columns, shortest, wanted, strict=True):
+        column.width = low + spare * extra // total
+    return table
+
+
 def _r(x: float | None, digits: int = 6) -> float | None:
     return None if x is None else round(float(x), digits)
 
@@ -93,6 +138,7 @@ def liquidation_json(report: LiquidationReport) -> dict[str, Any]:
         "exchange": report.exchange,
         "positions": [jsonable(p) for p in report.positions],
         "account": jsonable(report.account),
+        "warnings": list(report.warnings),
     }
     if report.multi_assets is not None:
         out["multi_assets"] = jsonable(report.multi_assets)
@@ -159,6 +205,7 @@ def liquidation_view(report: LiquidationReport, *, title: str) -> View:
         f"available {number(a.available_balance, step=CENT)}  cross margin ratio {_pct(a.margin_ratio)}"
     )
     out.append("[dim]— : undefined; a liquidation price of — means no positive mark price liquidates.[/dim]")
+    out += [f"[yellow]warning:[/yellow] {w}" for w in report.warnings]
     return out
 
 
@@ -240,7 +287,13 @@ def run_json(report: RunReport) -> dict[str, Any]:
     return {
         "exchange": report.exchange,
         "steps": [
-            {"op": s.op, "ok": s.ok, "error": s.error, "events": [jsonable(e) for e in s.events]}
+            {
+                "op": s.op,
+                "ok": s.ok,
+                "expected_refusal": s.expected_refusal,
+                "error": s.error,
+                "events": [jsonable(e) for e in s.events],
+            }
             for s in report.steps
         ],
         "positions": [jsonable(p) for p in report.positions],
@@ -265,8 +318,14 @@ def run_view(report: RunReport, *, title: str) -> View:
     table.add_column("op")
     table.add_column("result")
     for n, step in enumerate(report.steps):
-        if not step.ok:
+        if step.expected_refusal:
+            table.add_row(str(n), step.op, f"refused, as expected: {step.error}")
+            continue
+        if not step.ok and not step.events:
             table.add_row(str(n), step.op, f"[red]rejected[/red]: {step.error}")
+            continue
+        if not step.ok:
+            table.add_row(str(n), step.op, f"[red]not refused[/red]: {step.error}")
             continue
         lines = []
         for event in step.events:
@@ -327,6 +386,15 @@ def replay_json(report: ReplayReport) -> dict[str, Any]:
             "closest_to_liquidation": None
             if closest is None
             else {"symbol": closest.symbol, "time": closest.time, "distance": number(closest.distance)},
+            "positions": [
+                {
+                    "position": o.label,
+                    "liquidated_at": o.liquidated_at,
+                    "closest_call": number(o.closest_distance),
+                    "closest_call_time": o.closest_time,
+                }
+                for o in comparison.outcomes.get(mode, ())
+            ],
             "verdict": comparison.verdicts[mode],
         }
     return {
@@ -339,6 +407,10 @@ def replay_json(report: ReplayReport) -> dict[str, Any]:
             "symbols": list(market.symbols),
             "notes": list(market.all_notes()),
         },
+        "asset": report_asset(report),
+        "warnings": list(comparison.warnings),
+        "notes": list(comparison.notes),
+        "closest_call": CLOSEST_CALL_DEFINITION,
         "modes": modes,
         **({"notes": list(report.engine_notes)} if report.engine_notes else {}),
     }
@@ -355,31 +427,68 @@ def replay_view(report: ReplayReport, *, title: str) -> View:
     def row(label: str, cell: Callable[[ModeResult], str]) -> None:
         table.add_row(label, *(cell(r) for r in results.values()))
 
-    row("start equity", lambda r: _cents(r.start_equity))
-    row("final equity", lambda r: _cents(r.final_equity))
-    row("PnL", lambda r: _cents(r.pnl))
-    row("fees", lambda r: _cents(r.fees))
-    row("funding", lambda r: _cents(r.funding))
+    asset = report_asset(report)
+    outcomes = report.comparison.outcomes
+    row(f"start equity ({asset})", lambda r: _cents(r.start_equity))
+    row(f"final equity ({asset})", lambda r: _cents(r.final_equity))
+    row(f"PnL ({asset})", lambda r: _cents(r.pnl))
+    row(f"fees ({asset})", lambda r: _cents(r.fees))
+    row(f"funding ({asset}, + received)", lambda r: _cents(r.funding))
     row("max drawdown", lambda r: _pct(r.max_drawdown))
     row(
-        "liquidations",
+        f"liquidations (loss, {asset})",
         lambda r: (
-            "\n".join(f"{x.symbol} {x.time[5:16]} −{number(x.loss, step=CENT)}" for x in r.liquidations)
+            "\n".join(
+                f"{x.symbol.removesuffix(asset)} {x.time[:16].replace('T', ' ')} −{number(x.loss, step=CENT)}"
+                for x in r.liquidations
+            )
             or "none"
         ),
     )
-    row(
-        "closest call",
-        lambda r: (
-            "—"
-            if r.closest_to_liquidation is None
-            else (f"{r.closest_to_liquidation.symbol} {_pct(r.closest_to_liquidation.distance)}")
-        ),
-    )
+    row("closest call", lambda r: closest_text(outcomes.get(r.mode, ())))
     out: View = [table]
+    out += [f"[yellow]warning:[/yellow] {w}" for w in report.comparison.warnings]
     out += [f"• {text}" for text in report.comparison.verdicts.values()]
+    out.append(f"[dim]{CLOSEST_CALL_DEFINITION}; times UTC.[/dim]")
+    out += [f"[dim]{n}[/dim]" for n in report.comparison.notes]
     out += [f"[dim]{line}[/dim]" for line in report.engine_notes]
     out += [f"[dim]{line}[/dim]" for line in summarise_notes(report.notes)]
+    return out
+
+
+def replay_all_json(runs: Sequence[ScenarioRun]) -> dict[str, Any]:
+    """Return the ``compare --scenario all --json`` document: one ``compare`` document per scenario."""
+    return {
+        "scenarios": {
+            run.name: (replay_json(run.report) if run.report is not None else {"skipped": run.skipped})
+            for run in runs
+        }
+    }
+
+
+def replay_all_view(runs: Sequence[ScenarioRun], *, title: str) -> View:
+    """Return one summary table: a row per bundled scenario, per mode the PnL and the liquidations."""
+    modes = next((list(r.report.comparison.results) for r in runs if r.report is not None), [])
+    asset = next((report_asset(r.report) for r in runs if r.report is not None), "USDT")
+    table = Table(title=title, title_justify="left")
+    table.add_column("scenario")
+    for mode in modes:
+        table.add_column(f"{mode}: PnL {asset} (liq.)", justify="right")
+    out: View = [table]
+    for run in runs:
+        if run.report is None:
+            table.add_row(run.name, *(["skipped"] * len(modes)))
+            out.append(f"[dim]{run.name}: skipped — {run.skipped}[/dim]")
+            continue
+        results = run.report.comparison.results
+        cells = []
+        for mode in modes:
+            r = results[mode]
+            dead = ", ".join(dict.fromkeys(x.symbol.removesuffix(asset) for x in r.liquidations))
+            cells.append(f"{r.pnl:+,.2f}" + (f"\n({dead})" if dead else ""))
+        table.add_row(run.name, *cells)
+        out += [f"[yellow]warning:[/yellow] {run.name}: {w}" for w in run.report.comparison.warnings]
+        out += [f"[dim]{run.name}: {n}[/dim]" for n in run.report.comparison.notes]
     return out
 
 
@@ -433,6 +542,14 @@ def risk_json(report: RiskReport) -> dict[str, Any]:
         "chunk_size": report.chunk_size,
         "start": report.start,
         "start_prices": dict(report.start_prices),
+        "asset": report.asset,
+        "amounts": f"in {report.asset}; expected_loss, es95 and es99 are losses: positive = money lost",
+        "volatility": {
+            s: {"annualised": _r(v), "source": report.vol_source.get(s, "")}
+            for s, v in report.volatility.items()
+        },
+        "correlation": [[_r(x, 4) for x in row] for row in report.correlation],
+        "estimation_window": dict(report.window),
         "notes": list(report.notes),
         "modes": modes,
     }
@@ -457,14 +574,34 @@ def risk_view(result: RiskResult, *, title: str) -> View:
         )
     table.add_row("P(any liquidation)", *(ci(m.p_any_liquidation, m.ci_any_liquidation) for m in modes))
     table.add_row("P(wiped out, ≥ 90 % lost)", *(ci(m.p_wipeout, m.ci_wipeout) for m in modes))
-    table.add_row("expected loss", *(f"{m.expected_loss:,.2f}" for m in modes))
-    table.add_row("expected shortfall 95 %", *(f"{m.es95:,.2f}" for m in modes))
-    table.add_row("expected shortfall 99 %", *(f"{m.es99:,.2f}" for m in modes))
+    asset = report.asset
+    table.add_row(f"start equity ({asset})", *(f"{m.start_equity:,.2f}" for m in modes))
+    table.add_row(f"expected loss ({asset})", *(f"{m.expected_loss:,.2f}" for m in modes))
+    table.add_row(f"expected shortfall 95 % ({asset})", *(f"{m.es95:,.2f}" for m in modes))
+    table.add_row(f"expected shortfall 99 % ({asset})", *(f"{m.es99:,.2f}" for m in modes))
     table.add_row(
         "median time to 1st liq. (h)",
         *("—" if m.ttl_hours.get("q50") is None else f"{m.ttl_hours['q50']:.1f}" for m in modes),
     )
-    return [table, *(f"[dim]{note}[/dim]" for note in report.notes)]
+    out: View = [table, f"[dim]losses in {asset}: a loss is positive, a gain negative[/dim]"]
+    out.append(volatility_table(report))
+    w = report.window
+    if w:
+        first, last = (w[k][:16].replace("T", " ") for k in ("start", "end"))
+        out.append(f"estimates from {w['interval']} mark closes {first} → {last} UTC")
+        out.append(f"[dim]data: {w['source']}[/dim]")
+    return out + [f"[dim]{note}[/dim]" for note in report.notes]
+
+
+def volatility_table(report: RiskReport) -> Table:
+    """Return the volatility each coin was simulated with, where it came from, and the data window."""
+    table = Table(title="volatility (annualised)", title_justify="left")
+    for column in ("coin", "vol", "start", "source"):
+        table.add_column(column, justify="right" if column in ("vol", "start") else "left")
+    for s, v in report.volatility.items():
+        start = report.start_prices.get(s, float("nan"))
+        table.add_row(s, f"{v:.1%}", f"{start:,.6g}", report.vol_source.get(s, ""))
+    return table
 
 
 # =========================================================================== sizing
@@ -483,6 +620,10 @@ def sizing_json(sizing: Sizing) -> dict[str, Any]:
         "stop_before_liquidation": result.stop_before_liquidation,
         "risk_amount": number(result.risk_amount),
         "loss_at_stop": number(result.loss_at_stop),
+        "asset": result.asset,
+        "safe_leverage": number(result.safe_leverage),
+        "safe_margin": number(result.safe_margin),
+        "safe_equity": number(result.safe_equity),
         "warnings": list(result.warnings),
     }
 
@@ -490,24 +631,36 @@ def sizing_json(sizing: Sizing) -> dict[str, Any]:
 def sizing_view(sizing: Sizing) -> View:
     """Return the sized position as a two-column table (warnings are the front end's to show)."""
     result = sizing.result
+    asset = result.asset
     table = Table(
-        title=f"{result.symbol} {sizing.side} sized to risk {number(result.risk_amount, step=CENT)}",
+        title=f"{result.symbol} {sizing.side} sized to risk {number(result.risk_amount, step=CENT)} {asset}",
         title_justify="left",
         caption=TICK_CAPTION,
         caption_justify="left",
     )
     table.add_column("")
     table.add_column("value", justify="right")
-    for label, value in (
+    loss = (
+        f"{number(result.loss_at_stop, step=CENT)} {asset}"
+        if result.loss_at_stop is not None
+        else "— (the stop cannot fill: liquidated first)"
+    )
+    rows = [
         ("quantity", number(result.qty)),
-        ("notional", number(result.notional, step=CENT)),
-        ("margin", number(result.margin, step=CENT)),
+        (f"notional ({asset})", number(result.notional, step=CENT)),
+        (f"margin ({asset})", number(result.margin, step=CENT)),
         ("leverage", f"{number(result.leverage)}x"),
-        ("liquidation price", _fmt(number(result.liquidation_price, step=sizing.tick_size))),
+        (f"liquidation price ({asset})", _fmt(number(result.liquidation_price, step=sizing.tick_size))),
         ("stop distance", _pct(result.stop_distance)),
         ("liquidation distance", _pct(result.liquidation_distance)),
-        ("loss at the stop (fees incl.)", number(result.loss_at_stop, step=CENT)),
-    ):
+        ("loss at the stop (fees incl.)", loss),
+    ]
+    if result.safe_leverage is not None:
+        rows.append(("highest safe leverage", f"{number(result.safe_leverage)}x"))
+        rows.append((f"margin at that leverage ({asset})", number(result.safe_margin, step=CENT)))
+    if result.safe_equity is not None:
+        rows.append((f"cross equity needed ({asset})", number(result.safe_equity, step=CENT)))
+    for label, value in rows:
         table.add_row(label, value or "—")
     return [table]
 
@@ -529,6 +682,8 @@ def advice_json(advice: Advice) -> dict[str, Any]:
     return {
         "recommendation": str(advice.recommendation),
         "score": advice.score,
+        "action": advice.action,
+        "adds_to": advice.adds_to,
         "reasons": [{"criterion": r.criterion, "weight": r.weight, "text": r.text} for r in advice.reasons],
         "evidence": {mode: evidence_json(e) for mode, e in advice.evidence.items()},
         "flags": list(advice.flags),
@@ -539,7 +694,8 @@ def advice_view(advice: Advice) -> View:
     """Return the recommendation, the reasons table, the evidence per mode and positions to revisit."""
     out: View = [
         f"[bold]recommendation: {advice.recommendation}[/bold] (score {advice.score:+d}; "
-        "positive favours cross)"
+        "positive favours cross)",
+        f"action: {advice.action}",
     ]
     table = Table(title_justify="left")
     for column in ("criterion", "weight", "measured"):
@@ -550,7 +706,8 @@ def advice_view(advice: Advice) -> View:
     for mode, e in advice.evidence.items():
         out.append(
             f"{mode}: P(trade liquidated) {e.p_trade_liquidated:.2%}, P(wiped out) {e.p_wipeout:.2%}, "
-            f"expected loss {e.expected_loss:,.2f}, ES95 {e.es95:,.2f}, ES99 {e.es99:,.2f}"
+            f"expected loss {e.expected_loss:,.2f} USDT, ES95 {e.es95:,.2f} USDT, ES99 {e.es99:,.2f} USDT "
+            "(a loss is positive)"
         )
     out += [f"[yellow]revisit:[/yellow] {flag}" for flag in advice.flags]
     return out

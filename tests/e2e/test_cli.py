@@ -205,8 +205,10 @@ def test_run_script_json_reports_steps_events_and_final_state() -> None:
     assert doc["insurance_fund"] == "-0.5"
 
 
-def test_run_stops_at_a_rejected_step_without_keep_going() -> None:
-    code, out, _ = invoke("run", str(EXAMPLES / "seed_crash.toml"), "--json")
+def test_run_stops_at_a_rejected_step_without_keep_going(tmp_path: Path) -> None:
+    text = (EXAMPLES / "seed_crash.toml").read_text(encoding="utf-8")
+    unexpected = write(tmp_path, "s.toml", text.replace('expect = "refused"', ""))
+    code, out, _ = invoke("run", str(unexpected), "--json")
     assert code == 1
     steps = json.loads(out)["steps"]
     assert len(steps) == 6 and steps[-1]["ok"] is False

@@ -319,3 +319,12 @@ def test_venues_lists_the_multi_assets_table_with_its_sources() -> None:
     assert "2021-05-28" in binance["multi_assets"]
     assert any("c983a9268cfa4e70a4916c276bb3b7bc" in s["url"] for s in binance["sources"])
     assert bybit["multi_assets"] is None
+
+
+def test_advise_refuses_multi_assets_books_in_one_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "book.toml", MODES_BOOK)
+    code, out, err = invoke("advise", str(path), "--trade", "ETHUSDT long notional=1000 leverage=10")
+    assert code == 2
+    assert "advise does not model Multi-Assets mode" in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in out + err

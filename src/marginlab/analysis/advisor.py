@@ -27,11 +27,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 
 import numpy as np
 
-from marginlab.domain.enums import MarginMode
+from marginlab.domain.enums import MarginMode, ModeSwitchPolicy
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError
 from marginlab.io.candles import MarketData
@@ -98,6 +99,8 @@ class Advice:
     reasons: tuple[Reason, ...]
     evidence: Mapping[str, Evidence]
     flags: tuple[str, ...] = field(default=())
+    action: str = ""
+    adds_to: str | None = None
 
     def __repr__(self) -> str:
         """Return one line: the recommendation, its score and how much evidence stands behind it."""
@@ -180,40 +183,146 @@ def advise(
     *,
     evidence: EvidenceFn | None = None,
 ) -> Advice:
-    """Recommend cross or isolated for ``trade`` added to ``portfolio``; see the module docstring."""
+    """Recommend cross or isolated for ``trade`` added to ``portfolio``; see the module docstring.
+
+    A trade in a symbol already held is advice on **adding to that position**: the criteria are measured
+    on the combined position (its size, the trade's leverage) against the rest of the book, and since the
+    mode is the symbol's, the action says whether to add in the current mode or how to change it (the
+    venue's policy: switch in place, or close and reopen). The revisit list applies exactly the same
+    criteria (:func:`position_reasons`) to every other open position, so it never disagrees with the
+    recommendation about the same facts; the position being added to is not repeated there.
+    """
     symbol = venue.resolve_symbol(trade.symbol)
     held = [venue.resolve_symbol(p.symbol) for p in portfolio.positions]
     for name in [symbol, *held]:
         if name not in market.symbols:
             raise InputError("symbol", name, f"one of the market data's symbols {', '.join(market.symbols)}")
     returns = log_returns(market)
-    reasons = _profile_reasons(profile) + _trade_reasons(trade, venue)
-    reasons += _book_reasons(portfolio, trade, venue, returns)
-    ratio = volatility_ratio(market, symbol)
-    if ratio >= HIGH_VOL_RATIO:
-        reasons.append(
-            Reason(
-                "volatility regime",
-                -1,
-                f"{symbol}'s volatility over the last day is {ratio:.1f}× "
-                "its level over the data window: wicks are more likely",
-            )
+    index = next(
+        (
+            i
+            for i, (name, p) in enumerate(zip(held, portfolio.positions, strict=True))
+            if name == symbol and p.side is trade.side
+        ),
+        None,
+    )
+    rest = portfolio
+    subject = trade
+    if index is not None:
+        current = portfolio.positions[index]
+        rest = portfolio.model_copy(
+            update={"positions": [p for j, p in enumerate(portfolio.positions) if j != index]}
         )
-    else:
-        reasons.append(
-            Reason("volatility regime", 0, f"{symbol}'s recent volatility is {ratio:.1f}× its window level")
-        )
+        subject = _combined(current, trade, market, venue)
+    reasons = position_reasons(subject, rest, venue, market, returns, profile)
     results: Mapping[str, Evidence] = {}
     if evidence is not None:
-        as_cross = _with_trade(portfolio, trade, MarginMode.CROSS)
-        as_isolated = _with_trade(portfolio, trade, MarginMode.ISOLATED)
+        as_cross = _with_trade(rest, subject, MarginMode.CROSS)
+        as_isolated = _with_trade(rest, subject, MarginMode.ISOLATED)
         results = evidence(as_cross, as_isolated)
         reasons += _evidence_reasons(results, profile)
     score = sum(r.weight for r in reasons)
-    recommendation = MarginMode.CROSS if score > 0 else MarginMode.ISOLATED
-    flags = _flag_open_positions(portfolio, venue, returns, profile)
+    recommendation = _decide(score)
+    flags = _flag_open_positions(portfolio, venue, market, returns, profile, skip=index)
+    if index is None:
+        action = f"open {symbol} {trade.side} {recommendation}"
+        adds_to = None
+    else:
+        current = portfolio.positions[index]
+        adds_to = f"positions[{index}] {symbol} {current.side} ({current.mode})"
+        if current.mode is recommendation:
+            action = f"add to the open {symbol} {current.side} position, keeping it {current.mode}"
+        else:
+            action = (
+                f"the open {symbol} {current.side} position is {current.mode}; the criteria favour "
+                f"{recommendation} for the combined position: {switch_how(venue, recommendation)}"
+            )
     return Advice(
-        recommendation=recommendation, score=score, reasons=tuple(reasons), evidence=results, flags=flags
+        recommendation=recommendation,
+        score=score,
+        reasons=tuple(reasons),
+        evidence=results,
+        flags=flags,
+        action=action,
+        adds_to=adds_to,
+    )
+
+
+def _decide(score: int) -> MarginMode:
+    """Return the mode a total score favours (ties go to isolated: the loss stays capped)."""
+    return MarginMode.CROSS if score > 0 else MarginMode.ISOLATED
+
+
+def switch_how(venue: Venue, mode: MarginMode) -> str:
+    """Return how to move an open position to ``mode`` on ``venue`` (its mode-switch policy)."""
+    if venue.mode_switch is ModeSwitchPolicy.ANYTIME:
+        return f"switch it to {mode} in place ({venue.title} allows it with a position open)"
+    return (
+        f"close it and reopen it {mode} ({venue.title} does not switch the margin mode of a symbol "
+        "while a position is open)"
+    )
+
+
+def position_reasons(
+    spec: PositionSpec,
+    rest: Portfolio,
+    venue: Venue,
+    market: MarketData,
+    returns: Mapping[str, np.ndarray],
+    profile: Profile,
+) -> list[Reason]:
+    """Return every measured criterion (profile, leverage, book, volatility) for ``spec`` beside ``rest``.
+
+    The one scoring rule for the new trade and for every open position: same facts, same score.
+    """
+    reasons = _profile_reasons(profile) + _trade_reasons(spec, venue)
+    reasons += _book_reasons(rest, spec, venue, returns)
+    reasons.append(_volatility_reason(market, venue.resolve_symbol(spec.symbol)))
+    return reasons
+
+
+def _volatility_reason(market: MarketData, symbol: str) -> Reason:
+    ratio = volatility_ratio(market, symbol)
+    if ratio >= HIGH_VOL_RATIO:
+        return Reason(
+            "volatility regime",
+            -1,
+            f"{symbol}'s volatility over the last day is {ratio:.1f}× "
+            "its level over the data window: wicks are more likely",
+        )
+    return Reason("volatility regime", 0, f"{symbol}'s recent volatility is {ratio:.1f}× its window level")
+
+
+def _combined(current: PositionSpec, trade: PositionSpec, market: MarketData, venue: Venue) -> PositionSpec:
+    """Return ``current`` with ``trade`` added: summed size, volume-weighted entry, the trade's leverage.
+
+    A trade without ``entry`` fills at the data's last close; a position without one is valued there too.
+    """
+    price = Decimal(repr(float(market.ohlc(venue.resolve_symbol(trade.symbol), "last")[-1, 3])))
+
+    def size(spec: PositionSpec) -> tuple[Decimal, Decimal]:
+        entry = spec.entry or price
+        qty = spec.qty if spec.qty is not None else spec.notional / entry  # type: ignore[operator]
+        return qty, entry
+
+    (q1, e1), (q2, e2) = size(current), size(trade)
+    qty = q1 + q2
+    entry = (q1 * e1 + q2 * e2) / qty
+    leverage = trade.leverage or current.leverage or venue.default_leverage
+    margin = None
+    if current.mode is MarginMode.ISOLATED:
+        margin = (
+            current.margin or q1 * e1 / (current.leverage or venue.default_leverage)
+        ) + q2 * e2 / leverage
+    return current.model_copy(
+        update={
+            "qty": qty,
+            "notional": None,
+            "entry": entry,
+            "mark": current.mark,
+            "leverage": leverage,
+            "margin": margin,
+        }
     )
 
 
@@ -375,24 +484,31 @@ def _evidence_reasons(results: Mapping[str, Evidence], profile: Profile) -> list
 
 
 def _flag_open_positions(
-    portfolio: Portfolio, venue: Venue, returns: Mapping[str, np.ndarray], profile: Profile
+    portfolio: Portfolio,
+    venue: Venue,
+    market: MarketData,
+    returns: Mapping[str, np.ndarray],
+    profile: Profile,
+    *,
+    skip: int | None = None,
 ) -> tuple[str, ...]:
-    """Return open positions whose mode disagrees with the same rules applied to them against the rest."""
+    """Return open positions whose mode disagrees with :func:`position_reasons` applied to them.
+
+    Each flag says how to change the mode on this venue (:func:`switch_how`). ``skip`` is the position the
+    trade adds to (the recommendation already covers it).
+    """
     flags = []
     for i, spec in enumerate(portfolio.positions):
+        if i == skip:
+            continue
         rest = portfolio.model_copy(
             update={"positions": [p for j, p in enumerate(portfolio.positions) if j != i]}
         )
-        score = sum(
-            r.weight
-            for r in _profile_reasons(profile)
-            + _trade_reasons(spec, venue)
-            + _book_reasons(rest, spec, venue, returns)
-        )
-        fits = MarginMode.CROSS if score > 0 else MarginMode.ISOLATED
+        score = sum(r.weight for r in position_reasons(spec, rest, venue, market, returns, profile))
+        fits = _decide(score)
         if fits is not spec.mode:
             flags.append(
                 f"positions[{i}] {venue.resolve_symbol(spec.symbol)} {spec.side} is {spec.mode}; "
-                f"the same criteria now favour {fits} (score {score:+d})"
+                f"the same criteria favour {fits} (score {score:+d}): {switch_how(venue, fits)}"
             )
     return tuple(flags)

@@ -25,6 +25,7 @@ whose perpetual the data lacks is refused. Equity is in USD: every asset at its 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC
 from decimal import Decimal
 
@@ -39,6 +40,7 @@ from marginlab.io.bars import CLOSE, HIGH, LOW, OPEN, Bars, to_decimal
 from marginlab.io.portfolio import (
     MODES,
     account_options,
+    instrument_for,
     place_positions,
     portfolio_for_mode,
     portfolio_venue,
@@ -47,7 +49,7 @@ from marginlab.io.portfolio import (
 from marginlab.io.results import Closest, Liquidation, ModeResult, position_label
 from marginlab.io.schema import Portfolio, PositionSpec
 
-__all__ = ["MODES", "ModeResult", "replay_exact"]
+__all__ = ["ENTRY_GAP_LIMIT", "MODES", "ModeResult", "PreparedReplay", "prepare_replay", "replay_exact"]
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -59,6 +61,97 @@ def _due(spec: PositionSpec, bars: Bars, i: int) -> bool:
         return i == 0
     when = np.datetime64(spec.open_at.astimezone(UTC).replace(tzinfo=None), "ns")
     return bool(bars.times[i] >= when and (i == 0 or bars.times[i - 1] < when))
+
+
+ENTRY_GAP_LIMIT = Decimal("0.05")  # an entry further than this from the first bar's price is flagged
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedReplay:
+    """A portfolio made ready for replay on given bars, with what was changed and what looks wrong.
+
+    ``notes`` say what the preparation did (skipped positions, opening at the start); ``warnings`` are the
+    one-line problems a trader must see (an entry far from the data's prices, a negative available balance).
+    """
+
+    portfolio: Portfolio
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def prepare_replay(
+    portfolio: Portfolio, venue: Venue, bars: Bars, *, open_at_start: bool = False
+) -> PreparedReplay:
+    """Apply the replay's opening rules to ``portfolio`` for ``bars``.
+
+    1. A position whose symbol the data lacks is skipped with a note (InputError if none is left).
+    2. ``open_at_start``: every position opens at the first bar's open with the taker fee, whatever its
+       ``entry``, ``mark`` and ``open_at`` say.
+    3. A position with an ``entry`` more than :data:`ENTRY_GAP_LIMIT` from the first bar's last-price open
+       gets a warning saying what to change (the replay would start with that gap as unrealized PnL).
+    4. **Where isolated margin comes from — one rule for every command:** an isolated position's margin
+       is its own wallet, *on top of* ``[balances]``. A position with an ``entry`` is imported with its
+       margin beside the balances (as ``liq`` does); for a position that opens during the replay, its
+       margin (``margin``, default ``qty * open price / leverage``) is added to the balance it is paid
+       from, so the account holds the same money either way.
+    """
+    notes: list[str] = []
+    warnings: list[str] = []
+    kept: list[PositionSpec] = []
+    for i, spec in enumerate(portfolio.positions):
+        native = venue.resolve_symbol(spec.symbol)
+        if native not in bars.last:
+            notes.append(
+                f"positions[{i}] {native} {spec.side} skipped: the data has no {native} "
+                f"(it has {', '.join(bars.symbols)})"
+            )
+            continue
+        if open_at_start:
+            spec = spec.model_copy(update={"entry": None, "mark": None, "open_at": None})
+        elif spec.entry is not None:
+            entry = spec.entry
+            first = to_decimal(bars.last[native][0, OPEN])
+            gap = (entry - first) / first
+            if abs(gap) > ENTRY_GAP_LIMIT:
+                warnings.append(
+                    f"positions[{i}] {native} {spec.side}: entry {entry} is {abs(gap) * 100:.1f} % "
+                    f"{'above' if gap > 0 else 'below'} the data's first price {first} "
+                    f"({bars.time_label(0)}); the replay starts with that gap as unrealized PnL — pass "
+                    "--open-at-start to open every position at the start, or set entry near that price"
+                )
+        kept.append(spec)
+    if portfolio.positions and not kept:
+        raise InputError(
+            "positions", len(portfolio.positions), "at least one position in a symbol of the data"
+        )
+    if open_at_start:
+        notes.append("every position opens at the first bar's open with the taker fee (--open-at-start)")
+    balances = dict(portfolio.balances)
+    funded: list[PositionSpec] = []
+    for spec in kept:
+        if spec.entry is None and spec.mode is MarginMode.ISOLATED:
+            bar = _due_bar(spec, bars)
+            if bar is not None:
+                instrument = instrument_for(venue, spec.symbol, spec)
+                price = to_decimal(bars.last[instrument.symbol][bar, OPEN])
+                qty = spec.quantity(instrument, price)
+                leverage = spec.leverage or venue.default_leverage
+                margin = spec.margin if spec.margin is not None else qty * price / leverage
+                # the spec keeps margin=None: the engine then takes its own initial margin, which this
+                # deposit covers (the fast core's float product may differ from it in the last bit)
+                balances[instrument.settle] = balances.get(instrument.settle, ZERO) + margin
+        funded.append(spec)
+    model = portfolio.model_copy(update={"positions": funded, "balances": balances})
+    return PreparedReplay(portfolio=model, notes=tuple(notes), warnings=tuple(warnings))
+
+
+def _due_bar(spec: PositionSpec, bars: Bars) -> int | None:
+    """Return the bar a position without entry opens in, or None if it never does within the bars."""
+    if spec.open_at is None:
+        return 0
+    when = np.datetime64(spec.open_at.astimezone(UTC).replace(tzinfo=None), "ns")
+    i = int(np.searchsorted(bars.times, when, side="left"))
+    return i if i < len(bars) else None
 
 
 def replay_exact(

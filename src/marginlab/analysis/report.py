@@ -1,4 +1,11 @@
-"""Self-contained offline HTML report of a mode comparison (Plotly, its JavaScript embedded)."""
+"""Self-contained offline HTML report of a mode comparison (Plotly, its JavaScript embedded).
+
+Layout, top to bottom: the summary table (equity, PnL, fees, funding, drawdown, liquidations and closest
+call per mode), the verdicts, then **small multiples**: one column per margin mode, so modes whose lines
+coincide stay visible side by side. Rows: one price panel per symbol (mark price, that mode's
+liquidation-price lines and liquidation markers; the y-axis spans the prices, not 0), the equity in the
+settlement asset, and the worst margin ratio (100 % = liquidation). Every series has one legend entry.
+"""
 
 from __future__ import annotations
 
@@ -10,123 +17,208 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from marginlab.analysis.compare import Comparison
-from marginlab.io.bars import CLOSE
+from marginlab.analysis.compare import CLOSEST_CALL_DEFINITION, Comparison, closest_text
+from marginlab.io.bars import CLOSE, HIGH, LOW
 
 COLORS = {"cross": "#d62728", "isolated": "#1f77b4", "hybrid": "#2ca02c"}
 MAX_POINTS = 20_000  # above this, plot every k-th bar (the liquidation markers stay exact)
+CSS = (
+    "body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}li{margin:.2em 0}"
+    ".notes{font-size:.8em;color:#666}table.summary{border-collapse:collapse;margin:.5em 0 1em}"
+    ".summary th,.summary td{border:1px solid #ccc;padding:.3em .7em;text-align:right;vertical-align:top}"
+    ".summary th:first-child,.summary td:first-child{text-align:left}.summary thead th{background:#f4f4f4}"
+    ".def{font-size:.85em;color:#555}"
+)
 
 
 def _floats(values: Sequence[Decimal | float | None]) -> np.ndarray:
     return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
 
 
-def render_html(comparison: Comparison, *, title: str, notes: Sequence[str] = ()) -> str:
+def _money(value: Decimal, asset: str) -> str:
+    return f"{value:,.2f} {asset}"
+
+
+def summary_rows(comparison: Comparison, asset: str) -> list[tuple[str, list[str]]]:
+    """Return the summary table: (label, one cell per mode), amounts with their unit."""
+    results = comparison.results
+    rows: list[tuple[str, list[str]]] = [
+        (f"start equity ({asset})", [_money(r.start_equity, asset) for r in results.values()]),
+        (f"final equity ({asset})", [_money(r.final_equity, asset) for r in results.values()]),
+        (f"PnL ({asset}, + profit)", [f"{r.pnl:+,.2f} {asset}" for r in results.values()]),
+        (f"fees paid ({asset})", [_money(r.fees, asset) for r in results.values()]),
+        (f"funding ({asset}, + received)", [f"{r.funding:+,.2f} {asset}" for r in results.values()]),
+        ("max drawdown", [f"{r.max_drawdown * 100:.2f} %" for r in results.values()]),
+        (
+            "liquidations",
+            [
+                "<br>".join(
+                    f"{escape(x.symbol)} {x.side} {x.time[:16].replace('T', ' ')} UTC, "
+                    f"loss {_money(x.loss, asset)}"
+                    for x in r.liquidations
+                )
+                or "none"
+                for r in results.values()
+            ],
+        ),
+        ("closest call", [closest_text(comparison.outcomes.get(m, ())) for m in results]),
+    ]
+    return rows
+
+
+def render_html(comparison: Comparison, *, title: str, notes: Sequence[str] = (), asset: str = "USDT") -> str:
     """Return the report as one HTML document (works offline: plotly.js is inlined).
 
-    Rows: one price panel per symbol (mark close, each mode's liquidation-price lines and liquidation
-    markers), then equity per mode, then the worst margin ratio per mode (100 % = liquidation).
+    ``asset`` is the settlement asset every amount is in (the equity axis is labelled with it).
     """
+    figure = _figure(comparison, asset).to_html(include_plotlyjs=True, full_html=False)
+    modes = list(comparison.results)
+    head = "".join(f"<th>{escape(m)}</th>" for m in modes)
+    body = "".join(
+        f"<tr><td>{escape(label)}</td>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+        for label, cells in summary_rows(comparison, asset)
+    )
+    verdicts = "".join(f"<li>{escape(v)}</li>" for v in comparison.verdicts.values())
+    warnings = "".join(f"<li><b>warning:</b> {escape(w)}</li>" for w in comparison.warnings)
+    note_items = "".join(f"<li>{escape(n)}</li>" for n in (*comparison.notes, *notes))
+    return (
+        "<!doctype html>\n<html><head><meta charset='utf-8'>"
+        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
+        f"<h2>{escape(title)}</h2>"
+        f"<table class='summary'><thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table>"
+        f"<p class='def'>{escape(CLOSEST_CALL_DEFINITION)}. Amounts in {escape(asset)}; "
+        "times in UTC. Prices: Binance market data where the data is bundled.</p>"
+        f"<ul>{warnings}{verdicts}</ul>"
+        f"<details class='notes'><summary>data notes ({len(notes) + len(comparison.notes)})</summary>"
+        f"<ul>{note_items}</ul></details>"
+        f"{figure}</body></html>"
+    )
+
+
+def _figure(comparison: Comparison, asset: str) -> go.Figure:
     bars = comparison.bars
+    modes = list(comparison.results)
     symbols = [s for s in bars.symbols if _held(comparison, s)] or list(bars.symbols)
     step = max(1, len(bars) // MAX_POINTS)
     idx = np.arange(0, len(bars), step)
     x = bars.times[idx].astype("datetime64[ms]").astype(object)
-    rows = len(symbols) + 2
+    rows, cols = len(symbols) + 2, len(modes)
     fig = make_subplots(
         rows=rows,
-        cols=1,
+        cols=cols,
         shared_xaxes=True,
-        vertical_spacing=0.03,
-        subplot_titles=[f"{s} mark price and liquidation prices" for s in symbols]
-        + ["equity (settlement asset)", "worst margin ratio (100 % = liquidation)"],
+        shared_yaxes=True,
+        vertical_spacing=0.04,
+        horizontal_spacing=0.02,
+        column_titles=modes,
     )
+    shown: set[str] = set()
+
+    def legend(name: str) -> bool:
+        first = name not in shown
+        shown.add(name)
+        return first
+
     for row, symbol in enumerate(symbols, start=1):
-        fig.add_trace(
-            go.Scattergl(
-                x=x,
-                y=bars.mark[symbol][idx, CLOSE],
-                name=f"{symbol} mark",
-                line={"color": "#555", "width": 1},
-                legendgroup="prices",
-            ),
-            row=row,
-            col=1,
-        )
-        for mode, result in comparison.results.items():
+        mark = bars.mark[symbol]
+        lo, hi = float(np.min(mark[:, LOW])), float(np.max(mark[:, HIGH]))
+        span = (lo * 0.5, hi * 1.5)  # liquidation prices further out than this would flatten the chart
+        for col, (mode, result) in enumerate(comparison.results.items(), start=1):
+            color = COLORS.get(mode, "#999")
+            fig.add_trace(
+                go.Scattergl(
+                    x=x,
+                    y=mark[idx, CLOSE],
+                    name="mark price (close)",
+                    line={"color": "#555", "width": 1},
+                    legendgroup="mark",
+                    showlegend=legend("mark price (close)"),
+                ),
+                row=row,
+                col=col,
+            )
             for label, series in result.liquidation_prices.items():
                 if not label.startswith(f"{symbol} "):
                     continue
+                values = _floats(series)[idx]
+                inside = values[np.isfinite(values) & (values > span[0]) & (values < span[1])]
+                if inside.size:
+                    lo, hi = min(lo, float(inside.min())), max(hi, float(inside.max()))
+                name = f"{mode}: liquidation price"
                 fig.add_trace(
                     go.Scattergl(
                         x=x,
-                        y=_floats(series)[idx],
-                        name=f"{mode}: {label} liq. price",
-                        line={"color": COLORS.get(mode, "#999"), "dash": "dash", "width": 1},
+                        y=np.where((values > span[0]) & (values < span[1]), values, np.nan),
+                        name=name,
+                        text=label,
+                        line={"color": color, "dash": "dash", "width": 1},
                         legendgroup=mode,
+                        showlegend=legend(name),
+                        hovertemplate=f"{label} liq. price %{{y:,.6g}}<extra>{mode}</extra>",
                     ),
                     row=row,
-                    col=1,
+                    col=col,
                 )
             hits = [liq for liq in result.liquidations if liq.symbol == symbol]
             if hits:
+                name = f"{mode}: liquidation"
                 fig.add_trace(
                     go.Scatter(
                         x=[bars.times[h.bar].astype("datetime64[ms]").astype(object) for h in hits],
                         y=[float(h.mark) for h in hits],
                         mode="markers",
-                        name=f"{mode}: liquidations",
-                        marker={"color": COLORS.get(mode, "#999"), "symbol": "x", "size": 12},
-                        text=[f"{mode}: {h.symbol} {h.side} liquidated, loss {h.loss:,.2f}" for h in hits],
+                        name=name,
+                        marker={"color": color, "symbol": "x", "size": 12, "line": {"width": 2}},
+                        text=[f"{h.symbol} {h.side} liquidated, loss {h.loss:,.2f} {asset}" for h in hits],
                         hoverinfo="text+x",
                         legendgroup=mode,
+                        showlegend=legend(name),
                     ),
                     row=row,
-                    col=1,
+                    col=col,
                 )
-    for mode, result in comparison.results.items():
+        pad = (hi - lo) * 0.05 or hi * 0.01
+        fig.update_yaxes(range=[lo - pad, hi + pad], row=row, col=1)
+        base = symbol.removesuffix(asset) or symbol
+        fig.update_yaxes(title_text=f"{symbol}<br>{asset} per {base}", row=row, col=1)
+    for col, (mode, result) in enumerate(comparison.results.items(), start=1):
         color = COLORS.get(mode, "#999")
-        fig.add_trace(
-            go.Scattergl(
-                x=x,
-                y=_floats(result.equity)[idx],
-                name=f"{mode}: equity",
-                line={"color": color},
-                legendgroup=mode,
-            ),
-            row=rows - 1,
-            col=1,
-        )
-        fig.add_trace(
-            go.Scattergl(
-                x=x,
-                y=_floats(result.margin_ratio)[idx] * 100,
-                name=f"{mode}: margin ratio %",
-                line={"color": color},
-                legendgroup=mode,
-            ),
-            row=rows,
-            col=1,
-        )
-    fig.add_hline(y=100, line={"color": "black", "dash": "dot", "width": 1}, row=rows, col=1)
+        for offset, values, name in (
+            (2, _floats(result.equity)[idx], f"{mode}: equity"),
+            (1, _floats(result.margin_ratio)[idx] * 100, f"{mode}: worst margin ratio"),
+        ):
+            fig.add_trace(
+                go.Scattergl(
+                    x=x,
+                    y=values,
+                    name=name,
+                    line={"color": color},
+                    legendgroup=mode,
+                    showlegend=legend(name),
+                ),
+                row=rows - offset + 1,
+                col=col,
+            )
+        fig.add_hline(y=100, line={"color": "black", "dash": "dot", "width": 1}, row=rows, col=col)
+        fig.update_xaxes(title_text="time (UTC)", row=rows, col=col)
+    # explicit ranges: plotly.js autoranges matched WebGL axes badly (seen in headless Chromium)
+    top = max((float(max(r.equity, default=0)) for r in comparison.results.values()), default=0.0)
+    fig.update_yaxes(title_text=f"equity ({asset})", range=[0, top * 1.05 or 1], row=rows - 1, col=1)
+    ratio = max((float(max(r.margin_ratio, default=0)) for r in comparison.results.values()), default=0.0)
+    fig.update_yaxes(
+        title_text="worst margin ratio (%)<br>100 % = liquidation",
+        range=[0, min(max(ratio * 100, 100) * 1.1, 200)],
+        row=rows,
+        col=1,
+    )
     fig.update_layout(
-        height=300 * rows + 60,
+        height=260 * rows + 120,
         template="plotly_white",
         hovermode="x unified",
-        margin={"t": 40},
+        margin={"t": 60, "l": 90},
+        legend={"orientation": "h", "y": -0.06},
     )
-    verdicts = "".join(f"<li>{escape(v)}</li>" for v in comparison.verdicts.values())
-    note_items = "".join(f"<li>{escape(n)}</li>" for n in notes)
-    figure = fig.to_html(include_plotlyjs=True, full_html=False)
-    return (
-        "<!doctype html>\n<html><head><meta charset='utf-8'>"
-        f"<title>{escape(title)}</title>"
-        "<style>body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}"
-        "li{margin:.2em 0}.notes{font-size:.8em;color:#666}</style></head><body>"
-        f"<h2>{escape(title)}</h2><ul>{verdicts}</ul>"
-        f"<details class='notes'><summary>data notes ({len(notes)})</summary><ul>{note_items}</ul></details>"
-        f"{figure}</body></html>"
-    )
+    return fig
 
 
 def _held(comparison: Comparison, symbol: str) -> bool:

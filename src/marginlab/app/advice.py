@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from marginlab.analysis.advisor import Advice, Evidence, Profile, Reason, advise, parse_profile, parse_trade
-from marginlab.app.inputs import market_or_default, venue_for
-from marginlab.app.risk import risk_evidence
+from marginlab.app.inputs import venue_for
+from marginlab.app.risk import risk_data, risk_evidence
+from marginlab.errors import InputError
 from marginlab.io.schema import Portfolio, PositionSpec
 
 __all__ = ["Advice", "AdviceRequest", "Evidence", "Profile", "Reason", "recommend"]
@@ -28,7 +29,8 @@ class AdviceRequest:
     seed, paths : int
         Monte Carlo seed and paths per mode.
     scenario, datadir : optional
-        Data for correlations, volatility and the simulation; default the latest bundled scenario.
+        Data for correlations, volatility and the simulation; default the bundled normal-market hourly
+        history (the trailing 90 days, as ``risk``).
     exchange, tiers_file : optional
         Rule set overriding the portfolio's, and a ccxt tiers dump.
     """
@@ -47,8 +49,18 @@ class AdviceRequest:
 def recommend(request: AdviceRequest) -> Advice:
     """Return the recommendation for the request's trade, every reason measured."""
     model = request.portfolio
+    if model.multi_assets:
+        raise InputError(
+            "multi_assets",
+            True,
+            "",
+            problem=(
+                "advise does not model Multi-Assets mode (its Monte Carlo evidence cannot re-value the "
+                "collateral; isolated margin would also mean leaving the mode); see `marginlab modes`"
+            ),
+        )
     venue = venue_for(model.exchange, request.exchange, request.tiers_file)
-    data = market_or_default(request.scenario, request.datadir)
+    data = risk_data(request.scenario, request.datadir)
     trade = parse_trade(request.trade) if isinstance(request.trade, str) else request.trade
     profile = request.profile if isinstance(request.profile, Profile) else parse_profile(request.profile)
     return advise(

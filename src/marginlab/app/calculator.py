@@ -17,7 +17,13 @@ from marginlab.domain.enums import MarginMode, Side
 from marginlab.domain.position import Position
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError
-from marginlab.io.portfolio import account_options, place_positions, portfolio_venue, with_all_modes
+from marginlab.io.portfolio import (
+    account_options,
+    place_positions,
+    portfolio_venue,
+    start_warnings,
+    with_all_modes,
+)
 from marginlab.io.schema import Portfolio
 
 ZERO = Decimal(0)
@@ -124,12 +130,17 @@ class MultiAssetsReport:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LiquidationReport:
-    """What ``marginlab liq`` shows: positions in input order and the account."""
+    """What ``marginlab liq`` shows: positions in input order and the account.
+
+    ``warnings``: what is wrong with the book as written (a negative available balance: it could never
+    have been opened).
+    """
 
     exchange: str
     positions: tuple[PositionReport, ...]
     account: AccountReport
     notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
     multi_assets: MultiAssetsReport | None = None
 
 
@@ -188,6 +199,7 @@ def analyze(portfolio: Portfolio, venue: Venue) -> LiquidationReport:
         account=account_report(account, primary_asset(account)),
         notes=venue.notes + (account.collateral.notes if account.collateral is not None else ()),
         multi_assets=multi_assets_report(account),
+        warnings=tuple(start_warnings(portfolio, venue)),
     )
 
 
@@ -339,9 +351,8 @@ def ccxt_position(account: Account, pos: Position) -> dict[str, Any]:
     ``marginRatio`` is maintenance / collateral equity as a fraction.
     """
     report = position_report(account, pos)
-    collateral = (
-        pos.margin if pos.mode is MarginMode.ISOLATED else account.cross_margin_balance(pos.instrument.settle)
-    )
+    # cross: the margin balance backing it (Multi-Assets: the pool's USD equity in the settlement asset)
+    collateral = pos.margin if pos.mode is MarginMode.ISOLATED else account.position_equity(pos)
     base, settle = pos.instrument.base, pos.instrument.settle
     return {
         "symbol": f"{base}/{settle}:{settle}",

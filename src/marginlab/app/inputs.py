@@ -6,17 +6,20 @@ objects the use cases take, or raise a :class:`~marginlab.errors.MarginLabError`
 
 from __future__ import annotations
 
+import os
 import re
+import warnings
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
 
+import marginlab.sim
 from marginlab.analysis.compare import parse_modes
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError
-from marginlab.io.candles import MarketData, load_freqtrade_dir
+from marginlab.io.candles import DataGapWarning, MarketData, load_freqtrade_dir
 from marginlab.io.files import read_document
 from marginlab.io.scenarios import DEFAULT_SCENARIO, load_scenario
 from marginlab.io.schema import Portfolio, Script, parse
@@ -29,6 +32,7 @@ __all__ = [
     "PortfolioSource",
     "ProgressFn",
     "Script",
+    "fast_core_cold",
     "load_market",
     "load_venue",
     "market_or_default",
@@ -88,13 +92,26 @@ def load_market(
     datadir: str | Path | None = None,
     start: str | None = None,
     end: str | None = None,
+    timeframe: str | None = None,
 ) -> MarketData:
-    """Return market data from a bundled scenario or a freqtrade data directory, cut to [start, end)."""
+    """Return market data from a bundled scenario or a freqtrade data directory, cut to [start, end).
+
+    ``datadir`` may be the candle folder, a freqtrade root (``user_data/data/binance/futures/`` is found)
+    or a freqtrade ``config.json``; ``timeframe`` picks the candles when the folder holds several. The
+    load-time gap warnings are silenced: the notes of the returned window report its gaps.
+    """
     if (scenario is None) == (datadir is None):
         raise InputError(
             "--scenario/--datadir", None, "", problem="give exactly one of --scenario or --datadir"
         )
-    market = load_scenario(scenario) if scenario is not None else load_freqtrade_dir(Path(str(datadir)))
+    if scenario is not None and timeframe is not None:
+        raise InputError("--timeframe", timeframe, "", problem="--timeframe applies to --datadir only")
+    if scenario is not None:
+        market = load_scenario(scenario)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataGapWarning)
+            market = load_freqtrade_dir(Path(str(datadir)), timeframe=timeframe)
     return market.slice(start, end) if start is not None or end is not None else market
 
 
@@ -105,6 +122,17 @@ def market_or_default(scenario: str | None, datadir: str | Path | None) -> Marke
     if datadir is not None:
         return load_market(datadir=datadir)
     return load_market(scenario=scenario or DEFAULT_SCENARIO)
+
+
+def fast_core_cold() -> bool:
+    """Return whether numba's on-disk cache holds no compiled replay kernel yet (the first run compiles).
+
+    ``make install`` warms it (:mod:`marginlab.app.warmup`); an install without it compiles on first use,
+    which front ends announce with one line.
+    """
+    custom = os.environ.get("NUMBA_CACHE_DIR")  # numba then caches there only
+    folders = [Path(custom)] if custom else [Path(marginlab.sim.__file__).parent / "__pycache__"]
+    return not any(next(folder.rglob("nb.*.nbi"), None) for folder in folders if folder.is_dir())
 
 
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")

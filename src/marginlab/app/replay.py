@@ -8,11 +8,17 @@ portfolio; ``write_report`` writes the offline HTML report.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
-from marginlab.analysis.compare import Comparison, compare
+from marginlab.analysis.compare import (
+    CLOSEST_CALL_DEFINITION,
+    Comparison,
+    PositionOutcome,
+    closest_text,
+    compare,
+)
 from marginlab.analysis.replay import replay_exact
 from marginlab.analysis.report import render_html
 from marginlab.app.inputs import ProgressFn, load_market, parse_modes, venue_for
@@ -22,15 +28,22 @@ from marginlab.io.bars import bars_from_market
 from marginlab.io.candles import MarketData
 from marginlab.io.portfolio import MODES, instrument_for, portfolio_for_mode
 from marginlab.io.results import ModeResult
+from marginlab.io.scenarios import list_scenarios
 from marginlab.io.schema import Portfolio
 
 __all__ = [
+    "CLOSEST_CALL_DEFINITION",
     "Comparison",
     "ModeResult",
+    "PositionOutcome",
     "ReplayReport",
     "ReplayRequest",
+    "ScenarioRun",
+    "closest_text",
     "compare_history",
     "replay",
+    "replay_all",
+    "report_asset",
     "write_report",
 ]
 
@@ -55,6 +68,10 @@ class ReplayRequest:
         The numba core or the Decimal engine.
     extremes : bool
         Check liquidation at each bar's adverse mark extreme (default) or at the close.
+    timeframe : str, optional
+        Candle timeframe of a ``datadir`` holding several (``"5m"``, ``"1h"``).
+    open_at_start : bool
+        Open every position at the first bar's open, whatever its ``entry``, ``mark`` and ``open_at``.
     """
 
     portfolio: Portfolio
@@ -67,6 +84,8 @@ class ReplayRequest:
     modes: str | Sequence[str] = MODES
     engine: str = "fast"
     extremes: bool = True
+    timeframe: str | None = None
+    open_at_start: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,7 +125,11 @@ def replay(request: ReplayRequest, *, progress: ProgressFn | None = None) -> Rep
     venue = venue_for(model.exchange, request.exchange, request.tiers_file)
     wanted = parse_modes(request.modes) if isinstance(request.modes, str) else tuple(request.modes)
     market = load_market(
-        scenario=request.scenario, datadir=request.datadir, start=request.start, end=request.end
+        scenario=request.scenario,
+        datadir=request.datadir,
+        start=request.start,
+        end=request.end,
+        timeframe=request.timeframe,
     )
     name = request.scenario or str(request.datadir)
     held = {venue.resolve_symbol(spec.symbol) for spec in model.positions}
@@ -124,7 +147,14 @@ def replay(request: ReplayRequest, *, progress: ProgressFn | None = None) -> Rep
             progress(done, len(wanted), what)
 
     comparison = compare_history(
-        model, venue, market, wanted, engine=engine, extremes=request.extremes, on_mode_done=mode_done
+        model,
+        venue,
+        market,
+        wanted,
+        engine=engine,
+        extremes=request.extremes,
+        on_mode_done=mode_done,
+        open_at_start=request.open_at_start,
     )
     return ReplayReport(
         exchange=venue.name,
@@ -135,6 +165,38 @@ def replay(request: ReplayRequest, *, progress: ProgressFn | None = None) -> Rep
         notes=notes,
         engine_notes=engine_notes,
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScenarioRun:
+    """One bundled scenario of ``--scenario all``: its comparison, or why it was skipped."""
+
+    name: str
+    report: ReplayReport | None
+    skipped: str | None = None
+
+
+def replay_all(request: ReplayRequest, *, progress: ProgressFn | None = None) -> list[ScenarioRun]:
+    """Replay the request's portfolio through every bundled scenario (``--scenario all``).
+
+    A scenario holding none of the portfolio's symbols is skipped with the reason; positions in symbols a
+    scenario lacks are skipped inside it with a note (:func:`marginlab.analysis.replay.prepare_replay`).
+    """
+    out = []
+    infos = list_scenarios()
+    for i, info in enumerate(infos):
+        if progress is not None:
+            progress(i, len(infos), f"scenario {info.name}")
+        try:
+            report = replay(replace(request, scenario=info.name, datadir=None))
+        except InputError as exc:
+            if exc.field != "positions":
+                raise
+            symbols = " ".join(s.removesuffix("USDT") for s in info.symbols)
+            out.append(ScenarioRun(name=info.name, report=None, skipped=f"holds none of them ({symbols})"))
+            continue
+        out.append(ScenarioRun(name=info.name, report=report))
+    return out
 
 
 def _multi_assets_plan(
@@ -175,11 +237,22 @@ def _multi_assets_plan(
 
 def write_report(report: ReplayReport, path: Path, *, title: str) -> None:
     """Write the offline HTML report of ``report`` to ``path`` (DataError if it cannot be written)."""
-    html = render_html(report.comparison, title=title, notes=report.notes)
+    html = render_html(report.comparison, title=title, notes=report.notes, asset=report_asset(report))
     try:
         path.write_text(html, encoding="utf-8")
     except OSError as exc:
         raise DataError(f"{path}: cannot write the report ({exc.strerror or exc})") from exc
+
+
+def report_asset(report: ReplayReport) -> str:
+    """Return the settlement asset of the replayed positions (the unit of every amount)."""
+    symbols = {
+        label.split(" ")[0] for r in report.comparison.results.values() for label in r.liquidation_prices
+    }
+    for quote in ("USDT", "USDC", "USD"):
+        if symbols and all(s.endswith(quote) for s in symbols):
+            return quote
+    return "USDT"
 
 
 def _require_settlement_margin(isolated: Portfolio, venue: Venue) -> None:
@@ -217,6 +290,7 @@ def compare_history(
     engine: str = "fast",
     extremes: bool = True,
     on_mode_done: Callable[[str], None] | None = None,
+    open_at_start: bool = False,
 ) -> Comparison:
     """Replay the portfolio on market history once per margin mode (fast core or exact engine).
 
@@ -237,4 +311,5 @@ def compare_history(
         modes,
         replay=lambda p, v, b, m: run(p, v, b, m, extremes=extremes),
         on_mode_done=on_mode_done,
+        open_at_start=open_at_start,
     )

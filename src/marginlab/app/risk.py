@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,20 +22,22 @@ import numpy as np
 import numpy.typing as npt
 
 from marginlab.analysis.advisor import Evidence, EvidenceFn
-from marginlab.app.inputs import ProgressFn, market_or_default, parse_count, parse_modes, venue_for
-from marginlab.domain.enums import MarginMode
+from marginlab.app.inputs import ProgressFn, load_market, parse_count, parse_modes, venue_for
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError
 from marginlab.io.bars import CLOSE, Bars, to_decimal
 from marginlab.io.candles import MarketData
+from marginlab.io.history import load_history
 from marginlab.io.portfolio import MODES, instrument_for, name_position, portfolio_for_mode, portfolio_venue
-from marginlab.io.scenarios import DEFAULT_SCENARIO, load_scenario
+from marginlab.io.scenarios import DEFAULT_SCENARIO
 from marginlab.io.schema import Portfolio
 from marginlab.sim import dtypes as dt
 from marginlab.sim.api import liquidation_prices
 from marginlab.sim.compile import TierSet, compile_replay, to_float
 from marginlab.sim.montecarlo import ChunkResult, Job, execute, expected_shortfall, quantiles, wilson
-from marginlab.sim.paths import DAYS_PER_YEAR, MODELS, ModelParams, estimate_params
+from marginlab.sim.paths import DAYS_PER_YEAR, MODELS, ModelParams, estimate_params, parse_vol
+
+REGIMES = ("normal", "crash")
 
 __all__ = [
     "ModeRisk",
@@ -45,7 +47,9 @@ __all__ = [
     "RiskResult",
     "params_from_data",
     "parse_horizon",
+    "resolve_vol",
     "risk",
+    "risk_data",
     "risk_evidence",
     "run_risk",
 ]
@@ -68,12 +72,20 @@ class RiskRequest:
         Number of simulated paths; the same seed gives the same answer.
     model : {"gbm", "student-t", "jump", "bootstrap"}
         Path model.
-    vol, drift : float, optional
-        Annualised volatility replacing the estimate, and drift (default 0).
+    vol : str, float or mapping, optional
+        Annualised volatility replacing the estimate: ``0.8`` / ``"80%"`` for every coin, or per coin
+        ``"BTC=0.6,ETH=0.8"`` (coins not named keep the estimate).
+    drift : float
+        Annualised drift (default 0).
     steps_per_day : int
         Monitoring points per day.
-    scenario, datadir : optional
-        Data for start prices and estimation; default the latest bundled scenario.
+    scenario, datadir, timeframe : optional
+        Data for estimation (and for positions without ``entry``); default by ``regime``.
+    regime : {"normal", "crash"}
+        Without data: ``normal`` estimates from the bundled trailing 90 days of hourly history (a normal
+        market); ``crash`` from the latest bundled crash scenario, to ask the crash question on purpose.
+    start_from : {"position", "data"}
+        Paths start at each position's own mark (``mark``, else ``entry``) or at the data's last price.
     exchange, tiers_file : optional
         Rule set overriding the portfolio's, and a ccxt tiers dump.
     modes : str or sequence of str
@@ -87,11 +99,14 @@ class RiskRequest:
     paths: int = 100_000
     seed: int = 0
     model: str = "gbm"
-    vol: float | None = None
+    vol: str | float | Mapping[str, float] | None = None
     drift: float = 0.0
     steps_per_day: int = 288
     scenario: str | None = None
     datadir: Path | None = None
+    timeframe: str | None = None
+    regime: str = "normal"
+    start_from: str = "position"
     exchange: str | None = None
     tiers_file: Path | None = None
     modes: str | Sequence[str] = MODES
@@ -128,11 +143,8 @@ def risk(request: RiskRequest, *, progress: ProgressFn | None = None) -> RiskRes
     parse_count("seed", request.seed, minimum=0, maximum=2**63 - 1)
     parse_count("paths", request.paths, maximum=MAX_PATHS)
     venue = venue_for(model.exchange, request.exchange, request.tiers_file)
-    data = market_or_default(request.scenario, request.datadir)
-    params = None
-    if request.vol is not None or request.drift:
-        symbols = list(dict.fromkeys(venue.resolve_symbol(p.symbol) for p in model.positions))
-        params = params_from_data(data, symbols, vol=request.vol, drift=request.drift)
+    data = risk_data(request.scenario, request.datadir, request.regime, timeframe=request.timeframe)
+    vol = parse_vol(request.vol) if isinstance(request.vol, str) else request.vol
     modes = parse_modes(request.modes) if isinstance(request.modes, str) else tuple(request.modes)
     report = run_risk(
         model,
@@ -142,14 +154,31 @@ def risk(request: RiskRequest, *, progress: ProgressFn | None = None) -> RiskRes
         steps_per_day=request.steps_per_day,
         paths=request.paths,
         seed=request.seed,
-        params=params,
         data=data,
+        vol=vol,
+        drift=request.drift,
+        start_from=request.start_from,
         modes=modes,
         workers=request.workers,
         scheduler=request.scheduler,
         progress=None if progress is None else (lambda done, total: progress(done, total, "simulating")),
     )
     return RiskResult(exchange=venue.name, venue_title=venue.title, report=report)
+
+
+def risk_data(
+    scenario: str | None, datadir: Path | None, regime: str = "normal", *, timeframe: str | None = None
+) -> MarketData:
+    """Return the data a risk question is calibrated on: the user's, else the regime's bundled data."""
+    if regime not in REGIMES:
+        raise InputError("--regime", regime, "normal or crash")
+    if scenario is not None or datadir is not None:
+        if regime != "normal":
+            raise InputError(
+                "--regime", regime, "", problem="give --regime or --scenario/--datadir, not both"
+            )
+        return load_market(scenario=scenario, datadir=datadir, timeframe=timeframe)
+    return load_history() if regime == "normal" else load_market(scenario=DEFAULT_SCENARIO)
 
 
 def refuse_multi_assets(portfolio: Portfolio) -> None:
@@ -237,16 +266,75 @@ def _closes(data: MarketData, symbols: Sequence[str], price: str = "mark") -> Fl
 
 
 def params_from_data(
-    data: MarketData, symbols: Sequence[str], *, vol: float | None = None, drift: float = 0.0
+    data: MarketData,
+    symbols: Sequence[str],
+    *,
+    vol: float | Mapping[str, float] | None = None,
+    drift: float = 0.0,
 ) -> ModelParams:
     """Estimate vol and correlation of ``symbols`` from the data's mark closes; drift is given (default 0).
 
-    ``vol`` (annualised) replaces every estimated volatility when given; the correlation is always estimated.
+    ``vol`` (annualised, 0.8 = 80 %) replaces the estimated volatility of every symbol (a number) or of the
+    symbols it names (``{"BTC": 0.6}``, keys a coin or a native symbol); the correlation is always
+    estimated. Symbols whose volatility is given need not be in the data when every one is given.
     """
-    returns = np.diff(np.log(_closes(data, symbols)), axis=0)
-    est = estimate_params(returns, periods_per_year=DAYS_PER_YEAR * _bars_per_day(data))
-    vols = est.vol if vol is None else np.full(len(symbols), float(vol))
-    return ModelParams(vol=vols, drift=np.full(len(symbols), float(drift)), corr=est.corr)
+    overrides = resolve_vol(vol, symbols)
+    lacking = [s for s in symbols if s not in data.symbols and s not in overrides]
+    if lacking:
+        raise InputError(
+            "symbol", lacking[0], f"one of the data's symbols {data.symbols} (or its volatility in --vol)"
+        )
+    known = [s for s in symbols if s in data.symbols]
+    index = {s: i for i, s in enumerate(known)}
+    est = None
+    if known:
+        returns = np.diff(np.log(_closes(data, known)), axis=0)
+        est = estimate_params(returns, periods_per_year=DAYS_PER_YEAR * _bars_per_day(data))
+    vols = np.array([overrides[s] if s in overrides else float(est.vol[index[s]]) for s in symbols])  # type: ignore[union-attr]
+    corr = np.eye(len(symbols))
+    if est is not None:
+        for i, a in enumerate(symbols):
+            for j, b in enumerate(symbols):
+                if i != j and a in index and b in index:
+                    corr[i, j] = est.corr[index[a], index[b]]
+    return ModelParams(vol=vols, drift=np.full(len(symbols), float(drift)), corr=corr)
+
+
+def resolve_vol(vol: float | Mapping[str, float] | None, symbols: Sequence[str]) -> dict[str, float]:
+    """Return the given volatility per native symbol: every symbol for a number, the named ones for a map.
+
+    Raises
+    ------
+    InputError
+        A key that names none of ``symbols`` (``--vol``), or a negative or non-finite value.
+    """
+    if vol is None:
+        return {}
+    if not isinstance(vol, Mapping):
+        return {s: _vol_value(str(vol), float(vol)) for s in symbols}
+    out: dict[str, float] = {}
+    for key, value in vol.items():
+        name = key.upper()
+        match = [s for s in symbols if name in (s, _coin(s))]
+        if not match:
+            coins = ", ".join(_coin(s) for s in symbols)
+            raise InputError("--vol", key, f"a coin of the portfolio ({coins})")
+        for s in match:
+            out[s] = _vol_value(key, float(value))
+    return out
+
+
+def _vol_value(key: str, value: float) -> float:
+    if not (math.isfinite(value) and value >= 0):
+        raise InputError(f"--vol {key}", value, "an annualised volatility >= 0 (0.8 = 80 %)")
+    return value
+
+
+def _coin(symbol: str) -> str:
+    for quote in ("USDT", "USDC", "USD"):
+        if symbol.endswith(quote) and len(symbol) > len(quote):
+            return symbol.removesuffix(quote)
+    return symbol
 
 
 # =========================================================================== report
@@ -316,6 +404,11 @@ class RiskReport:
     start_prices: dict[str, float]
     modes: dict[str, ModeRisk]
     notes: tuple[str, ...] = field(default=())
+    asset: str = "USDT"
+    volatility: dict[str, float] = field(default_factory=dict)
+    vol_source: dict[str, str] = field(default_factory=dict)
+    correlation: list[list[float]] = field(default_factory=list)
+    window: dict[str, Any] = field(default_factory=dict)
 
 
 # =========================================================================== compile the account
@@ -325,8 +418,11 @@ def _one_bar(prices: dict[str, float], when: np.datetime64) -> Bars:
 
 
 def _fill_entries(model: Portfolio, venue: Venue, entry_price: dict[str, Decimal]) -> Portfolio:
-    """Give positions without ``entry`` the start price; isolated ones take their margin from the wallet."""
-    balances = dict(model.balances)
+    """Give positions without ``entry`` the start price (and a qty).
+
+    Isolated margin sits on top of ``[balances]`` whether a position has an entry or not (the one rule of
+    :func:`marginlab.analysis.replay.prepare_replay`), so the balances are left as they are.
+    """
     specs = []
     for i, spec in enumerate(model.positions):
         if spec.entry is not None:
@@ -340,19 +436,8 @@ def _fill_entries(model: Portfolio, venue: Venue, entry_price: dict[str, Decimal
         except InputError as exc:
             name_position(exc, i)
             raise
-        update: dict[str, Any] = {"entry": price, "qty": qty, "notional": None, "open_at": None}
-        if spec.mode is MarginMode.ISOLATED:
-            leverage = spec.leverage or venue.default_leverage
-            margin = spec.margin if spec.margin is not None else qty * price / leverage
-            settle = instrument.settle
-            balances[settle] = balances.get(settle, Decimal(0)) - margin
-            if balances[settle] < 0:
-                raise InputError(
-                    f"balances.{settle}", balances[settle] + margin, f"enough to open positions[{i}]"
-                )
-            update["margin"] = margin
-        specs.append(spec.model_copy(update=update))
-    return model.model_copy(update={"positions": specs, "balances": balances})
+        specs.append(spec.model_copy(update={"entry": price, "qty": qty, "notional": None, "open_at": None}))
+    return model.model_copy(update={"positions": specs})
 
 
 def _compile_modes(
@@ -367,7 +452,7 @@ def _compile_modes(
     tier_set: TierSet | None = None
     sym = side = None
     for mode in modes:
-        model = _fill_entries(portfolio_for_mode(portfolio, mode, venue), venue, entry)
+        model = portfolio_for_mode(_fill_entries(portfolio, venue, entry), mode, venue)
         model_venue = portfolio_venue(model, venue)
         plan = compile_replay(model, model_venue, _one_bar(start, when))
         if tier_set is None:
@@ -406,32 +491,51 @@ def _compile_modes(
 
 
 def _start_prices(
-    portfolio: Portfolio, venue: Venue, model: str, params: ModelParams | None, data: MarketData | None
-) -> tuple[MarketData | None, dict[str, float], dict[str, Decimal], list[str], str]:
-    """Return (data, start mark per symbol, entry of positions without one, notes, start time label)."""
+    portfolio: Portfolio, venue: Venue, data: MarketData, start_from: str
+) -> tuple[dict[str, float], dict[str, Decimal], list[str], str]:
+    """Return (start mark per symbol, entry of positions without one, notes, start time label).
+
+    ``start_from="position"``: a symbol's paths start at its first position's own ``mark`` (default its
+    ``entry``, as ``liq`` reads it); positions without ``entry`` enter at the data's last close.
+    ``start_from="data"``: every path starts at the data's last mark close.
+    """
+    if start_from not in ("position", "data"):
+        raise InputError("start_from", start_from, "position or data")
     base_venue = portfolio_venue(portfolio, venue)
-    needs_data = model == "bootstrap" or params is None or any(s.entry is None for s in portfolio.positions)
-    if data is None and needs_data:
-        data = load_scenario(DEFAULT_SCENARIO)
-    notes: list[str] = []
     start: dict[str, float] = {}
     entry: dict[str, Decimal] = {}
+    from_data: list[str] = []
     for spec in portfolio.positions:
         native = base_venue.resolve_symbol(spec.symbol)
-        if data is not None and native in data.symbols:
+        in_data = native in data.symbols
+        if in_data:
             entry.setdefault(native, to_decimal(float(data.ohlc(native, "last")[-1, CLOSE])))
-            start.setdefault(native, float(data.ohlc(native, "mark")[-1, CLOSE]))
-        if spec.mark is not None:
-            start[native] = to_float(spec.mark)
-        elif native not in start and spec.entry is not None:
-            start[native] = to_float(spec.entry)
+        own = spec.mark if spec.mark is not None else spec.entry
+        if native not in start:
+            if start_from == "position" and own is not None:
+                start[native] = to_float(own)
+            elif in_data:
+                start[native] = float(data.ohlc(native, "mark")[-1, CLOSE])
+                from_data.append(native)
         if native not in start or (spec.entry is None and native not in entry):
-            raise InputError("symbol", spec.symbol, "a symbol of the market data (or an entry and mark)")
-    start_time = "given prices"
-    if data is not None:
-        start_time = str(np.datetime_as_string(data.times[-1], unit="s")) + "Z"
-        notes.append(f"start: last bar of the data ({start_time}), {data.source}")
-    return data, start, entry, notes, start_time
+            raise InputError(
+                "symbol", spec.symbol, f"a symbol of the market data {data.symbols} (or an entry and mark)"
+            )
+    start_time = str(np.datetime_as_string(data.times[-1], unit="s")) + "Z"
+    notes: list[str] = []
+    if start_from == "data":
+        notes.append(f"paths start at the data's last mark close ({start_time})")
+    else:
+        own_marks = [s for s in start if s not in from_data]
+        if own_marks:
+            notes.append(
+                f"paths start at each position's own mark (mark, else entry): {', '.join(own_marks)}"
+            )
+        if from_data:
+            notes.append(
+                f"paths of {', '.join(from_data)} start at the data's last mark close ({start_time})"
+            )
+    return start, entry, notes, start_time
 
 
 def _bootstrap_returns(
@@ -469,6 +573,9 @@ def run_risk(
     chunk_size: int = 50_000,
     block: int = 12,
     progress: Callable[[int, int], None] | None = None,
+    vol: float | Mapping[str, float] | None = None,
+    drift: float = 0.0,
+    start_from: str = "position",
 ) -> RiskReport:
     """Simulate mark-price paths and report the liquidation risk of ``portfolio`` in each margin mode.
 
@@ -491,11 +598,12 @@ def run_risk(
         Number of paths; seed of the ``SeedSequence`` whose child ``c`` drives chunk ``c``.
     params : ModelParams, optional
         Per asset in the order of ``RiskReport.symbols`` (first appearance in the portfolio). Default:
-        volatility and correlation estimated from the data's mark closes, drift 0 (:func:`params_from_data`).
+        volatility and correlation estimated from the data's mark closes, ``vol`` and ``drift`` applied
+        (:func:`params_from_data`).
     data : MarketData, optional
-        Market data for start prices, estimation and bootstrap; default the bundled ``2025-10-10`` scenario,
-        whose last bar is the start. Positions without ``entry`` enter at the last bar's last-price close;
-        paths start at the last mark close (a position's ``mark`` overrides the start of its symbol).
+        Market data for estimation, bootstrap and the start of positions without ``entry`` (they enter at
+        its last close); default the bundled normal-market hourly history (:func:`load_history`: the
+        trailing 90 days of its window). Pass a crash scenario to ask the crash question on purpose.
     modes : sequence of {"cross", "isolated", "hybrid"}
         Margin modes, as in ``compare``.
     workers, scheduler : optional
@@ -508,6 +616,14 @@ def run_risk(
         Bootstrap block length in steps.
     progress : callable, optional
         Called with (chunks done, chunks total).
+    vol : float or mapping, optional
+        Annualised volatility replacing the estimate: one number for every symbol, or per coin
+        (``{"BTC": 0.6, "ETH": 0.8}``).
+    drift : float
+        Annualised drift of every symbol (default 0).
+    start_from : {"position", "data"}
+        ``"position"`` (default): paths start at each position's own mark (``mark``, else ``entry``, as
+        ``liq`` reads it); ``"data"``: at the data's last mark close.
 
     Returns
     -------
@@ -533,17 +649,24 @@ def run_risk(
     steps = max(1, round(days * steps_per_day))
     dt_years = 1.0 / (DAYS_PER_YEAR * steps_per_day)
 
-    data, start, entry, notes, start_time = _start_prices(portfolio, venue, model, params, data)
+    if data is None:
+        data = load_history()
+    start, entry, notes, start_time = _start_prices(portfolio, venue, data, start_from)
     tier_set, arrays, labels = _compile_modes(portfolio, venue, modes, start, entry)
     symbols = tier_set.symbols
     returns = None
+    given = resolve_vol(vol, symbols)
     if model == "bootstrap":
-        assert data is not None  # noqa: S101 - loaded by _start_prices
         returns = _bootstrap_returns(data, symbols, steps_per_day, block)
-    elif params is None:
-        assert data is not None  # noqa: S101 - loaded by _start_prices
-        params = params_from_data(data, symbols)
-        notes.append("vol and correlation estimated from the data's mark closes; drift 0")
+        shown = params_from_data(data, symbols)  # what the resampled returns carry, for the report
+        sources = {s: "realized in the data (bootstrap resamples it)" for s in symbols}
+    else:
+        if params is None:
+            params = params_from_data(data, symbols, vol=vol, drift=drift)
+            sources = {s: "given" if s in given else "estimated" for s in symbols}
+        else:
+            sources = {s: "given" for s in symbols}
+        shown = params
     if params is not None:
         params = params.validated()
         if params.assets != len(symbols):
@@ -558,7 +681,40 @@ def run_risk(
         tiers=tier_set.tiers, tables=tier_set.tables, basis_entry=int(tier_set.flags[dt.V_BASIS_ENTRY]),
     )  # fmt: skip
     results = execute(job, workers=workers, scheduler=scheduler, progress=progress)
-    return _aggregate(job, results, modes, labels, days, steps_per_day, start_time, symbols, start, notes)
+    report = _aggregate(job, results, modes, labels, days, steps_per_day, start_time, symbols, start, notes)
+    first, end = data.span
+    window = {
+        "source": data.source,
+        "start": _iso(first),
+        "end": _iso(end),
+        "interval": _interval(data),
+        "bars": len(data),
+    }
+    return replace(
+        report,
+        asset=tier_set_asset(portfolio, venue),
+        volatility={s: float(v) for s, v in zip(symbols, shown.vol, strict=True)},
+        vol_source=sources,
+        correlation=[[float(x) for x in row] for row in np.asarray(shown.corr)],
+        window=window,
+    )
+
+
+def tier_set_asset(portfolio: Portfolio, venue: Venue) -> str:
+    """Return the settlement asset of the portfolio's first position (the unit of every amount)."""
+    return instrument_for(venue, portfolio.positions[0].symbol, portfolio.positions[0]).settle
+
+
+def _iso(ts: Any) -> str:
+    return str(ts.isoformat()).replace("+00:00", "Z")
+
+
+def _interval(data: MarketData) -> str:
+    seconds = int(data.interval.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _aggregate(

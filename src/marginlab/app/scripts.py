@@ -63,12 +63,17 @@ class ScriptRequest:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StepResult:
-    """Outcome of one script step: its events, or the one-line error that rejected it."""
+    """Outcome of one script step: its events, or the one-line error that rejected it.
+
+    ``expected_refusal``: the step said ``expect = "refused"`` and was refused as expected (``ok`` is
+    False, ``error`` the venue's reason, and the run went on).
+    """
 
     op: str
     ok: bool
     error: str | None
     events: tuple[Event, ...]
+    expected_refusal: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,7 +101,8 @@ def run_script(script: Script, venue: Venue, *, keep_going: bool = False) -> Run
     """Drive an account through the script's steps.
 
     A rejected step changes nothing and records its error; without ``keep_going`` the run stops there
-    (``completed`` is False).
+    (``completed`` is False). A step with ``expect = "refused"`` that is refused is recorded and the run
+    goes on; if it goes through instead, that is the surprise that stops the run.
     """
     custom = {sym: instrument_for(venue, sym, o) for sym, o in script.instruments.items()}
     if custom:
@@ -118,9 +124,23 @@ def run_script(script: Script, venue: Venue, *, keep_going: bool = False) -> Run
         try:
             events = apply_step(account, step)
         except MarginLabError as exc:
+            refused = step.expect == "refused"
             results.append(
-                StepResult(op=step.op, ok=False, error=f"steps[{i}] ({step.op}): {exc}", events=())
+                StepResult(
+                    op=step.op,
+                    ok=False,
+                    error=f"steps[{i}] ({step.op}): {exc}",
+                    events=(),
+                    expected_refusal=refused,
+                )
             )
+            if not keep_going and not refused:
+                completed = False
+                break
+            continue
+        if step.expect == "refused":
+            surprise = f"steps[{i}] ({step.op}): expected to be refused, but {venue.name} accepted it"
+            results.append(StepResult(op=step.op, ok=False, error=surprise, events=tuple(events)))
             if not keep_going:
                 completed = False
                 break

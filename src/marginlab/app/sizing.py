@@ -42,9 +42,10 @@ class Sizing:
         r = self.result
         liq = "none" if r.liquidation_price is None else f"{r.liquidation_price.quantize(self.tick_size)}"
         warned = f", {len(r.warnings)} warning(s)" if r.warnings else ""
+        loss = "— (the stop cannot fill)" if r.loss_at_stop is None else f"{r.loss_at_stop:,.2f}"
         return (
             f"<Sizing {r.symbol} {self.side} qty {r.qty} ({r.notional:,.2f} at {r.leverage}x), liq. {liq}, "
-            f"loss at stop {r.loss_at_stop:,.2f}{warned}>"
+            f"loss at stop {loss}{warned}>"
         )
 
 

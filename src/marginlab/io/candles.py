@@ -23,6 +23,7 @@ announced with a :class:`DataGapWarning`.
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from collections.abc import Iterable, Mapping
@@ -128,6 +129,11 @@ class MarketData:
         Missing bars found in the source files.
     source : str
         Where the data came from (directory, file or scenario name).
+    substituted : Mapping[str, numpy.ndarray of bool]
+        Per symbol, the bars whose mark price is missing in the source and replaced by the last price.
+        Notes about it are computed for the bars held (:meth:`all_notes`), so a slice reports its window.
+    dropped : Mapping[str, pandas.DatetimeIndex]
+        Per symbol, bar open times of its own file dropped because another symbol lacks them.
     """
 
     index: pd.DatetimeIndex
@@ -138,6 +144,8 @@ class MarketData:
     notes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     gaps: tuple[Gap, ...] = ()
     source: str = ""
+    substituted: Mapping[str, npt.NDArray[np.bool_]] = field(default_factory=dict)
+    dropped: Mapping[str, pd.DatetimeIndex] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.index, pd.DatetimeIndex) or str(self.index.dtype) != "datetime64[ns, UTC]":
@@ -245,9 +253,38 @@ class MarketData:
         return out
 
     def all_notes(self) -> tuple[str, ...]:
-        """Return every note: data-wide notes (key ``""``) first, then ``"SYMBOL: sentence"`` in order."""
+        """Return every note: data-wide notes (key ``""``) first, then ``"SYMBOL: sentence"`` in order.
+
+        Notes on substituted mark prices, dropped bars and gaps describe the bars held (after
+        :meth:`slice`, the window), not the whole source file.
+        """
         general = tuple(self.notes.get("", ()))
-        return general + tuple(f"{s}: {n}" for s in self.symbols for n in self.notes.get(s, ()))
+        out = list(general)
+        for s in self.symbols:
+            out.extend(f"{s}: {n}" for n in self.notes.get(s, ()))
+            out.extend(f"{s}: {n}" for n in self._window_notes(s))
+        return tuple(out)
+
+    def _window_notes(self, symbol: str) -> list[str]:
+        notes = []
+        mask = self.substituted.get(symbol)
+        if mask is not None and mask.any():
+            times = self.index[mask]
+            notes.append(
+                f"mark price missing for {int(mask.sum())} of {len(mask)} bars (first {_iso(times[0])}, "
+                f"last {_iso(times[-1])}); last price used there"
+            )
+        dropped = self.dropped.get(symbol)
+        if dropped is not None and len(dropped):
+            notes.append(
+                f"{len(dropped)} bar(s) dropped: the other symbols lack them "
+                f"(first {_iso(dropped[0])}, last {_iso(dropped[-1])})"
+            )
+        gaps = [g for g in self.gaps if g.symbol == symbol]
+        if gaps:
+            missing = sum(g.missing for g in gaps)
+            notes.append(f"{missing} bar(s) missing in {len(gaps)} gap(s), first from {_iso(gaps[0].start)}")
+        return notes
 
     def slice(self, start: TimeLike | None = None, end: TimeLike | None = None) -> MarketData:
         """Return the bars with ``start <= open time < end`` (UTC when no zone is given).
@@ -272,6 +309,8 @@ class MarketData:
             mark={s: f.loc[index] for s, f in self.mark.items()},
             funding=funding,
             gaps=gaps,
+            substituted={s: m[keep] for s, m in self.substituted.items()},
+            dropped={s: d[(d >= lo) & (d < hi)] for s, d in self.dropped.items()},
         )
 
     def _check_symbol(self, symbol: str) -> str:
@@ -314,9 +353,7 @@ def load_freqtrade_dir(
         Missing folder, unknown symbol, ambiguous timeframe, or a file that is unreadable or fails
         validation (the message names the file, the row and its timestamp).
     """
-    root = Path(directory)
-    if not root.is_dir():
-        raise DataError(f"{root}: not a directory")
+    root, found = find_freqtrade_dir(directory)
     catalog = _scan_freqtrade(root)
     if not catalog:
         raise DataError(f"{root}: no freqtrade candle files (expected e.g. BTC_USDT_USDT-1h-futures.feather)")
@@ -330,7 +367,90 @@ def load_freqtrade_dir(
         if candle is None:
             raise DataError(f"{root}: no {tf} candles for {symbol}")
         parts[symbol] = _freqtrade_symbol(symbol, files, candle, tf, interval)
-    return _assemble(parts, interval, str(root))
+    data = _assemble(parts, interval, str(root))
+    if found:
+        data = replace(data, notes={**data.notes, "": (*data.notes.get("", ()), found)})
+    return data
+
+
+LAYOUTS: tuple[str, ...] = (
+    "futures",
+    "binance/futures",
+    "data/binance/futures",
+    "user_data/data/binance/futures",
+    "binance",
+    "data/binance",
+    "user_data/data/binance",
+)
+"""Where freqtrade keeps Binance candles below a folder (the futures layout first)."""
+
+
+def find_freqtrade_dir(path: str | Path) -> tuple[Path, str | None]:
+    """Return the folder holding freqtrade candle files for ``path``, and a note when it was looked up.
+
+    ``path`` may be the candle folder itself; a freqtrade root or ``user_data`` folder (the standard
+    layout ``user_data/data/binance/futures/`` is searched, see :data:`LAYOUTS`); a freqtrade
+    ``config.json`` (its ``datadir``, default ``user_data/data/<exchange>``, relative to the config's
+    folder or its parent, plus ``futures/`` when ``trading_mode`` is futures); or a folder holding a
+    ``config.json``.
+
+    Raises
+    ------
+    DataError
+        When no candle files are found; the message lists the places tried.
+    """
+    start = Path(path)
+    if start.is_file() and start.suffix == ".json":
+        return _from_config(start)
+    if not start.is_dir():
+        raise DataError(f"{start}: not a directory (nor a freqtrade config.json)")
+    if _has_candles(start):
+        return start, None
+    tried = [start]
+    for layout in LAYOUTS:
+        candidate = start / layout
+        tried.append(candidate)
+        if _has_candles(candidate):
+            return candidate, f"freqtrade data found in {candidate}"
+    config = start / "config.json"
+    if config.is_file():
+        return _from_config(config)
+    others = sorted(p for p in start.glob("user_data/data/*/futures") if _has_candles(p))
+    if others:
+        return others[0], f"freqtrade data found in {others[0]}"
+    raise DataError(
+        f"{start}: no freqtrade candle files (e.g. BTC_USDT_USDT-1h-futures.feather); looked in "
+        + ", ".join(str(t) for t in tried)
+    )
+
+
+def _from_config(config: Path) -> tuple[Path, str]:
+    try:
+        doc = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{config}: cannot read the freqtrade config ({exc})") from exc
+    if not isinstance(doc, dict):
+        raise DataError(f"{config}: not a freqtrade config (expected a JSON object)")
+    exchange = (
+        doc.get("exchange", {}).get("name", "binance") if isinstance(doc.get("exchange"), dict) else "binance"
+    )
+    datadir = Path(str(doc.get("datadir") or f"user_data/data/{exchange}"))
+    bases = [datadir] if datadir.is_absolute() else [config.parent / datadir, config.parent.parent / datadir]
+    futures = doc.get("trading_mode") == "futures"
+    tried = []
+    for base in bases:
+        for candidate in [base / "futures", base] if futures else [base, base / "futures"]:
+            tried.append(candidate)
+            if _has_candles(candidate):
+                return candidate, f"freqtrade data found in {candidate} (datadir of {config})"
+    raise DataError(
+        f"{config}: datadir {str(datadir)!r} holds no candle files; looked in "
+        + ", ".join(str(t) for t in tried)
+    )
+
+
+def _has_candles(folder: Path) -> bool:
+    return folder.is_dir() and any(_FREQTRADE_FILE.match(p.name) for p in folder.iterdir())
 
 
 def load_table(
@@ -418,6 +538,7 @@ class _SymbolData:
     notes: list[str]
     funding: pd.DataFrame | None = None
     mark: pd.DataFrame | None = None
+    substituted: npt.NDArray[np.bool_] | None = None  # per bar of ``last``: mark missing, last price used
 
 
 def _empty_funding() -> pd.DataFrame:
@@ -636,7 +757,7 @@ def _table_mark(part: _SymbolData, group: pd.DataFrame, path: Path) -> None:
     if n_sub == len(present):
         part.notes.append(f"{path.name} has no mark prices for {part.symbol}; mark = last price")
     elif n_sub:
-        part.notes.append(f"mark price missing in {n_sub} of {len(present)} bars; last price used there")
+        part.substituted = ~present
     part.mark = mark
 
 
@@ -685,7 +806,7 @@ def _choose_timeframe(root: Path, catalog: _Catalog, symbols: list[str], timefra
     options = sorted(shared or (), key=lambda tf: _timeframe_delta(tf))
     if len(options) != 1:
         found = ", ".join(options) or "none shared by all symbols"
-        raise DataError(f"{root}: pass timeframe= to choose the candle timeframe (found: {found})")
+        raise DataError(f"{root}: choose the candle timeframe with --timeframe (found: {found})")
     return options[0]
 
 
@@ -739,11 +860,7 @@ def _freqtrade_mark(part: _SymbolData, files: dict[tuple[str, str], Path], tf: s
     aligned = mark.reindex(part.last.index)
     absent = aligned.isna().any(axis=1).to_numpy()
     if absent.any():
-        times = part.last.index[absent]
-        part.notes.append(
-            f"mark price missing for {int(absent.sum())} of {len(absent)} bars (first {_iso(times[0])}, "
-            f"last {_iso(times[-1])}); last price used there"
-        )
+        part.substituted = absent  # the note is written for the bars of the window (MarketData.all_notes)
         aligned.loc[absent] = part.last.loc[absent].to_numpy()
     part.mark = aligned
 
@@ -775,14 +892,17 @@ def _assemble(parts: dict[str, _SymbolData], interval: pd.Timedelta, source: str
     index = pd.DatetimeIndex(index, name="time").as_unit("ns")
     end = index[-1] + interval
     last, mark, funding, notes = {}, {}, {}, {}
+    substituted: dict[str, npt.NDArray[np.bool_]] = {}
+    dropped: dict[str, pd.DatetimeIndex] = {}
     gaps: list[Gap] = []
     for symbol, part in parts.items():
-        dropped = len(part.last.index) - len(index)
-        if dropped:
-            part.notes.append(
-                f"{dropped} bar(s) outside the timestamps common to all symbols dropped "
-                f"(own span {_iso(part.last.index[0])} to {_iso(part.last.index[-1] + interval)})"
-            )
+        own = pd.DatetimeIndex(part.last.index).as_unit("ns")
+        extra = own.difference(index)
+        if len(extra):
+            dropped[symbol] = extra
+        if part.substituted is not None:
+            flags = pd.Series(part.substituted, index=own)
+            substituted[symbol] = flags.reindex(index, fill_value=False).to_numpy(dtype=bool)
         last[symbol] = part.last.loc[index]
         mark_frame = part.mark if part.mark is not None else part.last
         mark[symbol] = mark_frame.loc[index]
@@ -790,4 +910,4 @@ def _assemble(parts: dict[str, _SymbolData], interval: pd.Timedelta, source: str
         funding[symbol] = events[(events.index >= index[0]) & (events.index < end)]
         notes[symbol] = tuple(part.notes)
         gaps.extend(part.gaps)
-    return MarketData(index, interval, last, mark, funding, notes, tuple(gaps), source)
+    return MarketData(index, interval, last, mark, funding, notes, tuple(gaps), source, substituted, dropped)

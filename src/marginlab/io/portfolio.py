@@ -195,3 +195,38 @@ def name_position(exc: MarginLabError, i: int) -> None:
     """Prefix ``exc``'s message with the position it is about (``positions[i]: ...``), once."""
     if not str(exc).startswith("positions["):
         exc.args = (f"positions[{i}]: {exc}",)
+
+
+def account_from(portfolio: Portfolio, venue: Venue) -> Account:
+    """Return an account with the portfolio's balances and its positions that have an ``entry``.
+
+    Isolated margins are imported on top of ``[balances]`` (the one rule, see :class:`PositionSpec`).
+    """
+    account = Account(
+        portfolio_venue(portfolio, venue),
+        balances=portfolio.balances,
+        position_mode=portfolio.position_mode,
+        **account_options(portfolio, venue),
+    )
+    place_positions(account, portfolio)
+    return account
+
+
+def start_warnings(portfolio: Portfolio, venue: Venue) -> list[str]:
+    """Return one-line warnings about the book as the file states it (positions with an ``entry``).
+
+    A negative available balance at the start means the book could never have been opened: the cross
+    wallet does not cover the initial margin of the cross positions (isolated margins sit on top of
+    ``[balances]``).
+    """
+    account = account_from(portfolio, venue)
+    out = []
+    for asset in sorted({p.instrument.settle for p in account.positions}):
+        available = account.available_balance(asset)
+        if available < ZERO:
+            out.append(
+                f"the available balance is {available:.2f} {asset} at the start: this book could never have "
+                f"been opened (the cross wallet {account.wallet(asset):.2f} {asset} does not cover the "
+                f"positions' initial margin); raise balances.{asset} or lower the sizes"
+            )
+    return out

@@ -53,6 +53,10 @@ class AutoAddSpec(_Strict):
 class PositionSpec(InstrumentOverrides):
     """One position of a portfolio file (see the README for every key).
 
+    Where isolated margin comes from, the one rule every command follows: an isolated position's
+    ``margin`` (default ``qty * entry / leverage``) is its own wallet, **on top of** the portfolio's
+    ``balances`` (the cross wallet) — whether the position has an ``entry`` or opens later in a replay.
+
     ``open_at``, ``stop_loss``, ``take_profit`` and ``auto_add_margin`` are used by replay only.
     """
 
@@ -148,7 +152,11 @@ class Portfolio(_MultiAssets):
 
 
 class _Step(_Strict):
+    """Every step may say what it expects: ``expect = "refused"`` marks a step the venue must refuse
+    (a refusal then does not stop the run; the step going through does)."""
+
     op: str
+    expect: Literal["ok", "refused"] = "ok"
 
 
 class OpenStep(_Step):

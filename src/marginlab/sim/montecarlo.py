@@ -188,6 +188,33 @@ def quantiles(hist: npt.NDArray[np.int64], hours_per_step: float) -> dict[str, f
     return out
 
 
+SCHEDULER_TIMEOUT_S = 5  # a scheduler that does not answer within this is reported, not waited for (30 s)
+WORKER_TIMEOUT_S = 60  # a scheduler without workers: how long to wait for the first one to join
+
+
+def _connect(dist: Any, address: str) -> Any:
+    """Return a ``distributed.Client`` of the scheduler at ``address``; InputError if it cannot connect."""
+    try:
+        client = dist.Client(address, timeout=SCHEDULER_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(
+            "--scheduler", address, "", problem=f"cannot connect to a Dask scheduler at {address} ({reason})"
+        ) from None
+    try:
+        client.wait_for_workers(1, timeout=WORKER_TIMEOUT_S)
+    except (OSError, TimeoutError) as exc:
+        client.close()
+        raise InputError(
+            "--scheduler",
+            address,
+            "",
+            problem=f"the Dask scheduler at {address} has no worker "
+            f"(none joined within {WORKER_TIMEOUT_S} s): start one with `dask worker {address}`",
+        ) from exc
+    return client
+
+
 def execute(
     job: Job, *, workers: int | None, scheduler: str | Any | None, progress: Callable[[int, int], None] | None
 ) -> list[ChunkResult]:
@@ -210,7 +237,7 @@ def execute(
     cluster: Any = None
     client: Any
     if scheduler is not None:
-        client = scheduler if isinstance(scheduler, dist.Client) else dist.Client(scheduler)
+        client = scheduler if isinstance(scheduler, dist.Client) else _connect(dist, scheduler)
         own_client = not isinstance(scheduler, dist.Client)
     else:
         if not (isinstance(workers, int) and workers >= 1):

@@ -11,6 +11,59 @@ The liquidation condition of a group of legs (one symbol; both sides in hedge mo
 
 is linear between the prices where a leg's tier changes (``floor_k / q_i``); it is solved on every such
 interval, roots outside their interval are dropped and the one nearest the mark is kept (NaN if none).
+
+Each formula is written once in the fast core (``@njit(inline="always")`` helpers where a hot loop needs it
+inlined; :mod:`marginlab.sim.montecarlo_nb` calls the same helpers) and mirrors one exact function.
+``tests/unit/sim/test_formula_map.py`` reads this table and fails when a name on either side is renamed:
+
+==========================================  ===================================================
+fast core (``marginlab.sim.nb``)            exact function it mirrors (``marginlab.``)
+==========================================  ===================================================
+``_tier_size_nb``                           ``domain.instrument.Instrument.tier_size``
+``tier_row``, ``_tier_at_nb``               ``domain.liquidation.Leg.tier_at``
+``_tier_for_nb``                            ``domain.tiers.TierTable.tier_for``
+``leg_requirement``, ``_maintenance_nb``    ``domain.liquidation.Leg.maintenance``
+``touches``                                 ``domain.account.Account.is_liquidatable``
+``_iso_liquidatable``                       ``domain.account.Account.is_liquidatable``
+``_cross_liquidatable``                     ``domain.account.Account.is_liquidatable``
+``_band``, ``_root_above``                  ``domain.liquidation.solve_price``
+``_solve_one_nb``, ``_solve_two_nb``        ``domain.liquidation.solve_price``
+``_keep_nearest``                           ``domain.liquidation.solve_price``
+``_one_leg_bounds_nb``, ``_liq_unique_nb``  ``domain.liquidation.solve_price``
+``_liq_unique_one_nb``                      ``domain.liquidation.solve_price``
+``_liq_price_general_nb``                   ``domain.liquidation.solve_price``
+``liq_prices_nb``                           ``domain.account.Account.liquidation_price``
+``cross_fixed_nb``, ``_pool_values``        ``domain.account.Account._liquidation_group``
+``_pool_price``                             ``domain.account.Account.liquidation_price``
+``_pool_price``                             ``domain.account.Account.bankruptcy_price``
+``_upnl``                                   ``domain.position.Position.unrealized_pnl``
+``_mm``                                     ``domain.account.Account.maintenance_margin``
+``_cross_sums``                             ``domain.account.Account.cross_margin_balance``
+``_cross_sums``                             ``domain.account.Account.cross_maintenance_margin``
+``_cross_sums``                             ``domain.account.Account.cross_initial_margin``
+``_available``                              ``domain.account.Account.available_balance``
+``_round_lot_down``                         ``domain.instrument.Instrument.round_qty_down``
+``_step_down``                              ``domain.account.Account._step_down``
+``_forfeit``                                ``domain.account.Account._settle_forfeit``
+``_liquidate_isolated``                     ``domain.account.Account._liquidate_isolated``
+``_liquidate_cross``, ``_ranks_above``      ``domain.account.Account._liquidate_cross``
+``_sweep``                                  ``domain.account.Account._liquidation_sweep``
+``_auto_add``                               ``domain.account.Account._auto_add``
+``_update_marks``                           ``domain.account.Account.update_marks``
+``_open``                                   ``domain.account.Account.open``
+``_funding``                                ``domain.account.Account.apply_funding``
+``_stops``                                  ``analysis.replay._stops``
+``_book_prices``                            ``analysis.replay._record_liquidation_prices``
+``_equity``                                 ``analysis.replay._equity``
+``_worst_ratio``                            ``analysis.replay._worst_ratio``
+``replay_nb``, ``_replay_loop_nb``          ``analysis.replay.replay_exact``
+==========================================  ===================================================
+
+Bookkeeping without an exact counterpart (the engine's dicts and lists do it): ``_book_remove``, ``_emit``,
+``_close_slot``.
+
+Tolerances (named in :mod:`marginlab.sim.dtypes`): ``TIE_EPS`` (a float tie of equity and requirement is a
+tie: touching liquidates), ``ROOT_EPS`` (a price below this fraction of the entry is no price), ``LOT_EPS``.
 """
 
 # Kernels are excluded from strict typing (numba types), see pyproject; wrappers in api.py are typed.
@@ -110,15 +163,20 @@ def _tier_size_nb(tables, t, qty, price):
     return qty * price
 
 
-@njit(cache=True)
-def _tier_at_nb(tiers, tables, t, size):
-    """Return the tier row holding ``size`` (the last tier beyond the table's end)."""
-    start = int(tables[t, T_START])
-    last = start + int(tables[t, T_COUNT]) - 1
+@njit(cache=True, inline="always")
+def tier_row(tiers, start, last, size):
+    """Return the row of ``tiers[start:last + 1]`` holding ``size`` (``last`` beyond the table's end)."""
     for k in range(start, last):
         if size <= tiers[k, CAP]:
             return k
     return last
+
+
+@njit(cache=True)
+def _tier_at_nb(tiers, tables, t, size):
+    """Return the tier row of table ``t`` holding ``size`` (the last tier beyond the table's end)."""
+    start = int(tables[t, T_START])
+    return tier_row(tiers, start, start + int(tables[t, T_COUNT]) - 1, size)
 
 
 @njit(cache=True)
@@ -130,11 +188,17 @@ def _tier_for_nb(tiers, tables, t, size):
     return k
 
 
+@njit(cache=True, inline="always")
+def leg_requirement(qty, basis_price, price, mmr, cum, close_fee):
+    """Return one leg's maintenance requirement on a tier (``mmr``, ``cum``), close fee included."""
+    return qty * basis_price * mmr - cum + qty * price * close_fee
+
+
 @njit(cache=True)
 def _maintenance_nb(tiers, tables, basis_entry, t, qty, entry, price):
     basis_price = entry if basis_entry else price
     k = _tier_at_nb(tiers, tables, t, _tier_size_nb(tables, t, qty, basis_price))
-    return qty * basis_price * tiers[k, MMR] - tiers[k, CUM] + qty * price * tables[t, T_CLOSE_FEE]
+    return leg_requirement(qty, basis_price, price, tiers[k, MMR], tiers[k, CUM], tables[t, T_CLOSE_FEE])
 
 
 @njit(cache=True, inline="always")
@@ -163,6 +227,31 @@ def _keep_nearest(root, best, ref, floor):
     return best
 
 
+@njit(cache=True, inline="always")
+def _band(tiers, k, last, s, f):
+    """Return ``(d, lo, hi)`` of tier row ``k`` for one leg of side ``s`` (close-fee rate ``f``).
+
+    On the tier the leg's root in notional is ``N = (y - cum_k) / d`` with ``y = s q E - fixed`` and
+    ``d = s - mmr_k - f``; it lies in ``[floor_k, cap_k]`` (the last tier open-ended) iff
+    ``lo <= y - cum_k <= hi``. No root when ``d == 0`` (``lo``, ``hi`` are then meaningless).
+    """
+    d = s - tiers[k, MMR] - f
+    lo = tiers[k, FLOOR] * d
+    hi = np.inf * d if k == last else tiers[k, CAP] * d
+    if d < 0.0:
+        lo, hi = hi, lo
+    return d, lo, hi
+
+
+@njit(cache=True, inline="always")
+def _root_above(intercept, slope, floor):
+    """Return the root of ``intercept + slope * P`` if above ``floor``, else NaN (also without a slope)."""
+    if slope == 0.0:
+        return np.nan
+    root = -intercept / slope
+    return root if root > floor else np.nan
+
+
 @njit(cache=True)
 def _solve_one_nb(tiers, tables, basis_entry, t, s, q, e, fixed, ref, maintenance):
     """Return the price at which one leg's pool equity meets its requirement (NaN: none)."""
@@ -181,24 +270,17 @@ def _solve_one_nb(tiers, tables, basis_entry, t, s, q, e, fixed, ref, maintenanc
         else:
             slope = s * q - q * m - q * f
             intercept = fixed - s * q * e + c
-        if slope == 0.0:
-            return np.nan
-        root = -intercept / slope
-        return root if root > floor else np.nan
+        return _root_above(intercept, slope, floor)
     # in notional N = q * P on tier k: (s - m_k - f) N = s q E - fixed - cum_k, valid in [floor_k, cap_k]
     start = int(tables[t, T_START])
     last = start + int(tables[t, T_COUNT]) - 1
     y = s * q * e - fixed
     best = np.nan
     for k in range(start, last + 1):
-        d = s - tiers[k, MMR] - f
+        d, lo, hi = _band(tiers, k, last, s, f)
         if d == 0.0:
             continue
         yk = y - tiers[k, CUM]
-        lo = tiers[k, FLOOR] * d
-        hi = np.inf * d if k == last else tiers[k, CAP] * d
-        if d < 0.0:
-            lo, hi = hi, lo
         if lo <= yk <= hi:
             best = _keep_nearest(yk / d / q, best, ref, floor)
     return best
@@ -209,11 +291,7 @@ def _solve_two_nb(tiers, tables, basis_entry, t, s1, q1, e1, s2, q2, e2, fixed, 
     """Return the shared liquidation price of two legs of one symbol (hedge mode, cross); NaN: none."""
     floor = ROOT_EPS * max(e1, e2)
     if not maintenance:
-        slope = s1 * q1 + s2 * q2
-        if slope == 0.0:
-            return np.nan
-        root = -(fixed - s1 * q1 * e1 - s2 * q2 * e2) / slope
-        return root if root > floor else np.nan
+        return _root_above(fixed - s1 * q1 * e1 - s2 * q2 * e2, s1 * q1 + s2 * q2, floor)
     f = tables[t, T_CLOSE_FEE]
     base_slope = s1 * q1 + s2 * q2 - (q1 + q2) * f
     base_icpt = fixed - s1 * q1 * e1 - s2 * q2 * e2
@@ -225,10 +303,7 @@ def _solve_two_nb(tiers, tables, basis_entry, t, s1, q1, e1, s2, q2, e2, fixed, 
             icpt -= q1 * e1 * tiers[k1, MMR] + q2 * e2 * tiers[k2, MMR]
         else:
             slope -= q1 * tiers[k1, MMR] + q2 * tiers[k2, MMR]
-        if slope == 0.0:
-            return np.nan
-        root = -icpt / slope
-        return root if root > floor else np.nan
+        return _root_above(icpt, slope, floor)
     start = int(tables[t, T_START])
     last = start + int(tables[t, T_COUNT]) - 1
     k1, k2 = start, start
@@ -282,13 +357,9 @@ def _one_leg_bounds_nb(tiers, tables, basis_entry):
         for c in range(2):
             s = 1.0 if c == 0 else -1.0
             for k in range(start, last + 1):
-                d = s - tiers[k, MMR] - f
+                d, lo, hi = _band(tiers, k, last, s, f)
                 if d == 0.0:
                     continue
-                lo = tiers[k, FLOOR] * d
-                hi = np.inf * d if k == last else tiers[k, CAP] * d
-                if d < 0.0:
-                    lo, hi = hi, lo
                 slope[k, c] = d
                 ylo[k, c] = lo + tiers[k, CUM]
                 yhi[k, c] = hi + tiers[k, CUM]
@@ -490,94 +561,58 @@ def _cross_liquidatable(pos, st, sym_st, tiers, tables, flags, book, cnt, acc):
 
 
 @njit(cache=True)
-def _pool_price(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, p, maintenance):
-    """Return the liquidation (or, without maintenance, bankruptcy) price of position ``p``; NaN: none."""
+def _pool_values(pos, st, sym_st, tiers, tables, flags, book, cnt, maintenance, val):
+    """Write what each cross position adds to the other symbols' ``fixed`` to ``val[b]`` (book order).
+
+    uPnL minus maintenance (liquidation prices), or uPnL alone (``maintenance`` false: bankruptcy prices).
+    """
+    for b in range(cnt[C_NBOOK]):
+        p = book[b]
+        if pos[p].mode == CROSS:
+            v = _upnl(pos, st, sym_st, p)
+            if maintenance:
+                v -= _mm(pos, st, sym_st, tiers, tables, flags, p)
+            val[b] = v
+
+
+@njit(cache=True)
+def _pool_price(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, p, maintenance):
+    """Return the liquidation (or, without maintenance, bankruptcy) price of position ``p``; NaN: none.
+
+    ``val`` holds :func:`_pool_values` of the same ``maintenance`` (read for cross positions only).
+    """
     sym = pos[p].sym
     mark = sym_st[sym, Y_MARK]
     basis_entry = flags[V_BASIS_ENTRY]
+    s, q, e = pos[p].side, st[p, S_QTY], st[p, S_ENTRY]
     if pos[p].mode == ISOLATED:
-        return _solve_one_nb(
-            tiers,
-            tables,
-            basis_entry,
-            sym,
-            pos[p].side,
-            st[p, S_QTY],
-            st[p, S_ENTRY],
-            st[p, S_MARGIN],
-            mark,
-            maintenance,
-        )
+        return _solve_one_nb(tiers, tables, basis_entry, sym, s, q, e, st[p, S_MARGIN], mark, maintenance)
+    # cross: the wallet and the other symbols' values back every cross position of this symbol
     fixed = acc[A_WALLET]
     other = -1
-    for b in range(cnt[C_NBOOK]):
-        q = book[b]
-        if pos[q].mode != CROSS or q == p:
+    for c in range(cnt[C_NBOOK]):
+        o = book[c]
+        if pos[o].mode != CROSS or o == p:
             continue
-        if pos[q].sym == sym:
-            other = q
-            continue
-        fixed += _upnl(pos, st, sym_st, q)
-        if maintenance:
-            fixed -= _mm(pos, st, sym_st, tiers, tables, flags, q)
+        if pos[o].sym == sym:
+            other = o
+        else:
+            fixed += val[c]
     if other < 0:
-        return _solve_one_nb(
-            tiers,
-            tables,
-            basis_entry,
-            sym,
-            pos[p].side,
-            st[p, S_QTY],
-            st[p, S_ENTRY],
-            fixed,
-            mark,
-            maintenance,
-        )
+        return _solve_one_nb(tiers, tables, basis_entry, sym, s, q, e, fixed, mark, maintenance)
     # the engine lists the group in book order; the solution does not depend on it
     return _solve_two_nb(
-        tiers, tables, basis_entry, sym, pos[p].side, st[p, S_QTY], st[p, S_ENTRY],
-        pos[other].side, st[other, S_QTY], st[other, S_ENTRY], fixed, mark, maintenance,
+        tiers, tables, basis_entry, sym, s, q, e, pos[other].side, st[other, S_QTY], st[other, S_ENTRY],
+        fixed, mark, maintenance,
     )  # fmt: skip
 
 
 @njit(cache=True)
 def _book_prices(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, out):
     """Write the liquidation price of every open position (book order) to ``out[b]``; NaN: none."""
-    n_book = cnt[C_NBOOK]
-    basis_entry = flags[V_BASIS_ENTRY]
-    for b in range(n_book):
-        p = book[b]
-        if pos[p].mode == CROSS:
-            val[b] = _upnl(pos, st, sym_st, p) - _mm(pos, st, sym_st, tiers, tables, flags, p)
-    for b in range(n_book):
-        p = book[b]
-        sym = pos[p].sym
-        mark = sym_st[sym, Y_MARK]
-        if pos[p].mode == ISOLATED:
-            out[b] = _solve_one_nb(
-                tiers, tables, basis_entry, sym, pos[p].side, st[p, S_QTY], st[p, S_ENTRY], st[p, S_MARGIN],
-                mark, True,
-            )  # fmt: skip
-            continue
-        fixed = acc[A_WALLET]
-        other = -1
-        for c in range(n_book):
-            q = book[c]
-            if pos[q].mode != CROSS or q == p:
-                continue
-            if pos[q].sym == sym:
-                other = q
-            else:
-                fixed += val[c]
-        if other < 0:
-            out[b] = _solve_one_nb(
-                tiers, tables, basis_entry, sym, pos[p].side, st[p, S_QTY], st[p, S_ENTRY], fixed, mark, True
-            )
-        else:
-            out[b] = _solve_two_nb(
-                tiers, tables, basis_entry, sym, pos[p].side, st[p, S_QTY], st[p, S_ENTRY],
-                pos[other].side, st[other, S_QTY], st[other, S_ENTRY], fixed, mark, True,
-            )  # fmt: skip
+    _pool_values(pos, st, sym_st, tiers, tables, flags, book, cnt, True, val)
+    for b in range(cnt[C_NBOOK]):
+        out[b] = _pool_price(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, book[b], True)
 
 
 @njit(cache=True)
@@ -674,7 +709,7 @@ def _close_slot(st, book, cnt, p):
 
 
 @njit(cache=True)
-def _liquidate_isolated(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, p):
+def _liquidate_isolated(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, p, wk):
     while _iso_liquidatable(pos, st, sym_st, tiers, tables, flags, p):
         r = _step_down(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, p)
         if r < 0:
@@ -685,7 +720,7 @@ def _liquidate_isolated(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, e
         return _OK
     t = pos[p].sym
     mark = sym_st[t, Y_MARK]
-    bankruptcy = _pool_price(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, p, False)
+    bankruptcy = _pool_price(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, wk[4], p, False)
     equity = st[p, S_MARGIN] + _upnl(pos, st, sym_st, p)
     fee, returned = _forfeit(flags, equity, st[p, S_QTY] * mark, tables[t, T_LIQ_FEE])
     acc[A_WALLET] += returned
@@ -698,8 +733,8 @@ def _liquidate_isolated(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, e
 
 @njit(cache=True)
 def _liquidate_cross(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, wk):
-    # scratch rows of wk (4, P): tried flags, members, bankruptcy prices, uPnL (no allocation here)
-    tried, members, bankruptcy, upnl = wk[0], wk[1], wk[2], wk[3]
+    # scratch rows of wk (5, P): tried flags, members, bankruptcy prices, uPnL, pool values (no allocation)
+    tried, members, bankruptcy, upnl, val = wk[0], wk[1], wk[2], wk[3], wk[4]
     while _cross_liquidatable(pos, st, sym_st, tiers, tables, flags, book, cnt, acc):
         # candidates by maintenance margin, then (symbol, side), descending: the engine's sort, reversed
         for j in range(tried.shape[0]):
@@ -737,9 +772,10 @@ def _liquidate_cross(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, 
             upnl_total += _upnl(pos, st, sym_st, q)
     equity = acc[A_WALLET] + upnl_total
     fee, returned = _forfeit(flags, equity, notional, tables[pos[int(members[0])].sym, T_LIQ_FEE])
+    _pool_values(pos, st, sym_st, tiers, tables, flags, book, cnt, False, val)
     for m in range(n):
         q = int(members[m])
-        bankruptcy[m] = _pool_price(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, q, False)
+        bankruptcy[m] = _pool_price(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, q, False)
         upnl[m] = _upnl(pos, st, sym_st, q)
     acc[A_WALLET] = returned
     for m in range(n):
@@ -771,7 +807,7 @@ def _sweep(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, wk):
     while b < cnt[C_NBOOK]:
         p = book[b]
         if pos[p].mode == ISOLATED and _iso_liquidatable(pos, st, sym_st, tiers, tables, flags, p):
-            code = _liquidate_isolated(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, p)
+            code = _liquidate_isolated(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, p, wk)
             if code != _OK:
                 return code
             if st[p, S_OPEN] == 0.0:
@@ -1031,7 +1067,7 @@ def replay_nb(
     at_close = np.full(n_sym, CLOSE, np.int64)
     val = np.empty(max(n_pos, 1))
     prices = np.empty(max(n_pos, 1))
-    wk = np.empty((4, max(n_pos, 1)))
+    wk = np.empty((5, max(n_pos, 1)))
     return _replay_loop_nb(
         pos, st, sym_st, acc, book, cnt, tiers, tables, flags, last, mark, funding, extremes,
         equity, ratio, liq, key_first, closest, ev, info,

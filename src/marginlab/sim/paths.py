@@ -36,6 +36,7 @@ __all__ = [
     "jump_increments",
     "log_paths",
     "log_returns",
+    "parse_vol",
     "price_paths",
     "student_t_increments",
 ]
@@ -142,6 +143,40 @@ def estimate_params(returns: FloatArray, *, periods_per_year: float) -> ModelPar
         corr = np.where(np.isfinite(raw), raw, 0.0)
         np.fill_diagonal(corr, 1.0)
     return ModelParams(vol=vol, drift=drift, corr=corr)
+
+
+def parse_vol(text: str) -> float | dict[str, float]:
+    """Parse ``--vol``: ``"0.8"`` or ``"80%"`` for every coin, or ``"BTC=0.6,ETH=80%"`` per coin.
+
+    Values are annualised volatilities of log returns as fractions (``80%`` is read as 0.8), >= 0.
+
+    Raises
+    ------
+    InputError
+        Naming the part that is not a number, a negative one, or an empty coin.
+    """
+
+    def value(part: str, raw: str) -> float:
+        raw = raw.strip()
+        scale = 100.0 if raw.endswith("%") else 1.0
+        try:
+            number = float(raw.removesuffix("%")) / scale
+        except ValueError:
+            raise InputError("--vol", part, "an annualised volatility such as 0.8 or 80%") from None
+        if not (math.isfinite(number) and number >= 0):
+            raise InputError("--vol", part, "a volatility >= 0")
+        return number
+
+    text = text.strip()
+    if "=" not in text:
+        return value(text, text)
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        coin, sep, raw = part.partition("=")
+        if not sep or not coin.strip():
+            raise InputError("--vol", part, "COIN=VOL, e.g. BTC=0.6,ETH=0.8")
+        out[coin.strip().upper()] = value(part, raw)
+    return out
 
 
 def _check_size(steps: int, paths: int, dt: float) -> None:

@@ -86,7 +86,9 @@ def test_freqtrade_round_trip(tmp_path: Path) -> None:
     assert "no mark-price file" in eth_notes and "mark = last" in eth_notes
     assert "no funding-rate file" in eth_notes
     assert data.mark["ETHUSDT"].equals(data.last["ETHUSDT"])
-    assert any("outside the timestamps common" in n for n in data.notes["BTCUSDT"])
+    assert any(
+        n.startswith("BTCUSDT: ") and "dropped: the other symbols lack them" in n for n in data.all_notes()
+    )
     assert data.ohlc("BTCUSDT", "mark").shape == (22, 4)
     assert data.times.dtype == np.dtype("datetime64[ns]")
     assert data.gaps == ()
@@ -110,14 +112,14 @@ def test_finer_mark_is_aggregated_and_missing_mark_bars_substituted(tmp_path: Pa
     first = data.mark["XRPUSDT"].iloc[0]
     assert list(first) == [50.0, 50.0 + 11 + 2, 48.0, 50.0 + 11 + 1]
     assert data.mark["XRPUSDT"].iloc[2].equals(data.last["XRPUSDT"].iloc[2])
-    notes = " ".join(data.notes["XRPUSDT"])
+    notes = " ".join(n for n in data.all_notes() if n.startswith("XRPUSDT: "))
     assert "aggregated from 5m" in notes and "missing for 1 of 3 bars" in notes
 
 
 def test_timeframe_choice_and_unknown_symbol(tmp_path: Path) -> None:
     write(candles(4), tmp_path / "BTC_USDT_USDT-1h-futures.feather")
     write(candles(4, step="15min"), tmp_path / "BTC_USDT_USDT-15m-futures.feather")
-    with pytest.raises(DataError, match="timeframe="):
+    with pytest.raises(DataError, match="--timeframe"):
         load_freqtrade_dir(tmp_path)
     assert load_freqtrade_dir(tmp_path, timeframe="15m").interval == pd.Timedelta("15min")
     with pytest.raises(DataError, match=r"DOGEUSDT.*available: BTCUSDT"):
@@ -314,7 +316,7 @@ def test_parquet_long_format_with_mark_and_funding(tmp_path: Path) -> None:
     assert data.symbols == ("BTCUSDT", "ETHUSDT")
     assert data.mark["BTCUSDT"]["low"].iloc[0] == 99.0
     assert data.mark["BTCUSDT"].iloc[5].equals(data.last["BTCUSDT"].iloc[5])
-    assert any("missing in 1 of 6 bars" in n for n in data.notes["BTCUSDT"])
+    assert any(n.startswith("BTCUSDT: mark price missing for 1 of 6 bars") for n in data.all_notes())
     assert any("mark = last price" in n for n in data.notes["ETHUSDT"])
     assert data.funding_per_bar("BTCUSDT")[4] == -0.003
     assert any("funding = 0" in n for n in data.notes["ETHUSDT"])
@@ -368,3 +370,43 @@ def test_no_warning_for_clean_data(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_freqtrade_dir(tmp_path)
+
+
+# -- finding the freqtrade layout, window-only notes -------------------------------------------------
+
+
+def _standard_layout(root: Path) -> Path:
+    folder = root / "user_data" / "data" / "binance" / "futures"
+    folder.mkdir(parents=True)
+    write(candles(48), folder / "BTC_USDT_USDT-1h-futures.feather")
+    write(candles(48 * 12, step="5min"), folder / "BTC_USDT_USDT-5m-futures.feather")
+    mark = candles(48, base=100.5)
+    mark.loc[40:, ["open", "high", "low", "close"]] = np.nan  # the mark file ends early
+    write(mark.dropna(), folder / "BTC_USDT_USDT-1h-mark.feather")
+    return folder
+
+
+def test_the_standard_layout_is_found_from_the_root_and_from_a_config(tmp_path: Path) -> None:
+    folder = _standard_layout(tmp_path)
+    data = load_freqtrade_dir(tmp_path, timeframe="1h")
+    assert data.source == str(folder)
+    assert f"freqtrade data found in {folder}" in data.all_notes()
+    config = tmp_path / "user_data" / "config.json"
+    config.write_text('{"trading_mode": "futures", "datadir": "user_data/data/binance"}', encoding="utf-8")
+    assert load_freqtrade_dir(config, timeframe="5m").source == str(folder)
+    with pytest.raises(DataError, match=r"choose the candle timeframe with --timeframe \(found: 5m, 1h\)"):
+        load_freqtrade_dir(tmp_path)
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    with pytest.raises(DataError, match=r"looked in .*elsewhere/user_data/data/binance/futures"):
+        load_freqtrade_dir(empty)
+
+
+def test_notes_describe_the_window_not_the_whole_file(tmp_path: Path) -> None:
+    _standard_layout(tmp_path)
+    data = load_freqtrade_dir(tmp_path, timeframe="1h")
+    assert any("mark price missing for 8 of 48 bars" in n for n in data.all_notes())
+    early = data.slice(T0, T0 + pd.Timedelta("24h"))
+    assert not any("mark price missing" in n for n in early.all_notes())
+    late = data.slice(T0 + pd.Timedelta("44h"), None)
+    assert any("mark price missing for 4 of 4 bars" in n for n in late.all_notes())

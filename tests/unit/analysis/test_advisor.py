@@ -178,3 +178,89 @@ def test_bad_trades_are_clear_errors() -> None:
         parse_trade("BTCUSDT long size=3")
     with pytest.raises(InputError, match="side"):
         parse_trade("BTCUSDT sideways notional=10")
+
+
+# --- one rule for the recommendation and the revisit list ----------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+MIXED = market(0.5, calm_end=False)
+profiles = st.builds(
+    Profile,
+    experience=st.sampled_from(list(Experience)),
+    risk=st.sampled_from(list(Tolerance)),
+    monitoring=st.booleans(),
+)
+position = st.fixed_dictionaries(
+    {
+        "side": st.sampled_from(["long", "short"]),
+        "leverage": st.sampled_from(["2", "5", "10", "20", "50"]),
+        "mode": st.sampled_from(["cross", "isolated"]),
+        "notional": st.sampled_from(["500", "2000", "10000"]),
+    }
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    profile=profiles,
+    held=st.lists(position, max_size=4),
+    trade=position,
+    trade_symbol=st.sampled_from(SYMBOLS),
+)
+def test_the_recommendation_and_the_revisit_list_never_disagree(
+    profile: Profile, held: list[dict[str, str]], trade: dict[str, str], trade_symbol: str
+) -> None:
+    specs = [{"symbol": s, **p} for s, p in zip(SYMBOLS, held, strict=False)]
+    book = portfolio(*specs)
+    words = f"{trade_symbol} {trade['side']} notional={trade['notional']} leverage={trade['leverage']}"
+    advice = advise(book, parse_trade(words), BINANCE, MIXED, profile)
+    flagged = {int(f.split("]")[0].removeprefix("positions[")): f for f in advice.flags}
+    adds_to = next(
+        (i for i, s in enumerate(specs) if s["symbol"] == trade_symbol and s["side"] == trade["side"]), None
+    )
+    assert adds_to not in flagged  # the position the trade adds to is the recommendation's subject
+    for i, spec in enumerate(specs):
+        if i == adds_to:
+            continue
+        rest = portfolio(*(s for j, s in enumerate(specs) if j != i))
+        # the held position asked about as a trade beside the rest of the book: the same answer
+        as_trade = parse_trade(
+            f"{spec['symbol']} {spec['side']} notional={spec['notional']} leverage={spec['leverage']}"
+        )
+        fits = advise(rest, as_trade, BINANCE, MIXED, profile).recommendation
+        if i in flagged:
+            assert fits.value != spec["mode"] and f"favour {fits}" in flagged[i]
+            assert "close it and reopen it" in flagged[i]  # Binance: no mode switch with a position open
+        else:
+            assert fits.value == spec["mode"]
+
+
+def test_a_trade_in_a_held_symbol_is_advice_on_adding_to_it() -> None:
+    book = portfolio(
+        {
+            "symbol": "DOGEUSDT",
+            "side": "long",
+            "qty": "5000",
+            "entry": "0.2",
+            "leverage": "25",
+            "mode": "cross",
+        }
+    )
+    advice = advise(
+        book,
+        parse_trade("DOGEUSDT long notional=1000 leverage=25"),
+        BINANCE,
+        market(0.8),
+        Profile(experience=Experience.NEW, monitoring=False),
+    )
+    assert advice.recommendation is MarginMode.ISOLATED
+    assert advice.adds_to == "positions[0] DOGEUSDT long (cross)"
+    assert advice.action.startswith("the open DOGEUSDT long position is cross; the criteria favour isolated")
+    assert "close it and reopen it isolated" in advice.action
+    assert advice.flags == ()
+    okx = advise(
+        book, parse_trade("DOGEUSDT long notional=1000 leverage=25"), get_venue("okx"), market(0.8),
+        Profile(experience=Experience.NEW, monitoring=False),
+    )  # fmt: skip
+    assert "switch it to isolated in place" in okx.action

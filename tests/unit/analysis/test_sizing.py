@@ -160,3 +160,35 @@ def test_cli_strict_exits_non_zero_when_the_stop_comes_after_liquidation() -> No
     bad = runner.invoke(cli, [*args[:-1], "--risk", "lots"])
     assert bad.exit_code == 2
     assert "risk" in bad.stderr
+
+
+def test_a_stop_past_liquidation_gets_the_highest_safe_leverage_and_no_loss_figure() -> None:
+    result = size_position(request(leverage=D(50)), BINANCE)
+    assert result.loss_at_stop is None  # the stop can never fill: no loss "at the stop" is a result
+    # isolated LP = 100000 (1 - 1/L) / 0.996 must be <= 97000 - 0.5 % of 100000 = 96500: L <= 25.7
+    assert result.safe_leverage == D(25)
+    assert result.safe_margin == D("3200") / 25
+    assert "at most 25x (margin 128.00 USDT)" in result.warnings[0]
+    check = size_position(request(leverage=D(25)), BINANCE)
+    assert check.warnings == () and check.loss_at_stop is not None
+    assert size_position(request(leverage=D(26)), BINANCE).warnings != ()
+
+
+def test_a_cross_position_is_sized_within_the_current_book() -> None:
+    from marginlab.io.schema import Portfolio, parse
+
+    # the book's cross wallet (3,000) is mostly eaten by an ETH long marked 1,300 below its entry
+    eth = {"symbol": "ETHUSDT", "side": "long", "qty": "2", "entry": "4000", "mark": "2700", "leverage": "50"}
+    book = parse(Portfolio, {"balances": {"USDT": "3000"}, "positions": [eth]})
+    ask = {"mode": MarginMode.CROSS, "equity": D(30000), "stop": D(98000), "leverage": D(50)}
+    alone = size_position(request(**ask), BINANCE)
+    assert alone.liquidation_price is None and alone.warnings == ()
+    within = size_position(request(**ask, book=book), BINANCE)
+    assert within.qty == D("0.142")  # 300 / (2000 + 0.0005 * 198000), within the available 292 at 50x
+    # BTC's cross LP: the book's wallet + ETH uPnL - ETH maintenance back it (exact engine)
+    assert within.liquidation_price is not None and D(97700) < within.liquidation_price < D(97750)
+    assert within.stop_warning and within.loss_at_stop is not None  # reachable, but inside the buffer
+    assert within.safe_equity is not None
+    assert f"{within.safe_equity:.2f} USDT more in the book's cross wallet" in within.warnings[0]
+    topped = book.model_copy(update={"balances": {"USDT": D(3000) + within.safe_equity}})
+    assert size_position(request(**ask, book=topped), BINANCE).warnings == ()

@@ -11,6 +11,8 @@ from scipy.stats import norm
 
 from marginlab.app.risk import parse_horizon, run_risk
 from marginlab.errors import InputError
+from marginlab.io.history import load_history
+from marginlab.io.scenarios import load_scenario
 from marginlab.io.schema import Portfolio, parse
 from marginlab.render import risk_json
 from marginlab.rules import get_venue
@@ -19,6 +21,7 @@ from marginlab.sim.montecarlo import expected_shortfall, wilson
 from marginlab.sim.paths import ModelParams
 
 VENUE = get_venue("binance")
+CRASH = load_scenario("2025-10-10")
 BGK = 0.5826  # Broadie-Glasserman-Kou: -zeta(1/2) / sqrt(2 pi)
 
 
@@ -76,7 +79,7 @@ def book() -> Portfolio:
 def test_same_seed_same_report_whatever_the_workers(model: str) -> None:
     from distributed import Client, LocalCluster
 
-    kwargs = {"model": model, "horizon": "12h", "paths": 3000, "seed": 5, "chunk_size": 1000}
+    kwargs = {"model": model, "horizon": "12h", "paths": 3000, "seed": 5, "chunk_size": 1000, "data": CRASH}
     local = risk_json(run_risk(book(), VENUE, **kwargs))  # type: ignore[arg-type]
     with (
         LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
@@ -101,7 +104,7 @@ def test_chunks_are_independent_units() -> None:
 
 
 def test_modes_follow_the_documented_semantics() -> None:
-    report = run_risk(book(), VENUE, horizon="1d", paths=4000, seed=1)
+    report = run_risk(book(), VENUE, horizon="1d", paths=4000, seed=1, data=CRASH)
     iso, cross = report.modes["isolated"], report.modes["cross"]
     margins = 40000 / 10 + 20000 / 10 + 15000 / 20
     assert iso.start_equity == pytest.approx(cross.start_equity)
@@ -149,8 +152,51 @@ def test_bad_arguments() -> None:
     with pytest.raises(InputError):
         run_risk(book(), VENUE, paths=0)
     with pytest.raises(InputError):
-        run_risk(book(), VENUE, model="bootstrap", steps_per_day=7, paths=10)
+        run_risk(book(), VENUE, model="bootstrap", steps_per_day=7, paths=10, data=CRASH)
     params = ModelParams(vol=np.array([0.5]), drift=np.zeros(1), corr=np.eye(1))
     with pytest.raises(InputError):
         run_risk(book(), VENUE, params=params, paths=10)
     assert Decimal("1") > 0
+
+
+def test_paths_start_at_the_position_s_own_mark_unless_the_data_s_price_is_asked_for() -> None:
+    # a 20x isolated long booked at 100,000 without a mark (liq reads mark = entry): about 25 % one-day
+    # liquidation risk at 80 % volatility, whatever the data's last price (BTC ~115k in the crash data)
+    portfolio = one_position("long", "20").model_copy(
+        update={
+            "positions": [
+                one_position("long", "20").positions[0].model_copy(update={"entry": Decimal(100000)})
+            ]
+        }
+    )
+    kwargs = {"horizon": "1d", "paths": 20_000, "seed": 2, "vol": 0.8, "data": CRASH, "modes": ("isolated",)}
+    own = run_risk(portfolio, VENUE, **kwargs)  # type: ignore[arg-type]
+    assert own.start_prices["BTCUSDT"] == 100000.0
+    assert 0.2 < own.modes["isolated"].positions[0].p_liquidation < 0.3
+    data = run_risk(portfolio, VENUE, start_from="data", **kwargs)  # type: ignore[arg-type]
+    assert data.start_prices["BTCUSDT"] == float(CRASH.ohlc("BTCUSDT", "mark")[-1, 3])
+    assert data.modes["isolated"].positions[0].p_liquidation < 0.01
+
+
+def test_default_volatility_is_the_bundled_normal_market_window_and_is_reported() -> None:
+    report = run_risk(book(), VENUE, horizon="1d", paths=1000, seed=1, modes=("hybrid",))
+    history = load_history()
+    closes = np.log(history.ohlc("ETHUSDT", "mark")[:, 3])
+    expected = float(np.std(np.diff(closes), ddof=1) * math.sqrt(365 * 24))
+    assert report.volatility["ETHUSDT"] == pytest.approx(expected)
+    assert 0.3 < report.volatility["BTCUSDT"] < 1.0  # a normal market, not the crash window's > 100 %
+    doc = risk_json(report)
+    assert doc["volatility"]["ETHUSDT"]["source"] == "estimated"
+    assert doc["estimation_window"]["start"] == "2025-11-21T18:00:00Z"
+    assert doc["estimation_window"]["interval"] == "1h"
+    assert doc["asset"] == "USDT" and "positive = money lost" in doc["amounts"]
+
+
+def test_volatility_per_coin_overrides_the_estimate_of_that_coin_only() -> None:
+    report = run_risk(book(), VENUE, paths=500, seed=1, vol={"BTC": 0.6, "ETHUSDT": 0.9}, modes=("hybrid",))
+    assert report.volatility["BTCUSDT"] == 0.6 and report.volatility["ETHUSDT"] == 0.9
+    assert report.vol_source == {"BTCUSDT": "given", "ETHUSDT": "given", "SOLUSDT": "estimated"}
+    every = run_risk(book(), VENUE, paths=500, seed=1, vol=0.5, modes=("hybrid",))
+    assert set(every.volatility.values()) == {0.5}
+    with pytest.raises(InputError, match="a coin of the portfolio"):
+        run_risk(book(), VENUE, paths=10, vol={"ADA": 0.5})

@@ -76,7 +76,10 @@ def test_request_exchange_overrides_the_document() -> None:
 
 
 def test_script_runs_step_by_step_and_stops_at_a_rejected_step() -> None:
-    script = inputs.read_script(EXAMPLES / "seed_crash.toml")
+    expected = inputs.read_script(EXAMPLES / "seed_crash.toml")
+    assert scripts.run(scripts.ScriptRequest(script=expected)).steps[5].expected_refusal  # it goes on
+    steps = [s.model_copy(update={"expect": "ok"}) for s in expected.steps]
+    script = expected.model_copy(update={"steps": steps})  # the mode switch no longer expected refused
     stopped = scripts.run(scripts.ScriptRequest(script=script))
     assert not stopped.completed
     assert stopped.steps[-1].ok is False and "mode" in (stopped.steps[-1].error or "")

@@ -302,3 +302,12 @@ def test_pool_conserves_every_asset_and_never_stays_liquidatable(
         if account.positions:
             assert not account.multi_assets_margin().is_liquidatable()
         event("pool liquidated" if account.collateral_seized else "pool intact")
+
+
+def test_ccxt_view_reports_the_pool_as_the_cross_collateral() -> None:
+    from marginlab.app.calculator import ccxt_position
+
+    account = btc_long_on_btc_wallet()
+    view = ccxt_position(account, account.position("BTCUSDT"))
+    assert view["collateral"] == D(95_000)  # 1 BTC at 100,000 after the 95 % haircut, USDT ask 1
+    assert view["marginRatio"] == D(500) / D(95_000)

@@ -106,3 +106,22 @@ def test_invalid_arrays_raise_input_error() -> None:
         liquidation_prices(tiers, table=[0], side=[1], qty=[0.0], entry=[1.0], fixed=[1.0], mark=[1.0])
     with pytest.raises(InputError):
         liquidation_prices(tiers, table=[3], side=[1], qty=[1.0], entry=[1.0], fixed=[1.0], mark=[1.0])
+
+
+def test_compact_int8_tables_and_sides_give_the_same_prices() -> None:
+    # Arrange: many isolated positions across tiers, sides and tables
+    tiers = compile_tiers(get_venue("binance"), SYMBOLS)
+    rng = np.random.default_rng(3)
+    n = 5000
+    table = rng.integers(0, len(SYMBOLS), n)
+    side = np.where(rng.random(n) < 0.5, 1, -1)
+    entry = np.array([float(BOOK_PRICES[s]) for s in SYMBOLS])[table] * rng.uniform(0.9, 1.1, n)
+    qty = 10 ** rng.uniform(2.0, 7.0, n) / entry
+    fixed = qty * entry / rng.integers(1, 50, n)
+    args = {"qty": qty, "entry": entry, "fixed": fixed, "mark": entry}
+    # Act
+    wide = liquidation_prices(tiers, table=table, side=side, **args)
+    compact = liquidation_prices(tiers, table=table.astype(np.int8), side=side.astype(np.int8), **args)
+    # Assert: bit for bit, and most positions do have a price
+    assert np.array_equal(wide, compact, equal_nan=True)
+    assert np.isfinite(wide).sum() > n // 2

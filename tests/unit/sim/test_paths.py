@@ -143,3 +143,15 @@ def test_unknown_model_and_missing_inputs() -> None:
         increments("brownian", steps=2, dt=DT, paths=2, rng=rng, params=PARAMS)
     with pytest.raises(InputError):
         increments("bootstrap", steps=2, dt=DT, paths=2, rng=rng)
+
+
+def test_parse_vol_reads_one_number_or_one_per_coin() -> None:
+    from marginlab.errors import InputError
+    from marginlab.sim.paths import parse_vol
+
+    assert parse_vol("0.8") == 0.8
+    assert parse_vol("80%") == 0.8
+    assert parse_vol("btc=0.6, ETH=80%") == {"BTC": 0.6, "ETH": 0.8}
+    for bad in ("fast", "BTC=", "=0.5", "BTC=-1", "BTC=0.5,ETH"):
+        with pytest.raises(InputError):
+            parse_vol(bad)
