@@ -184,6 +184,12 @@ def liquidation_view(report: LiquidationReport, *, title: str) -> View:
         table.add_row(label, *(cell(p, r) for p, r in zip(report.positions, rows, strict=True)))
     if report.positions:
         out.append(table)
+    out += [
+        f"[bold red]warning: {p.symbol} {p.side} is already at or past its liquidation at mark {p.mark} "
+        "(equity at or below maintenance margin): the venue would liquidate it now[/bold red]"
+        for p in report.positions
+        if p.liquidatable
+    ]
     if report.multi_assets is not None:
         out += multi_assets_view(report.multi_assets)
         out.append(

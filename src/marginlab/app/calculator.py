@@ -75,6 +75,7 @@ class PositionReport:
     bankruptcy_price: Decimal | None
     distance_to_liquidation: Decimal | None
     tick_size: Decimal
+    liquidatable: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -245,7 +246,11 @@ def position_report(account: Account, pos: Position) -> PositionReport:
     """Return the margin figures of ``pos`` within ``account``."""
     tier = pos.tier()
     liq = account.liquidation_price(pos)
+    # already at or past its liquidation (a position given as it stands): the distance is negative
+    liquidatable = account.is_liquidatable(pos)
     distance = abs(pos.mark - liq) / pos.mark if liq is not None else None
+    if liquidatable and distance is not None:
+        distance = -distance
     return PositionReport(
         symbol=pos.symbol,
         side=pos.side,
@@ -266,6 +271,7 @@ def position_report(account: Account, pos: Position) -> PositionReport:
         bankruptcy_price=account.bankruptcy_price(pos),
         distance_to_liquidation=distance,
         tick_size=pos.instrument.tick_size,
+        liquidatable=liquidatable,
     )
 
 

@@ -39,7 +39,11 @@ class Deposited(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PositionImported(Event):
-    """An existing position was placed in the account as it stands (no fill, no fee)."""
+    """An existing position was placed in the account as it stands (no fill, no fee).
+
+    ``liquidatable`` is True when the position's margin pool was already at or below its maintenance
+    requirement at the mark it was imported with: the venue would liquidate it.
+    """
 
     kind: ClassVar[str] = "position_imported"
     symbol: str
@@ -49,6 +53,7 @@ class PositionImported(Event):
     mode: MarginMode
     leverage: Decimal
     margin: Decimal
+    liquidatable: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
