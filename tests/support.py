@@ -90,3 +90,23 @@ def binance_books(draw: st.DrawFn) -> Account:
         mark = entry * Decimal(repr(round(draw(st.floats(0.5, 1.5)), 4)))
         account.import_position(instrument, side, qty, entry, mark=mark, leverage=leverage, mode=mode)
     return account
+
+
+def check_liquidation_vs_bankruptcy(account: Account) -> None:
+    """Assert every liquidation price is None or > 0 and on the safe side of its bankruptcy price."""
+    for pos in account.positions:
+        lp = account.liquidation_price(pos)
+        bp = account.bankruptcy_price(pos)
+        assert lp is None or lp > Decimal(0)
+        assert bp is None or bp > Decimal(0)
+        if lp is None or bp is None:
+            continue
+        net = sum(
+            (p.signed_qty for p in account.positions if p.symbol == pos.symbol and p.mode is pos.mode),
+            Decimal(0),
+        )
+        direction = pos.signed_qty if pos.mode is MarginMode.ISOLATED else net
+        if direction > Decimal(0):
+            assert lp >= bp, (pos, lp, bp)
+        elif direction < Decimal(0):
+            assert lp <= bp, (pos, lp, bp)

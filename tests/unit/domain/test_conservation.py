@@ -41,6 +41,7 @@ from marginlab.domain.precision import ENGINE_PRECISION, money_step, price_step,
 from marginlab.domain.venue import Venue
 from marginlab.errors import MarginLabError
 from marginlab.rules import get_venue
+from support import check_liquidation_vs_bankruptcy
 
 D = Decimal
 ZERO = D(0)
@@ -298,25 +299,6 @@ def check_balances(account: Account) -> None:
             assert pos.margin >= ZERO, pos
             assert pos.margin + pos.unrealized_pnl() >= ZERO, pos
         assert not account.is_liquidatable(pos), pos
-
-
-def check_liquidation_vs_bankruptcy(account: Account) -> None:
-    for pos in account.positions:
-        lp = account.liquidation_price(pos)
-        bp = account.bankruptcy_price(pos)
-        assert lp is None or lp > ZERO
-        assert bp is None or bp > ZERO
-        if lp is None or bp is None:
-            continue
-        net = sum(
-            (p.signed_qty for p in account.positions if p.symbol == pos.symbol and p.mode is pos.mode),
-            ZERO,
-        )
-        direction = pos.signed_qty if pos.mode is MarginMode.ISOLATED else net
-        if direction > ZERO:
-            assert lp >= bp, (pos, lp, bp)
-        elif direction < ZERO:
-            assert lp <= bp, (pos, lp, bp)
 
 
 def run(case: Case, account: Account, ops: list[tuple[Any, ...]], *, prices: bool) -> LedgerBooks:

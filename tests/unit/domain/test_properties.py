@@ -18,6 +18,7 @@ from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode, PositionMode, Side
 from marginlab.domain.position import Position
 from marginlab.rules import get_venue
+from support import check_liquidation_vs_bankruptcy
 
 D = Decimal
 ZERO = D(0)
@@ -157,25 +158,7 @@ def test_isolated_loss_never_exceeds_its_margin(
 
 
 # --------------------------------------------------- (e) LP is None or > 0, and on the safe side of BP
-def check_liquidation_vs_bankruptcy(account: Account) -> None:
-    for pos in account.positions:
-        lp = account.liquidation_price(pos)
-        bp = account.bankruptcy_price(pos)
-        assert lp is None or lp > ZERO
-        assert bp is None or bp > ZERO
-        if lp is None or bp is None:
-            continue
-        net = sum(
-            (p.signed_qty for p in account.positions if p.symbol == pos.symbol and p.mode is pos.mode),
-            ZERO,
-        )
-        direction = pos.signed_qty if pos.mode is MarginMode.ISOLATED else net
-        if direction > ZERO:
-            assert lp >= bp, (pos, lp, bp)
-        elif direction < ZERO:
-            assert lp <= bp, (pos, lp, bp)
-
-
+# check_liquidation_vs_bankruptcy lives in tests/support.py (the conservation test uses it too)
 @SETTINGS
 @given(book=btc_books())
 def test_liquidation_price_is_positive_and_before_bankruptcy(book: tuple[Account, list[Position]]) -> None:
