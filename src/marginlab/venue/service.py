@@ -333,6 +333,20 @@ class VenueService:
             if row is not None and row.ended_ms is None:
                 row.ended_ms = self.clock()
 
+    def live_version(self, account_id: int) -> tuple[int, int, int]:
+        """Return when the account, the market and the account's orders last changed (ms each).
+
+        Three indexed aggregates instead of rebuilding the account: a live page re-reads the account only
+        when this changes (every write stamps one of them).
+        """
+        with self._read() as session:
+            account = session.scalar(select(AccountRow.updated_ms).where(AccountRow.id == account_id))
+            market = session.scalar(select(func.max(MarketRow.updated_ms)))
+            orders = session.scalar(
+                select(func.max(OrderRow.updated_ms)).where(OrderRow.account_id == account_id)
+            )
+        return account or 0, market or 0, orders or 0
+
     def funding_totals(self, account_id: int) -> tuple[Decimal, Decimal]:
         """Return (paid, received) funding of the account so far, both >= 0 (USDT)."""
         with self._read() as session:

@@ -23,8 +23,9 @@ from marginlab.venue.views import LIQUIDATION_RATIO, MARGIN_CALL_RATIO, AccountV
 from marginlab.venue.vocabulary import MarginMode
 from marginlab.web.formats import leverage, money, percent, price, qty, signed_money
 
-POLL_SECONDS = 0.4  # the venue has no push channel: the stream re-reads the account 2.5 times a second
+POLL_SECONDS = 0.4  # the venue has no push channel: the stream asks 2.5 times a second what changed
 KEEP_ALIVE_POLLS = 25  # a comment line every ~10 s keeps proxies from closing a quiet stream
+REFRESH_POLLS = 25  # and the account is re-read every ~10 s even when nothing says it changed
 
 
 def level(ratio: Decimal | None) -> str:
@@ -123,13 +124,20 @@ async def event_stream(
     """
     yield "retry: 2000\n\n"
     last = ""
-    quiet = 0
+    version: tuple[int, int, int] | None = None
+    quiet = stale = 0
     while True:
         if await run_in_threadpool(service.dashboard_session, token) is None:
             yield "event: signedout\ndata: {}\n\n"
             return
-        _, snap = await run_in_threadpool(account_snapshot, service, account_id)
-        text = snap.as_json()
+        now = await run_in_threadpool(service.live_version, account_id)
+        if now != version or stale >= REFRESH_POLLS:
+            version, stale = now, 0
+            _, snap = await run_in_threadpool(account_snapshot, service, account_id)
+            text = snap.as_json()
+        else:
+            stale += 1
+            text = last
         if text != last:
             yield f"data: {text}\n\n"
             last, quiet = text, 0
