@@ -82,13 +82,30 @@ def _main(
     """Exact cross vs isolated margin: liquidation prices, what-if scripts, venue rules."""
 
 
+UNVALIDATED = "error: input not understood"
+"""How the last-resort guard's line starts: an input no validation named (a bug to report, still no
+traceback)."""
+
+
 def _guarded(body: Callable[[], T]) -> T:
-    """Run ``body``; turn marginlab errors into one line on stderr and exit code 2."""
+    """Run ``body``; turn marginlab errors into one line on stderr and exit code 2.
+
+    Last resort: an input that got past every validation and broke a computation (a decimal overflow, a
+    recursion, a value Python refuses) is still one line and exit 2, never a traceback; the line says
+    which error it was so the missing check can be added where the field is read.
+    """
     try:
         return body()
     except MarginLabError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {_one_line(str(exc))}", err=True)
         raise typer.Exit(2) from None
+    except (ArithmeticError, RecursionError, ValueError, UnicodeError) as exc:
+        typer.echo(f"{UNVALIDATED} ({type(exc).__name__}: {_one_line(str(exc))[:200]})", err=True)
+        raise typer.Exit(2) from None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) if "\n" in text else text
 
 
 def _print_json(data: Any) -> None:
