@@ -104,8 +104,13 @@ def _guarded(body: Callable[[], T]) -> T:
         raise typer.Exit(2) from None
 
 
+# what str.splitlines() breaks at: a key or value holding one must not split the error line
+_LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
 def _one_line(text: str) -> str:
-    return " ".join(text.split()) if "\n" in text else text
+    """Return ``text`` as one line: every line break in it escaped (``\\n``, ``\\x1e`` …)."""
+    return text.translate(_LINE_BREAKS)
 
 
 def _print_json(data: Any) -> None:
@@ -209,7 +214,7 @@ def run(
         _show(render.run_view(report, title=script.name))
         for s in report.steps:
             if not s.ok and not s.expected_refusal:
-                typer.echo(f"error: {s.error}", err=True)
+                typer.echo(f"error: {_one_line(str(s.error))}", err=True)
     if not report.completed:
         raise typer.Exit(1)
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from marginlab.cli import UNVALIDATED, cli
-from support import EXAMPLES, RUNNER
+from marginlab.cli import UNVALIDATED
+from support import EXAMPLES, run_cli
 
 BOOK = """exchange = "binance"
 [balances]
@@ -324,7 +324,7 @@ def invoke(args: list[str], tmp_path: Path, files: dict[str, str | bytes]) -> Re
         else:
             path.write_text(content, encoding="utf-8")
         paths["tiers" if name.startswith("tiers") else "file"] = str(path)
-    return RUNNER.invoke(cli, [a.format(**paths) if "{" in a else a for a in args])
+    return run_cli([a.format(**paths) if "{" in a else a for a in args])
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
@@ -351,8 +351,8 @@ def test_a_bom_file_gives_the_same_answer_as_without(tmp_path: Path) -> None:
     text = (EXAMPLES / "seed.toml").read_text(encoding="utf-8")
     bom = tmp_path / "bom.toml"
     bom.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
-    plain = RUNNER.invoke(cli, ["liq", str(EXAMPLES / "seed.toml"), "--json"])
-    marked = RUNNER.invoke(cli, ["liq", str(bom), "--json"])
+    plain = run_cli(["liq", str(EXAMPLES / "seed.toml"), "--json"])
+    marked = run_cli(["liq", str(bom), "--json"])
     assert marked.exit_code == plain.exit_code == 0
     assert marked.stdout == plain.stdout
     assert '"liquidation_price": "90361.44578313"' in marked.stdout
@@ -376,7 +376,7 @@ def test_a_dead_scheduler_fails_fast_in_one_line(tmp_path: Path) -> None:
     """`risk --scheduler tcp://127.0.0.1:1`: one 'cannot connect' line, exit 2 (gives up at 5 s)."""
     path = tmp_path / "book.toml"
     path.write_text(book(), encoding="utf-8")
-    result = RUNNER.invoke(cli, ["risk", str(path), "--paths", "100", "--scheduler", "tcp://127.0.0.1:1"])
+    result = run_cli(["risk", str(path), "--paths", "100", "--scheduler", "tcp://127.0.0.1:1"])
     assert result.exit_code == 2
     (line,) = result.stderr.splitlines()
     assert "--scheduler: cannot connect to a Dask scheduler at tcp://127.0.0.1:1" in line

@@ -367,6 +367,8 @@ def _path(loc: tuple[int | str, ...]) -> str:
             out += f"[{part}]"
         elif i == 2 and loc[0] == "steps" and isinstance(loc[1], int) and part in _STEP_TAGS:
             continue  # the discriminator tag pydantic inserts for the tagged union of steps
+        elif not part or not part.isprintable() or part != part.strip() or "." in part:
+            out += f"[{shown(part)}]"  # a key that would not read as one: '', ' x', 'a.b', control chars
         else:
             name = part if len(part) <= SHOWN else part[:SHOWN] + "…"
             out += f".{name}" if out else name
