@@ -87,7 +87,7 @@ def test_position_gauge_live_marks_refused_switch_add_margin_and_liquidation(
     # switching a symbol with a position is refused, in words, next to the button
     row.locator("summary").click()
     row.get_by_role("button", name="Switch to cross").click()
-    error = page.locator("#mode-BTCUSDT-mode-error")
+    error = page.locator("#mode-BTCUSDT-long-mode-error")
     expect(error).to_contain_text("Margin type cannot be changed if there exists position.")
     expect(error).to_contain_text("only while it has no open position")
     assert ex.fetch_positions([BTC])[0]["marginMode"] == "isolated"

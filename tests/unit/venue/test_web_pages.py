@@ -202,15 +202,23 @@ def test_positions_page_shows_the_engine_figures_and_the_actions_use_the_service
     assert too_much.status_code == 400 and "Isolated balance insufficient." in too_much.text
     assert 'value="5000"' in too_much.text  # the refused value stays in its field
 
-    switch = http.post("/positions/mode", data={"csrf": token, "symbol": "BTCUSDT", "mode": "cross"})
+    switch = http.post(
+        "/positions/mode",
+        data={"csrf": token, "symbol": "BTCUSDT", "position": "BTCUSDT-long", "mode": "cross"},
+    )
     assert switch.status_code == 400
     assert "Margin type cannot be changed if there exists position." in switch.text
     assert "only while it has no open position" in switch.text
+    assert 'id="mode-BTCUSDT-long-mode-error"' in switch.text
     assert service.account(aid).positions[0].margin_mode is MarginMode.ISOLATED
 
-    lev = http.post("/positions/leverage", data={"csrf": token, "symbol": "BTCUSDT", "leverage": "500"})
+    lev = http.post("/positions/leverage", data={"csrf": token, "symbol": "ETHUSDT", "leverage": "500"})
     assert lev.status_code == 400 and "Leverage 500 is not valid" in lev.text
-    assert 'id="leverage-BTCUSDT-leverage-error"' in lev.text
+    assert 'id="leverage-ETHUSDT-leverage-error"' in lev.text  # the per-symbol settings row (no position)
+    data = {"csrf": token, "symbol": "BTCUSDT", "position": "BTCUSDT-long", "leverage": "0"}
+    zero = http.post("/positions/leverage", data=data)
+    assert zero.status_code == 400 and 'id="leverage-BTCUSDT-long-leverage-error"' in zero.text
+    assert "Leverage 0 is not valid" in zero.text
 
     ticket = {"csrf": token, "symbol": "ETHUSDT", "side": "SELL", "type": "limit", "qty": "0.1", "price": ""}
     no_price = http.post("/orders", data=ticket)
