@@ -10,6 +10,7 @@ command that reads a file; a UTF-8 byte-order mark must be accepted by all of th
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -380,3 +381,16 @@ def test_a_dead_scheduler_fails_fast_in_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     (line,) = result.stderr.splitlines()
     assert "--scheduler: cannot connect to a Dask scheduler at tcp://127.0.0.1:1" in line
+
+
+def test_scenario_all_says_why_a_late_position_is_left_out(tmp_path: Path) -> None:
+    """`compare --scenario all`: a position opening after every scenario ends is named as such in each."""
+    path = tmp_path / "late.toml"
+    path.write_text(book('qty = "0.05"\nopen_at = 2030-01-01T00:00:00Z'), encoding="utf-8")
+    result = run_cli(["compare", str(path), "--scenario", "all", "--json"])
+    assert result.exit_code == 0, result.stderr
+    runs = json.loads(result.stdout)
+    skipped = [r.get("skipped", "") for r in runs["scenarios"].values()]
+    assert skipped and all("open_at 2030-01-01 00:00 UTC is after the data ends" in s for s in skipped), (
+        skipped
+    )
