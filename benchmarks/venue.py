@@ -96,6 +96,11 @@ class Server:
         with OPENER.open(request, timeout=60) as response:
             return json.loads(response.read())
 
+    def cpu_s(self) -> float:
+        """Return the server process's CPU time so far (user + system, in s): hardly load-dependent."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=20)
@@ -131,7 +136,8 @@ def http_figures(db: str, label: str, folder: Path) -> dict[str, float]:
         server.admin("/admin/v1/mark", {"prices": {"BTCUSDT": "100000"}})
         accounts = [server.admin("/admin/v1/accounts", {"deposit": "1000000"}) for _ in range(4)]
         one = Client(server.url, accounts[0]["api_key"], accounts[0]["api_secret"])
-        count = 200
+        count = int(os.environ.get("VENUE_BENCH_ORDERS", "400"))
+        cpu = server.cpu_s()
         started = time.perf_counter()
         for i in range(count):
             response = one(
@@ -146,6 +152,7 @@ def http_figures(db: str, label: str, folder: Path) -> dict[str, float]:
             if response.status_code != 200:
                 raise SystemExit(response.text)
         orders_per_s = count / (time.perf_counter() - started)
+        cpu_ms = (server.cpu_s() - cpu) / count * 1000
         latencies: list[float] = []
         lock = threading.Lock()
 
@@ -176,7 +183,12 @@ def http_figures(db: str, label: str, folder: Path) -> dict[str, float]:
             t.join()
         latencies.sort()
         p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
-        return {f"venue_orders_per_s_{label}": round(orders_per_s, 1), f"venue_p99_ms_{label}": round(p99, 1)}
+        return {
+            f"venue_orders_per_s_{label}": round(orders_per_s, 1),
+            f"venue_server_cpu_ms_per_order_{label}": round(cpu_ms, 2),
+            f"venue_p99_ms_{label}": round(p99, 1),
+            f"venue_p50_ms_{label}": round(latencies[len(latencies) // 2] * 1000, 1),
+        }
     finally:
         server.stop()
 
@@ -283,16 +295,22 @@ def main() -> None:
     figures: dict[str, object] = {"venue_load_average_1_at_start": round(os.getloadavg()[0], 2)}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        figures.update(http_figures(f"sqlite:///{folder / 'venue.db'}", "sqlite", folder))
-        pg = postgres_database()
-        if pg is None:
+        only = os.environ.get("VENUE_BENCH_ONLY", "")  # sqlite | postgresql | sweep: one part (development)
+        if only in ("", "sqlite"):
+            figures.update(http_figures(f"sqlite:///{folder / 'venue.db'}", "sqlite", folder))
+        pg = postgres_database() if only in ("", "postgresql") else None
+        if pg is None and only:
+            pass
+        elif pg is None:
             figures.update({"venue_orders_per_s_postgresql": None, "venue_p99_ms_postgresql": None})
         else:
             try:
                 figures.update(http_figures(pg[0], "postgresql", folder))
             finally:
                 pg[1]()
-        figures.update(mark_sweep_figures(folder))
+        if only in ("", "sweep"):
+            figures.update(mark_sweep_figures(folder))
+    figures["venue_load_average_1_at_end"] = round(os.getloadavg()[0], 2)
     results.update(figures)
     OUT.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(figures, indent=2))

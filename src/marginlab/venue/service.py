@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from marginlab.domain import events as ev
@@ -67,12 +68,20 @@ class NewAccount:
 
 @dataclass(slots=True)
 class Book:
-    """One account loaded inside a transaction: its row, the engine account, the market's marks."""
+    """One account loaded inside a transaction: its row, the engine account, the market's marks.
+
+    ``stored`` is what the database held of the account when the transaction loaded it (or after this
+    transaction's last save): :func:`marginlab.venue.state.save` writes only what differs from it.
+    """
 
     session: Session
     row: AccountRow
     account: Account
     market: dict[str, MarketRow]
+    stored: state.Stored | None = None
+
+
+PENDING = "venue_pending"  # session.info key: account states saved by the transaction, cached once committed
 
 
 class VenueService:
@@ -103,6 +112,9 @@ class VenueService:
             nullcontext() if self._postgres else threading.Lock()
         )
         self.trader = Trader(self.rules, settings)
+        self._cache: dict[int, state.Stored] = {}
+        self._cache_lock = threading.Lock()
+        self._account_locks: dict[int, threading.Lock] = {}
 
     # ------------------------------------------------------------------ plumbing
     @property
@@ -124,23 +136,58 @@ class VenueService:
         SQLite allows one writer at a time; the writers of this process queue on a lock here instead of
         polling SQLite's busy handler (whose back-off sleeps dominate the latency under contention).
         Other processes still wait through the busy timeout. PostgreSQL needs no process lock.
+        The account states the transaction saved enter the in-memory cache only once it has committed.
         """
-        with self._write_lock, self._sessions() as session, session.begin():
-            yield session
+        pending: dict[int, state.Stored] = {}
+        with self._write_lock:
+            with self._sessions() as session, session.begin():
+                session.info[PENDING] = pending
+                yield session
+            self._publish(pending)
+
+    def _publish(self, saved: Mapping[int, state.Stored]) -> None:
+        """Cache committed account states (a newer version already cached wins)."""
+        with self._cache_lock:
+            for account_id, stored in saved.items():
+                known = self._cache.get(account_id)
+                if known is None or known.version < stored.version:
+                    self._cache[account_id] = stored
+
+    def _account_lock(self, account_id: int) -> threading.Lock:
+        lock = self._account_locks.get(account_id)
+        if lock is None:
+            with self._cache_lock:
+                lock = self._account_locks.setdefault(account_id, threading.Lock())
+        return lock
 
     @contextmanager
     def _account_tx(self, account_id: int) -> Iterator[Book]:
-        """Open the one transaction of an operation on ``account_id``, with the account locked and loaded."""
-        with self._write() as session:
+        """Open the one transaction of an operation on ``account_id``, with the account locked and loaded.
+
+        Operations on one account queue on a lock of this process first (then on the database's lock: the
+        row lock on PostgreSQL, the write lock on SQLite); different accounts proceed in parallel.
+        """
+        with self._account_lock(account_id), self._write() as session:
             book = self._lock_and_load(session, account_id, self._market(session))
             yield book
 
     def _lock_and_load(self, session: Session, account_id: int, market: dict[str, MarketRow]) -> Book:
+        """Lock and read the account row; the engine account comes from the cache if its version matches.
+
+        The cache (or this transaction's own last save) is used only when the row's version is the one it
+        holds, so a change by another process (``venue mark``, a second server) is always seen.
+        """
         row = session.get(AccountRow, account_id, with_for_update=self._postgres)
         if row is None:
             raise VenueError(-2015)
         marks = {symbol: m.mark for symbol, m in market.items()}
-        return Book(session, row, state.load(session, self.rules, row, marks), market)
+        pending: dict[int, state.Stored] = session.info.get(PENDING, {})
+        stored = pending.get(account_id) or self._cache.get(account_id)
+        if stored is None or stored.version != row.version:
+            stored = state.load_stored(session, self.rules, row, marks)
+            if PENDING not in session.info:  # a read: cache what it found (the version says it is current)
+                self._publish({account_id: stored})
+        return Book(session, row, state.clone(stored.account, marks), market, stored)
 
     @staticmethod
     def _market(session: Session) -> dict[str, MarketRow]:
@@ -153,7 +200,13 @@ class VenueService:
         after = state.total_balance(book.account)
         ledger.book(book.session, book.row, events, before=before, after=after, now_ms=now, trade_id=trade_id)
         ledger.apply_bonus_rule(book.row, before=before, after=after, rule=self.settings.bonus_loss_order)
-        state.save(book.session, book.row, book.account, now)
+        self._save(book, now)
+
+    @staticmethod
+    def _save(book: Book, now: int) -> None:
+        """Write the account's new state; it is cached once the transaction commits."""
+        book.stored = state.save(book.session, book.row, book.account, now, book.stored)
+        book.session.info[PENDING][book.row.id] = book.stored
 
     def symbol(self, symbol: str | None) -> str:
         """Return the native symbol if the venue lists it; else raise -1121."""
@@ -187,6 +240,7 @@ class VenueService:
                 bonus_granted=bonus,
                 bonus_left=bonus,
                 liquidations=0,
+                version=0,
             )
             session.add(row)
             session.flush()
@@ -234,6 +288,10 @@ class VenueService:
                 self._credentials[api_key] = (row.account_id, secret)
             return row.account_id, secret
 
+    def known_credentials(self, api_key: str) -> tuple[int, str] | None:
+        """Return (account id, secret) of ``api_key`` if this process already knows it (no database read)."""
+        return self._credentials.get(api_key)
+
     def account(self, account_id: int) -> AccountView:
         """Return the account report (balances, bonus, positions)."""
         with self._read() as session:
@@ -245,6 +303,14 @@ class VenueService:
         with self._read() as session:
             ids = session.scalars(select(AccountRow.id).order_by(AccountRow.id)).all()
         return [self.account(i) for i in ids]
+
+    @staticmethod
+    def _reserved(session: Session, account_id: int) -> Decimal:
+        """Return the initial margin the account's open orders hold (one column read, no ORM objects)."""
+        query = select(OrderRow.reserved).where(
+            OrderRow.account_id == account_id, OrderRow.status.in_(OPEN), OrderRow.algo.is_(False)
+        )
+        return sum(session.connection().execute(query).scalars(), ZERO)
 
     @staticmethod
     def _open_orders(session: Session, account_id: int, symbol: str | None = None) -> list[OrderRow]:
@@ -304,7 +370,7 @@ class VenueService:
                 raise VenueError(-4068)
             book.account.set_position_mode(wanted)
             book.row.position_mode = str(wanted)
-            state.save(book.session, book.row, book.account, self.clock())
+            self._save(book, self.clock())
 
     def symbol_configs(self, account_id: int, symbol: str | None) -> list[tuple[str, MarginMode, Decimal]]:
         """Return (symbol, margin mode, leverage) for one or every listed symbol."""
@@ -382,18 +448,15 @@ class VenueService:
         """Place an order; market orders (and marketable limits) fill at once, in the same transaction."""
         native = self.symbol(request.symbol)
         with self._account_tx(account_id) as book:
-            duplicate = book.session.scalar(
-                select(OrderRow.id).where(
-                    OrderRow.account_id == account_id,
-                    OrderRow.algo.is_(request.algo),
-                    OrderRow.client_order_id == request.client_order_id,
-                )
-            )
-            if duplicate is not None:
-                raise VenueError(-4116)
             before = state.total_balance(book.account)
-            reserved = sum((o.reserved for o in self._open_orders(book.session, account_id)), ZERO)
-            order, events = self.trader.place(book, native, request, reserved, self.clock())
+            reserved = self._reserved(book.session, account_id)
+            try:
+                order, events = self.trader.place(book, native, request, reserved, self.clock())
+                book.session.flush()  # an order that did not fill: its id (trade_id of the ledger rows)
+            except IntegrityError as exc:  # the order's insert hit uq_orders_client_id: a duplicate client id
+                if "client_order_id" in str(exc.orig) or "uq_orders_client_id" in str(exc.orig):
+                    raise VenueError(-4116) from None
+                raise
             self._commit_state(book, before, events, trade_id=str(order.id))
             return order
 
@@ -654,6 +717,7 @@ class VenueService:
             savepoint.commit()
         except (VenueError, OperationRejected) as exc:
             savepoint.rollback()
+            session.info[PENDING].pop(account_id, None)  # the state saved in the savepoint is gone
             order.status = "EXPIRED"
             order.reserved = ZERO
             order.updated_ms = self.clock()
