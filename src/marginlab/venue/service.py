@@ -38,6 +38,7 @@ from marginlab.venue.models import (
     OrderRow,
     PositionRow,
     PriceTickRow,
+    SymbolSettingRow,
     TradeRow,
 )
 from marginlab.venue.orders import OrderRequest, Trader
@@ -82,6 +83,9 @@ class Book:
 
 
 PENDING = "venue_pending"  # session.info key: account states saved by the transaction, cached once committed
+LOADED = "venue_loaded"  # session.info key: account states a sweep read in bulk (valid for their version)
+ROWS = "venue_rows"  # session.info key: the account rows a sweep read (kept referenced for the session)
+SWEEP_CHUNK = 500  # accounts per bulk read of a sweep (bound parameters per statement)
 
 
 class VenueService:
@@ -171,19 +175,27 @@ class VenueService:
             book = self._lock_and_load(session, account_id, self._market(session))
             yield book
 
-    def _lock_and_load(self, session: Session, account_id: int, market: dict[str, MarketRow]) -> Book:
+    def _lock_and_load(
+        self, session: Session, account_id: int, market: dict[str, MarketRow], *, lock: bool = True
+    ) -> Book:
         """Lock and read the account row; the engine account comes from the cache if its version matches.
 
-        The cache (or this transaction's own last save) is used only when the row's version is the one it
-        holds, so a change by another process (``venue mark``, a second server) is always seen.
+        The cache (or this transaction's own last save, or a sweep's bulk read) is used only when the row's
+        version is the one it holds, so a change by another process (``venue mark``, a second server) is
+        always seen. ``lock=False``: the transaction already locked the row (a sweep's bulk read).
         """
-        row = session.get(AccountRow, account_id, with_for_update=self._postgres)
+        # None (not False): a row the sweep already read comes from the session without a query
+        row = session.get(AccountRow, account_id, with_for_update=True if self._postgres and lock else None)
         if row is None:
             raise VenueError(-2015)
         marks = {symbol: m.mark for symbol, m in market.items()}
-        pending: dict[int, state.Stored] = session.info.get(PENDING, {})
-        stored = pending.get(account_id) or self._cache.get(account_id)
-        if stored is None or stored.version != row.version:
+        known = (
+            session.info.get(PENDING, {}).get(account_id),
+            session.info.get(LOADED, {}).get(account_id),
+            self._cache.get(account_id),
+        )
+        stored = next((k for k in known if k is not None and k.version == row.version), None)
+        if stored is None:
             stored = state.load_stored(session, self.rules, row, marks)
             if PENDING not in session.info:  # a read: cache what it found (the version says it is current)
                 self._publish({account_id: stored})
@@ -656,9 +668,57 @@ class VenueService:
                 session.add(PriceTickRow(symbol=symbol, time_ms=now, mark=mark, last=last))
             session.flush()
             ids = self._sweep_candidates(session, prices)
+            open_orders = self._preload(session, ids, market)
             for account_id in ids:
-                self._recheck(session, account_id, market, set(prices))
+                self._recheck(session, account_id, market, set(prices), open_orders.get(account_id, []))
             return len(ids)
+
+    def _preload(
+        self, session: Session, ids: Sequence[int], market: dict[str, MarketRow]
+    ) -> dict[int, list[OrderRow]]:
+        """Read many accounts at once for a sweep: their rows (locked), states and open orders.
+
+        A few statements per :data:`SWEEP_CHUNK` accounts instead of several per account. Account rows
+        stay in the session (``_lock_and_load(…, lock=False)`` finds them without a query); states not in
+        the cache at the row's version are rebuilt from bulk-read rows. Returns each account's open orders.
+        """
+        marks = {symbol: m.mark for symbol, m in market.items()}
+        loaded: dict[int, state.Stored] = session.info.setdefault(LOADED, {})
+        open_orders: dict[int, list[OrderRow]] = {}
+        held: dict[int, AccountRow] = session.info.setdefault(ROWS, {})
+        fresh = {"populate_existing": True}
+        for start in range(0, len(ids), SWEEP_CHUNK):
+            chunk = list(ids[start : start + SWEEP_CHUNK])
+            query = select(AccountRow).where(AccountRow.id.in_(chunk)).order_by(AccountRow.id)
+            rows = {r.id: r for r in session.scalars(query.with_for_update() if self._postgres else query)}
+            held.update(rows)  # the session's identity map holds objects weakly
+            stale = []
+            for account_id, row in rows.items():
+                cached = self._cache.get(account_id)
+                if cached is None or cached.version != row.version:
+                    stale.append(account_id)
+            if stale:
+                positions: dict[int, list[PositionRow]] = {i: [] for i in stale}
+                settings: dict[int, list[SymbolSettingRow]] = {i: [] for i in stale}
+                for p in session.scalars(
+                    select(PositionRow).where(PositionRow.account_id.in_(stale)).execution_options(**fresh)
+                ):
+                    positions[p.account_id].append(p)
+                for s in session.scalars(
+                    select(SymbolSettingRow)
+                    .where(SymbolSettingRow.account_id.in_(stale))
+                    .execution_options(**fresh)
+                ):
+                    settings[s.account_id].append(s)
+                for i in stale:
+                    loaded[i] = state.stored_from_rows(self.rules, rows[i], positions[i], settings[i], marks)
+            for order in session.scalars(
+                select(OrderRow)
+                .where(OrderRow.account_id.in_(chunk), OrderRow.status.in_(OPEN))
+                .order_by(OrderRow.id)
+            ):
+                open_orders.setdefault(order.account_id, []).append(order)
+        return open_orders
 
     def _sweep_candidates(self, session: Session, prices: Mapping[str, tuple[Decimal, Decimal]]) -> list[int]:
         ids: set[int] = set()
@@ -684,14 +744,19 @@ class VenueService:
         return sorted(ids)
 
     def _recheck(
-        self, session: Session, account_id: int, market: dict[str, MarketRow], moved: set[str]
+        self,
+        session: Session,
+        account_id: int,
+        market: dict[str, MarketRow],
+        moved: set[str],
+        open_orders: list[OrderRow],
     ) -> None:
-        """Liquidation check of one account at the new marks, then its triggered and crossed orders."""
-        book = self._lock_and_load(session, account_id, market)
+        """Liquidation check of one account (row locked by :meth:`_preload`) at the new marks, then its
+        triggered and crossed orders (``open_orders``: the account's open orders, read by the preload)."""
+        book = self._lock_and_load(session, account_id, market, lock=False)
         before = state.total_balance(book.account)
         events = book.account.update_marks({s: market[s].mark for s in moved})
         liquidated = {e.symbol for e in events if isinstance(e, ev.Liquidated)}
-        open_orders = self._all_open(session, account_id)
         for order in open_orders:
             if order.symbol in liquidated:  # Binance cancels a liquidated symbol's open orders
                 order.status, order.reserved, order.updated_ms = "CANCELED", ZERO, self.clock()
@@ -703,7 +768,7 @@ class VenueService:
     def _try_trigger(
         self, session: Session, account_id: int, order: OrderRow, market: dict[str, MarketRow]
     ) -> None:
-        book = self._lock_and_load(session, account_id, market)
+        book = self._lock_and_load(session, account_id, market, lock=False)  # locked by the sweep
         if not self.trader.triggered(order, market[order.symbol]):
             return
         before = state.total_balance(book.account)
@@ -738,8 +803,9 @@ class VenueService:
             ids = sorted(
                 set(session.scalars(select(PositionRow.account_id).where(PositionRow.symbol == symbol)).all())
             )
+            self._preload(session, ids, market)
             for account_id in ids:
-                book = self._lock_and_load(session, account_id, market)
+                book = self._lock_and_load(session, account_id, market, lock=False)
                 before = state.total_balance(book.account)
                 events = book.account.apply_funding({symbol: rate})
                 self._commit_state(book, before, events)

@@ -96,6 +96,17 @@ def load_stored(session: Session, rules: Venue, row: AccountRow, marks: Mapping[
     settings = session.scalars(
         select(SymbolSettingRow).where(SymbolSettingRow.account_id == row.id).execution_options(**fresh)
     ).all()
+    return stored_from_rows(rules, row, positions, settings, marks)
+
+
+def stored_from_rows(
+    rules: Venue,
+    row: AccountRow,
+    positions: Sequence[PositionRow],
+    settings: Sequence[SymbolSettingRow],
+    marks: Mapping[str, Decimal],
+) -> Stored:
+    """Return the :class:`Stored` state of an account's rows (the engine account at ``marks``)."""
     return Stored(
         version=row.version,
         account=restore(rules, row, positions, settings, marks),
