@@ -1,8 +1,8 @@
 """Account version: bumped by every write of an account's state, so a server's in-memory account cache
 notices a change made by another process (``venue mark``, a second server) and reloads.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-01 13:05:00
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
