@@ -490,4 +490,3 @@ def create_app(path: Path, *, exchange: str | None = None) -> FastAPI:
 
     app.include_router(lab_router(source))
     return app
-

@@ -119,6 +119,7 @@
     title.textContent = state.result.title;
     if (typeof Plotly !== "undefined") Plotly.purge(figure);
     figure.replaceChildren();
+    figure.hidden = true;
     if (state.kind === "risk") {
       showRisk(state.result.risk);
       return;
@@ -127,6 +128,7 @@
     body.innerHTML = state.result.summary_html;
     if (state.result.figure && typeof Plotly !== "undefined") {
       const fig = JSON.parse(state.result.figure);
+      figure.hidden = false; // drawn while visible, so the figure takes the page's width
       Plotly.newPlot(figure, fig.data, fig.layout, { responsive: true, displaylogo: false });
     }
   }

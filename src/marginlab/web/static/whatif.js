@@ -203,6 +203,8 @@
     const target = document.getElementById("whatif-chart");
     if (!target || typeof Plotly === "undefined") return;
     const traces = [];
+    let lo = -10;
+    let hi = 10; // the axis always spans ±10 %, so a tiny gap is not blown up to fill the chart
     for (const [name, s] of Object.entries(data.scenarios)) {
       if (s.refused) continue;
       const ps = s.positions.filter(function (p) { return p.liquidation_price !== null; });
@@ -211,7 +213,12 @@
         mode: "markers",
         name: name,
         x: ps.map(function (p) { return p.label; }),
-        y: ps.map(function (p) { return (Number(p.liquidation_price) / Number(p.price) - 1) * 100; }),
+        y: ps.map(function (p) {
+          const y = (Number(p.liquidation_price) / Number(p.price) - 1) * 100;
+          lo = Math.min(lo, y);
+          hi = Math.max(hi, y);
+          return y;
+        }),
         text: ps.map(function (p) {
           return name + ": liquidation " + price(p.liquidation_price, p.symbol) + " · moved price " + price(p.price, p.symbol) +
             (p.liquidated ? " · liquidated" : "");
@@ -229,7 +236,13 @@
       template: "plotly_white",
       margin: { t: 30, r: 10, b: 60, l: 70 },
       height: 360,
-      yaxis: { title: { text: "liquidation price vs moved price (%)" }, zeroline: true, zerolinewidth: 2, ticksuffix: " %" },
+      yaxis: {
+        title: { text: "liquidation price vs moved price (%)" },
+        range: [lo - (hi - lo) * 0.05, hi + (hi - lo) * 0.05],
+        tickformat: ".1f",
+        ticksuffix: " %",
+        zeroline: false,
+      },
       xaxis: { type: "category" },
       scattermode: "group",
       legend: { orientation: "h", y: 1.12 },
