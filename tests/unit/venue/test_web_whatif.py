@@ -17,10 +17,12 @@ from marginlab.venue.orders import OrderRequest
 from marginlab.venue.settings import VenueSettings
 from marginlab.venue.vocabulary import MarginMode
 
+ADMIN = "unit-admin-token-0123456789"
+
 
 @pytest.fixture
 def http(engine: Engine, clock: Any, tmp_path: Path) -> Iterator[TestClient]:
-    settings = VenueSettings(key_file=tmp_path / "k", admin_token="unit-admin-token-0123456789")
+    settings = VenueSettings(key_file=tmp_path / "k", admin_token=ADMIN)
     with TestClient(create_app(settings, engine=engine, clock=clock), follow_redirects=False) as client:
         yield client
 
