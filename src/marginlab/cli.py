@@ -82,13 +82,35 @@ def _main(
     """Exact cross vs isolated margin: liquidation prices, what-if scripts, venue rules."""
 
 
+UNVALIDATED = "error: input not understood"
+"""How the last-resort guard's line starts: an input no validation named (a bug to report, still no
+traceback)."""
+
+
 def _guarded(body: Callable[[], T]) -> T:
-    """Run ``body``; turn marginlab errors into one line on stderr and exit code 2."""
+    """Run ``body``; turn marginlab errors into one line on stderr and exit code 2.
+
+    Last resort: an input that got past every validation and broke a computation (a decimal overflow, a
+    recursion, a value Python refuses) is still one line and exit 2, never a traceback; the line says
+    which error it was so the missing check can be added where the field is read.
+    """
     try:
         return body()
     except MarginLabError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {_one_line(str(exc))}", err=True)
         raise typer.Exit(2) from None
+    except (ArithmeticError, RecursionError, ValueError, UnicodeError) as exc:
+        typer.echo(f"{UNVALIDATED} ({type(exc).__name__}: {_one_line(str(exc))[:200]})", err=True)
+        raise typer.Exit(2) from None
+
+
+# what str.splitlines() breaks at: a key or value holding one must not split the error line
+_LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def _one_line(text: str) -> str:
+    """Return ``text`` as one line: every line break in it escaped (``\\n``, ``\\x1e`` …)."""
+    return text.translate(_LINE_BREAKS)
 
 
 def _print_json(data: Any) -> None:
@@ -192,7 +214,7 @@ def run(
         _show(render.run_view(report, title=script.name))
         for s in report.steps:
             if not s.ok and not s.expected_refusal:
-                typer.echo(f"error: {s.error}", err=True)
+                typer.echo(f"error: {_one_line(str(s.error))}", err=True)
     if not report.completed:
         raise typer.Exit(1)
 

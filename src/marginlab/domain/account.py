@@ -566,6 +566,26 @@ class Account:
                 rule="maintenance_margin",
             )
 
+    def _known_symbol(self, field: str, symbol: object) -> str:
+        """Return the native symbol of ``symbol``, or refuse one the venue has no instrument for.
+
+        A mark or a funding rate for a symbol the venue does not list (a typo, another venue's name) would
+        otherwise be taken without effect and without a word.
+        """
+        native = self.venue.resolve_symbol(_symbol(symbol))
+        if native not in self.venue.instruments:
+            shown = native if len(native) <= 40 else native[:40] + "…"
+            raise InputError(
+                f"{field}.{shown}",
+                shown,
+                "",
+                problem=(
+                    f"unknown symbol {shown!r}: {self.venue.title} has no such instrument "
+                    f"({self.venue.tier_snapshot}); fix the name, or define it (a script's [instruments])"
+                ),
+            )
+        return native
+
     def _sync_marks(self, symbol: str, mark: Decimal) -> None:
         for key, pos in self._positions.items():
             if key[0] == symbol:
@@ -1009,7 +1029,7 @@ class Account:
             if not isinstance(rates, Mapping):
                 raise InputError("rates", rates, 'a mapping of symbol to rate, e.g. {"BTCUSDT": "0.0001"}')
             native_rates = {
-                self.venue.resolve_symbol(_symbol(symbol)): to_decimal(f"rates.{symbol}", value)
+                self._known_symbol("rates", symbol): to_decimal(f"rates.{symbol}", value)
                 for symbol, value in rates.items()
             }
             # in the account's position order: with the available balance paying first, order matters
@@ -1039,7 +1059,7 @@ class Account:
             if not isinstance(prices, Mapping):
                 raise InputError("prices", prices, 'a mapping of symbol to price, e.g. {"BTCUSDT": "95000"}')
             for symbol, value in prices.items():
-                native = self.venue.resolve_symbol(_symbol(symbol))
+                native = self._known_symbol("prices", symbol)
                 price = _positive(f"prices.{symbol}", value)
                 self._sync_marks(native, price)
                 events.append(ev.MarkUpdated(symbol=native, mark=price))

@@ -93,7 +93,8 @@ def portfolios(draw: st.DrawFn, venue: Venue, symbols: list[str], first: dict[st
             pos["open_at"] = "2025-10-10T00:" + f"{5 * draw(st.integers(1, 8)):02d}" + ":00Z"
         sign = 1 if side == "long" else -1
         if draw(st.booleans()):
-            pos["stop_loss"] = str(round(price * (1 - sign * draw(st.floats(0.02, 0.3))), 6))
+            base = float(pos.get("entry", price))  # a stop is on the losing side of the entry
+            pos["stop_loss"] = str(round(base * (1 - sign * draw(st.floats(0.02, 0.3))), 6))
         if draw(st.booleans()):
             pos["take_profit"] = str(round(price * (1 + sign * draw(st.floats(0.02, 0.3))), 6))
         if pos["mode"] == "isolated" and draw(st.booleans()):
