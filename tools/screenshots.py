@@ -3,8 +3,9 @@
 Usage: .venv/bin/python tools/screenshots.py [OUT_DIR]   (default: docs/img)
 
 Starts ``marginlab venue serve`` on a temporary SQLite database and a free loopback port, creates the seed's
-account (10,000 USDT own funds and a 5,500 USDT bonus), opens an isolated BTC long at 10x, a cross ETH short
-and a cross SOL long through the signed REST API (what ccxt would send), moves the marks, signs a browser in
+account (10,000 USDT own funds and a 5,500 USDT bonus), opens an isolated BTC long at 10x, a cross ETH short,
+a cross SOL long and an isolated XRP long at 20x through the signed REST API (what ccxt would send), moves
+the marks (XRP through its liquidation price), signs a browser in
 by the one-time link and saves each page at 1280x800 (and the positions page at phone width). Pages that
 this venue does not serve (404) are skipped. Needs Playwright and Chromium at /usr/bin/chromium
 (``MARGINLAB_CHROMIUM``); Playwright never downloads a browser here.
@@ -133,7 +134,12 @@ def main() -> None:
             signed(
                 url, key, secret, "/fapi/v1/order", symbol="SOLUSDT", side="BUY", type="MARKET", quantity="20"
             )
-            marks = {"BTCUSDT": "97250", "ETHUSDT": "4120"}
+            # an isolated XRP long at 20x that the next marks liquidate, for the account's liquidation list
+            xrp = float(call(url + "/fapi/v1/premiumIndex?symbol=XRPUSDT")["markPrice"])
+            signed(url, key, secret, "/fapi/v1/marginType", symbol="XRPUSDT", marginType="ISOLATED")
+            order = {"side": "BUY", "type": "MARKET", "quantity": "1000"}
+            signed(url, key, secret, "/fapi/v1/order", symbol="XRPUSDT", **order)
+            marks = {"BTCUSDT": "97250", "ETHUSDT": "4120", "XRPUSDT": f"{xrp * 0.9:.4f}"}
             call(url + "/admin/v1/mark", data={"prices": marks}, headers=admin)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)

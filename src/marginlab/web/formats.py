@@ -14,11 +14,17 @@ from typing import Any
 CENT = Decimal("0.01")
 
 
+def _unit(number: str, unit: str) -> str:
+    """Return ``number unit`` with a true minus sign (tables whose header names the unit pass ``""``)."""
+    number = number.replace("-", "−")
+    return f"{number} {unit}" if unit else number
+
+
 def money(value: Decimal | None, unit: str = "USDT") -> str:
     """Return ``1,234.56 USDT`` (``—`` for None)."""
     if value is None:
         return "—"
-    return f"{value.quantize(CENT, rounding=ROUND_HALF_EVEN):,} {unit}".replace("-", "−")
+    return _unit(f"{value.quantize(CENT, rounding=ROUND_HALF_EVEN):,}", unit)
 
 
 def signed_money(value: Decimal | None, unit: str = "USDT") -> str:
@@ -42,7 +48,7 @@ def price(value: Decimal | None, unit: str = "USDT", step: Decimal | None = None
     normal = value.normalize()
     if normal == normal.to_integral():
         normal = normal.quantize(Decimal(1))
-    return f"{normal:,} {unit}".replace("-", "−")
+    return _unit(f"{normal:,}", unit)
 
 
 def qty(value: Decimal | None) -> str:

@@ -43,16 +43,19 @@ def gauge_width(ratio: Decimal | None) -> str:
 
 def position_fields(p: PositionView) -> dict[str, str]:
     """Return the live texts of one position row."""
+    # the tables name the unit (USDT) in their column headers, so the cells hold the numbers alone
     return {
         "p_size": qty(abs(p.signed_qty)),
-        "p_entry": price(p.entry),
-        "p_mark": price(p.mark),
-        "p_upnl": signed_money(p.unrealized_pnl),
-        "p_liq": price(p.liquidation_price, step=p.tick_size),
+        "p_entry": price(p.entry, ""),
+        "p_mark": price(p.mark, ""),
+        "p_upnl": signed_money(p.unrealized_pnl, ""),
+        "p_liq": price(p.liquidation_price, "", step=p.tick_size),
         "p_distance": percent(p.distance),
         "p_ratio": percent(p.margin_ratio),
-        "p_margin": money(p.isolated_wallet if p.margin_mode is MarginMode.ISOLATED else p.initial_margin),
-        "p_stake": money(p.at_stake),
+        "p_margin": money(
+            p.isolated_wallet if p.margin_mode is MarginMode.ISOLATED else p.initial_margin, ""
+        ),
+        "p_stake": money(p.at_stake, ""),
         "p_removable": money(p.max_removable),
         "p_leverage": leverage(p.leverage),
     }

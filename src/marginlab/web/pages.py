@@ -312,7 +312,7 @@ def change_margin(request: Request, service: ServiceDep, session: SessionDep, da
 @router.post("/positions/leverage")
 def change_leverage(request: Request, service: ServiceDep, session: SessionDep, data: FormDep) -> Response:
     """Set a symbol's leverage (``/fapi/v1/leverage``)."""
-    form = Form(f"leverage-{data.get('symbol', '')}", data)
+    form = Form(f"leverage-{data.get('position') or data.get('symbol', '')}", data)
 
     def run() -> None:
         service.set_leverage(session.account_id, form.text("symbol"), form.integer("leverage"))
@@ -323,7 +323,7 @@ def change_leverage(request: Request, service: ServiceDep, session: SessionDep, 
 @router.post("/positions/mode")
 def change_mode(request: Request, service: ServiceDep, session: SessionDep, data: FormDep) -> Response:
     """Switch a symbol between cross and isolated (``/fapi/v1/marginType``)."""
-    form = Form(f"mode-{data.get('symbol', '')}", data)
+    form = Form(f"mode-{data.get('position') or data.get('symbol', '')}", data)
 
     def run() -> None:
         raw = form.text("mode")

@@ -176,10 +176,9 @@ def test_positions_page_shows_the_engine_figures_and_the_actions_use_the_service
     (pos,) = service.account(aid).positions
     page = signed_in(http, aid).get("/positions").text
     row = page[page.index('id="pos-BTCUSDT-long"') :].split("</tr>")[0]
-    assert (
-        formats.price(pos.liquidation_price, step=pos.tick_size) in row and "isolated" in row and "10×" in row
-    )
-    assert formats.money(pos.max_removable) in row and "500.05 USDT" in row
+    assert f'data-live="p_liq">{formats.price(pos.liquidation_price, "", step=pos.tick_size)}<' in row
+    assert "isolated" in row and "10×" in row and 'data-live="p_margin">500.05<' in row
+    assert f'data-live="p_removable">{formats.money(pos.max_removable)}<' in row
     token = csrf(page)
 
     added = http.post(
@@ -188,7 +187,7 @@ def test_positions_page_shows_the_engine_figures_and_the_actions_use_the_service
     assert added.status_code == 303 and added.headers["location"] == "/positions?done=margin"
     (after,) = service.account(aid).positions
     assert after.isolated_wallet == D("600.05") and after.liquidation_price < pos.liquidation_price
-    assert formats.price(after.liquidation_price, step=after.tick_size) in http.get("/positions").text
+    assert formats.price(after.liquidation_price, "", step=after.tick_size) in http.get("/positions").text
 
     bad = http.post("/positions/margin", data={"csrf": token, "position": "BTCUSDT-long", "amount": "abc"})
     assert bad.status_code == 400
@@ -203,15 +202,23 @@ def test_positions_page_shows_the_engine_figures_and_the_actions_use_the_service
     assert too_much.status_code == 400 and "Isolated balance insufficient." in too_much.text
     assert 'value="5000"' in too_much.text  # the refused value stays in its field
 
-    switch = http.post("/positions/mode", data={"csrf": token, "symbol": "BTCUSDT", "mode": "cross"})
+    switch = http.post(
+        "/positions/mode",
+        data={"csrf": token, "symbol": "BTCUSDT", "position": "BTCUSDT-long", "mode": "cross"},
+    )
     assert switch.status_code == 400
     assert "Margin type cannot be changed if there exists position." in switch.text
     assert "only while it has no open position" in switch.text
+    assert 'id="mode-BTCUSDT-long-mode-error"' in switch.text
     assert service.account(aid).positions[0].margin_mode is MarginMode.ISOLATED
 
-    lev = http.post("/positions/leverage", data={"csrf": token, "symbol": "BTCUSDT", "leverage": "500"})
+    lev = http.post("/positions/leverage", data={"csrf": token, "symbol": "ETHUSDT", "leverage": "500"})
     assert lev.status_code == 400 and "Leverage 500 is not valid" in lev.text
-    assert 'id="leverage-BTCUSDT-leverage-error"' in lev.text
+    assert 'id="leverage-ETHUSDT-leverage-error"' in lev.text  # the per-symbol settings row (no position)
+    data = {"csrf": token, "symbol": "BTCUSDT", "position": "BTCUSDT-long", "leverage": "0"}
+    zero = http.post("/positions/leverage", data=data)
+    assert zero.status_code == 400 and 'id="leverage-BTCUSDT-long-leverage-error"' in zero.text
+    assert "Leverage 0 is not valid" in zero.text
 
     ticket = {"csrf": token, "symbol": "ETHUSDT", "side": "SELL", "type": "limit", "qty": "0.1", "price": ""}
     no_price = http.post("/orders", data=ticket)
@@ -255,5 +262,5 @@ def test_account_page_and_stream_show_the_gauge_and_funding(http: TestClient) ->
     data = json.loads(next(line for line in stream.text.splitlines() if line.startswith("data: "))[6:])
     assert data["fields"]["ratio"] == formats.percent(view.margin_ratio) and data["keys"] == "BTCUSDT-long"
     assert data["positions"]["BTCUSDT-long"]["fields"]["p_liq"] == formats.price(
-        view.positions[0].liquidation_price, step=D("0.1")
+        view.positions[0].liquidation_price, "", step=D("0.1")
     )
