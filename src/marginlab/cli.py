@@ -511,6 +511,26 @@ def venues(as_json: JsonOpt = False) -> None:
     )
 
 
+@cli.command(short_help="Serve the what-if and replay & risk pages for a portfolio.")
+def dashboard(
+    portfolio: PortfolioArg,
+    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8701,
+    host: Annotated[str, typer.Option("--host", help="Address to bind (loopback by default).")] = "127.0.0.1",
+    exchange: ExchangeOpt = None,
+) -> None:
+    """Serve the what-if and replay & risk pages for PORTFOLIO in the browser (no venue needed).
+
+    Open http://127.0.0.1:8701/ (the what-if page); Ctrl-C stops the server.
+    """
+    import uvicorn
+
+    from marginlab.web.lab import create_app
+
+    app = _guarded(lambda: create_app(portfolio, exchange=exchange))
+    typer.echo(f"marginlab dashboard for {portfolio.name} on http://{host}:{port}/whatif", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
 def main() -> None:
     """Entry point of the ``marginlab`` command."""
     cli()
