@@ -23,6 +23,7 @@ import numpy as np
 from marginlab import Account, MarginMode, Side, get_venue
 from marginlab.analysis.replay import replay_exact
 from marginlab.app.risk import run_risk
+from marginlab.app.whatif import WhatIfRequest, move, prepare
 from marginlab.io.bars import Bars
 from marginlab.io.portfolio import MODES
 from marginlab.io.schema import Portfolio, parse
@@ -347,6 +348,50 @@ def _replay_figures() -> dict[str, float]:
     return {"replay_1y_5m_6sym_3modes_s": round(replay_s, 3), "replay_fast_vs_exact_ratio": round(ratio)}
 
 
+WHATIF_BOOK = (  # 20 symbols, (price, notional in USDT), every other one isolated
+    ("BTCUSDT", "100000", 50_000), ("ETHUSDT", "4000", 40_000), ("SOLUSDT", "200", 20_000),
+    ("XRPUSDT", "2.5", 15_000), ("DOGEUSDT", "0.2", 10_000), ("BNBUSDT", "600", 10_000),
+    ("ADAUSDT", "0.8", 8_000), ("LINKUSDT", "20", 8_000), ("AVAXUSDT", "30", 6_000),
+    ("DOTUSDT", "6", 6_000), ("LTCUSDT", "90", 5_000), ("BCHUSDT", "450", 5_000),
+    ("TRXUSDT", "0.25", 4_000), ("UNIUSDT", "10", 4_000), ("ATOMUSDT", "8", 3_000),
+    ("ETCUSDT", "25", 3_000), ("FILUSDT", "5", 2_000), ("AAVEUSDT", "250", 2_000),
+    ("NEARUSDT", "5", 2_000), ("APTUSDT", "8", 2_000),
+)  # fmt: skip
+
+
+def whatif_portfolio() -> Portfolio:
+    """Return a 20-position Binance book: cross and isolated, longs and shorts, leverage 3-20×."""
+    positions = [
+        {
+            "symbol": symbol,
+            "side": "long" if i % 3 else "short",
+            "notional": str(notional),
+            "entry": price,
+            "mark": str(Decimal(price) * Decimal("0.98")),
+            "leverage": str(3 + i % 18),
+            "mode": "isolated" if i % 2 else "cross",
+        }
+        for i, (symbol, price, notional) in enumerate(WHATIF_BOOK)
+    ]
+    return parse(Portfolio, {"balances": {"USDT": "200000"}, "positions": positions})
+
+
+def bench_whatif() -> dict[str, float]:
+    """Return the wall time of one what-if move of a 20-position book (3 scenarios, exact engine), in ms.
+
+    What a dashboard slider costs server-side (:func:`marginlab.app.whatif.move`; the book is prepared once,
+    as the page does). The moves alternate between -8 % and +5 % so no result can be reused; the target is
+    100 ms. The 1-minute load average at the time is stored with it (the machine is shared).
+    """
+    book = prepare(WhatIfRequest(book=whatif_portfolio()))
+    moves = iter([Decimal("-0.08"), Decimal("0.05")] * REPEATS)
+    seconds = median_seconds(lambda: move(book, change=next(moves)))
+    return {
+        "whatif_move_ms_20_positions": round(seconds * 1000, 1),
+        "whatif_load_average_1": round(os.getloadavg()[0], 2),
+    }
+
+
 GROUPS: dict[str, Callable[[], dict[str, float]]] = {
     "exact": lambda: {
         "exact_liq_prices_per_s": round(bench_exact_liquidation_prices()),
@@ -357,6 +402,7 @@ GROUPS: dict[str, Callable[[], dict[str, float]]] = {
     "replay_real": bench_replay_real,
     "mc": bench_monte_carlo,
     "first_run": bench_first_compare,
+    "whatif": bench_whatif,
 }
 
 

@@ -5,10 +5,12 @@ hypothesis strategies for Binance accounts. Importable from any test (``from sup
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 from hypothesis import strategies as st
@@ -23,6 +25,40 @@ from marginlab.rules import get_venue
 
 EXAMPLES = Path(__file__).parents[1] / "src" / "marginlab" / "examples"
 RUNNER = CliRunner()
+# the browser tests drive Debian's Chromium (apt-get install chromium); Playwright never downloads one
+CHROMIUM = os.environ.get("MARGINLAB_CHROMIUM", "/usr/bin/chromium")
+
+
+def no_browser_reason() -> str | None:
+    """Return why the browser tests cannot run here (one line), or None when they can."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "browser tests need the playwright package (pip install -e '.[dev]')"
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium, or MARGINLAB_CHROMIUM)"
+    return None
+
+
+def ccxt_client(url: str, key: str, secret: str) -> Any:
+    """Return ccxt's own binanceusdm pointed at a venue (as the paper-venue contract's section 1 says)."""
+    import ccxt
+
+    ex = ccxt.binanceusdm(
+        {
+            "apiKey": key,
+            "secret": secret,
+            "options": {
+                "fetchCurrencies": False,
+                "adjustForTimeDifference": False,
+                "fetchMarkets": {"types": ["linear"]},
+            },
+        }
+    )
+    ex.urls["api"] = {name: url + urlsplit(u).path for name, u in ex.urls["api"].items()}
+    ex.session.trust_env = False
+    ex.enableRateLimit = False
+    return ex
 
 
 # ----------------------------------------------------------------------------------------------- fakes

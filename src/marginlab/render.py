@@ -36,6 +36,7 @@ from marginlab.app.replay import (
 from marginlab.app.risk import RiskReport, RiskResult
 from marginlab.app.scripts import Event, RunReport
 from marginlab.app.sizing import Sizing
+from marginlab.app.whatif import PreparedBook, WhatIfReport
 
 AMOUNT = Decimal("1e-8")
 CENT = Decimal("0.01")
@@ -154,6 +155,51 @@ def modes_json(report: ModesReport) -> dict[str, Any]:
     if report.notes:
         out["notes"] = list(report.notes)
     return out
+
+
+# =========================================================================== what-if
+def whatif_book_json(book: PreparedBook) -> dict[str, Any]:
+    """Return what a what-if page needs before the first move: symbols, marks and ticks, scenario names.
+
+    ``marks`` and ``ticks`` are decimal strings (quote per base): a slider starts at the mark and steps by
+    the tick, so every price it sends is one the engine holds exactly.
+    """
+    return {
+        "exchange": book.exchange,
+        "venue_title": book.venue_title,
+        "asset": book.asset,
+        "marks": {s: number(p) for s, p in book.marks.items()},
+        "ticks": {s: format(t.normalize(), "f") for s, t in book.tick_sizes.items()},
+        "scenarios": [s.name for s in book.scenarios],
+        "notes": list(book.notes),
+    }
+
+
+def whatif_json(report: WhatIfReport) -> dict[str, Any]:
+    """Return one what-if move: per scenario the positions (with ``label``), equity and liquidations.
+
+    Amounts in ``asset``; prices quote per base; ``distance_to_liquidation`` and ``margin_ratio`` are
+    fractions (decimal strings, 8 places, like every JSON number of marginlab).
+    """
+    scenarios: dict[str, Any] = {}
+    for name, s in report.scenarios.items():
+        scenarios[name] = {
+            "refused": s.refused,
+            "equity_before": number(s.equity_before),
+            "equity_at_prices": number(s.equity_at_prices),
+            "equity_after": number(s.equity_after),
+            "margin_ratio": None if s.account is None else number(s.account.margin_ratio),
+            "liquidated": list(s.liquidated),
+            "positions": [{"label": p.label, **jsonable(p)} for p in s.positions],
+        }
+    return {
+        "exchange": report.exchange,
+        "asset": report.asset,
+        "marks": {k: number(v) for k, v in report.marks.items()},
+        "prices": {k: number(v) for k, v in report.prices.items()},
+        "scenarios": scenarios,
+        "notes": list(report.notes),
+    }
 
 
 def liquidation_view(report: LiquidationReport, *, title: str) -> View:

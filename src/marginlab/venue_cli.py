@@ -117,21 +117,37 @@ def account_create(
     bonus: Annotated[
         str, typer.Option(help="Bonus funds, USDT (backs positions, never withdrawable).")
     ] = "5500",
+    url: Annotated[
+        str, typer.Option(help="The venue's URL, for the dashboard link.")
+    ] = f"http://127.0.0.1:{DEFAULT_PORT}",
     as_json: JsonOpt = False,
 ) -> None:
-    """Create an account and its API key; the secret is shown this once."""
+    """Create an account and its API key; the secret is shown this once.
+
+    Also prints dashboard_url: a link that signs a browser in to the dashboard, once, within 15 minutes.
+    """
     try:
+        if not url.startswith(("http://", "https://")):
+            raise InputError("url", url, "an http:// or https:// URL")
         service = _service(db)
         new = service.create_account(deposit=_decimal("deposit", deposit), bonus=_decimal("bonus", bonus))
+        token = service.create_sign_in_link(new.account_id)
     except MarginLabError as exc:
         raise _fail(exc) from None
-    data = {"account_id": new.account_id, "api_key": new.api_key, "api_secret": new.api_secret}
+    data = {
+        "account_id": new.account_id,
+        "api_key": new.api_key,
+        "api_secret": new.api_secret,
+        "dashboard_url": f"{url.rstrip('/')}/signin/link?token={token}",
+    }
     if as_json:
         sys.stdout.write(json.dumps(data) + "\n")
         return
     for key, value in data.items():
         typer.echo(f"{key}: {value}")
-    typer.echo("(the secret is shown once; it is stored encrypted)", err=True)
+    typer.echo(
+        "(the secret is shown once; it is stored encrypted; the link works once, for 15 minutes)", err=True
+    )
 
 
 def _account_row(view: AccountView) -> dict[str, Any]:

@@ -356,7 +356,9 @@ def _stops(
             continue
         fees_by_key.pop((native, spec.side), None)
         result.stops.append(f"{bars.time_label(i)} {native} {spec.side} closed at {fill}")
-        del events
+        # the close's own sweep may liquidate the rest: a realised loss can leave the cross wallet short
+        swept = [e for e in events if not isinstance(e, ev.Filled)]
+        _collect(swept, result, bars.time_label(i), i, fees_by_key)
 
 
 def _record_liquidation_prices(account: Account, result: ModeResult, i: int) -> None:

@@ -17,6 +17,7 @@ from marginlab.api.signing import RateLimiter
 from marginlab.venue.database import make_engine, upgrade_schema
 from marginlab.venue.service import Clock, VenueService
 from marginlab.venue.settings import VenueSettings
+from marginlab.web import install as install_dashboard
 
 
 class SizeLimit:
@@ -75,6 +76,8 @@ def create_app(
 ) -> FastAPI:
     """Build the venue's FastAPI app on ``engine`` (default: one for ``settings.db_url``), schema upgraded.
 
+    The app serves the REST API (``/fapi``, ``/admin``, ``/docs``) and the dashboard's pages (``/``).
+
     Parameters
     ----------
     settings : VenueSettings
@@ -98,5 +101,6 @@ def create_app(
     app.include_router(public.router)
     app.include_router(private.router)
     app.include_router(admin.router)
+    install_dashboard(app)  # the dashboard's pages at /, after the API (its paths never shadow /fapi)
     app.add_middleware(SizeLimit, max_query=settings.max_query_bytes, max_body=settings.max_body_bytes)
     return app

@@ -4,6 +4,7 @@
 module         use case
 =============  ==============================================================================
 calculator     liquidation and margin figures of a portfolio as it stands; all-cross vs all-isolated
+whatif         a price move applied to a book as it is, all-cross and all-isolated, side by side
 scripts        drive the exact engine through a what-if script
 replay         a portfolio through market history once per margin mode
 risk           Monte Carlo liquidation and ruin probabilities per margin mode

@@ -979,7 +979,11 @@ def _open(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, info, bar, 
 
 @njit(cache=True)
 def _stops(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, last):
-    """Stops, then take-profits, of every position that has them, on the bar's last-price range."""
+    """Stops, then take-profits, of every position that has them, on the bar's last-price range.
+
+    Returns how many filled.
+    """
+    filled = 0
     for j in range(pos.shape[0]):
         stop, take = pos[j].stop_loss, pos[j].take_profit
         if math.isnan(stop) and math.isnan(take):
@@ -1023,6 +1027,8 @@ def _stops(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, last)
         acc[A_FEES] += fee
         _emit(ev, cnt, bar, p, kind, sym_st[t, Y_MARK], fill, 0.0, qty, fee)
         _close_slot(st, book, cnt, p)
+        filled += 1
+    return filled
 
 
 # =========================================================================== one bar's bookkeeping
@@ -1203,8 +1209,12 @@ def _replay_loop_nb(
             distance = abs(m - price) / m
             if distance < closest[CL_DISTANCE]:
                 closest[CL_DISTANCE], closest[CL_SYM], closest[CL_BAR] = distance, pos[p].sym, i
-        # 4. stops then take-profits on last price
-        _stops(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, last)
+        # 4. stops then take-profits on last price; a stop's realised loss can leave the cross wallet short
+        #    of the rest's maintenance: the engine's close sweeps at the marks it holds (the adverse ones)
+        if _stops(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, last) > 0:
+            code = _sweep(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, wk)
+            if code != _OK:
+                return code
         # 5. mark close, equity, worst margin ratio, liquidation prices
         code = _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, mark, at_close, wk)
         if code != _OK:

@@ -228,3 +228,28 @@ class PriceTickRow(Base):
     last: Mapped[Decimal] = mapped_column(ExactDecimal)
 
     __table_args__ = (Index("ix_price_ticks_symbol_time", "symbol", "time_ms"),)
+
+
+class SignInLinkRow(Base):
+    """A one-time dashboard sign-in link: only the SHA-256 of its token is stored; used once, then dead."""
+
+    __tablename__ = "sign_in_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    expires_ms: Mapped[int] = mapped_column(BigInteger)
+    used_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class DashboardSessionRow(Base):
+    """A signed-in browser: the SHA-256 of its cookie, its CSRF token, expiry and end (sign-out)."""
+
+    __tablename__ = "dashboard_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    expires_ms: Mapped[int] = mapped_column(BigInteger)
+    ended_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

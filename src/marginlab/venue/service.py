@@ -9,6 +9,9 @@ the bonus, marks and funding.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,12 +34,14 @@ from marginlab.venue.errors import VenueError
 from marginlab.venue.models import (
     AccountRow,
     ApiKeyRow,
+    DashboardSessionRow,
     IncomeRow,
     MarginChangeRow,
     MarketRow,
     OrderRow,
     PositionRow,
     PriceTickRow,
+    SignInLinkRow,
     TradeRow,
 )
 from marginlab.venue.orders import OrderRequest, Trader
@@ -49,6 +54,8 @@ ZERO = Decimal(0)
 OPEN = ("NEW", "PARTIALLY_FILLED")
 MAX_CACHED_KEYS = 100_000
 HINT_TOLERANCE = 1e-6  # relative slack of the float pre-filter; the exact engine decides
+SIGN_IN_LINK_MS = 15 * 60_000  # a one-time link printed by ``account create`` works for 15 minutes, once
+DASHBOARD_SESSION_MS = 12 * 3_600_000  # a signed-in browser stays signed in for 12 hours (or until sign-out)
 
 
 def wall_clock_ms() -> int:
@@ -63,6 +70,25 @@ class NewAccount:
     account_id: int
     api_key: str
     api_secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardSession:
+    """A signed-in browser: its account, its CSRF token and expiry (``token`` only when just created)."""
+
+    account_id: int
+    csrf: str
+    expires_ms: int
+    token: str = ""
+
+
+def token_hash(token: str) -> str:
+    """Return the SHA-256 of a sign-in or session token: what the database keeps instead of the token.
+
+    The tokens are 256 random bits, so a plain hash cannot be inverted or guessed; a copy of the database
+    opens no dashboard.
+    """
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(slots=True)
@@ -233,6 +259,90 @@ class VenueService:
             if len(self._credentials) < MAX_CACHED_KEYS:
                 self._credentials[api_key] = (row.account_id, secret)
             return row.account_id, secret
+
+    # ------------------------------------------------------------------ dashboard sign-in
+    def create_sign_in_link(self, account_id: int) -> str:
+        """Return a fresh one-time sign-in token for ``account_id`` (valid ``SIGN_IN_LINK_MS``, once)."""
+        token = secrets.token_urlsafe(32)
+        now = self.clock()
+        with self._write() as session:
+            if session.get(AccountRow, account_id) is None:
+                raise VenueError(-2015)
+            session.add(
+                SignInLinkRow(
+                    token_hash=token_hash(token),
+                    account_id=account_id,
+                    created_ms=now,
+                    expires_ms=now + SIGN_IN_LINK_MS,
+                    used_ms=None,
+                )
+            )
+        return token
+
+    def redeem_sign_in_link(self, token: str) -> DashboardSession:
+        """Spend a one-time link and open a session; raise -2015 if it is unknown, used or expired."""
+        now = self.clock()
+        with self._write() as session:
+            link = session.get(SignInLinkRow, token_hash(token), with_for_update=self._postgres)
+            if link is None or link.used_ms is not None or link.expires_ms < now:
+                raise VenueError(-2015, "the sign-in link is unknown, already used or expired")
+            link.used_ms = now
+            return self._open_session(session, link.account_id, now)
+
+    def sign_in_with_key(self, api_key: str, api_secret: str) -> DashboardSession:
+        """Open a session for the account of an API key whose secret matches; else raise -2015."""
+        known = self.credentials(api_key) if api_key else None
+        # compare even for an unknown key, so the answer takes as long either way
+        secret = known[1] if known is not None else secrets.token_urlsafe(48)
+        if known is None or not hmac.compare_digest(secret.encode(), api_secret.encode()):
+            raise VenueError(-2015, "API key and secret do not match")
+        with self._write() as session:
+            return self._open_session(session, known[0], self.clock())
+
+    @staticmethod
+    def _open_session(session: Session, account_id: int, now: int) -> DashboardSession:
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        expires = now + DASHBOARD_SESSION_MS
+        session.add(
+            DashboardSessionRow(
+                token_hash=token_hash(token),
+                account_id=account_id,
+                csrf=csrf,
+                created_ms=now,
+                expires_ms=expires,
+                ended_ms=None,
+            )
+        )
+        return DashboardSession(account_id=account_id, csrf=csrf, expires_ms=expires, token=token)
+
+    def dashboard_session(self, token: str) -> DashboardSession | None:
+        """Return the live session of a cookie token, or None (unknown, ended or expired)."""
+        if not token:
+            return None
+        with self._read() as session:
+            row = session.get(DashboardSessionRow, token_hash(token))
+            if row is None or row.ended_ms is not None or row.expires_ms < self.clock():
+                return None
+            return DashboardSession(account_id=row.account_id, csrf=row.csrf, expires_ms=row.expires_ms)
+
+    def end_dashboard_session(self, token: str) -> None:
+        """End a session (sign-out): its cookie opens nothing any more, even if a copy of it survives."""
+        with self._write() as session:
+            row = session.get(DashboardSessionRow, token_hash(token))
+            if row is not None and row.ended_ms is None:
+                row.ended_ms = self.clock()
+
+    def funding_totals(self, account_id: int) -> tuple[Decimal, Decimal]:
+        """Return (paid, received) funding of the account so far, both >= 0 (USDT)."""
+        with self._read() as session:
+            amounts = session.scalars(
+                select(IncomeRow.amount).where(
+                    IncomeRow.account_id == account_id, IncomeRow.income_type == "FUNDING_FEE"
+                )
+            ).all()
+        paid = -sum((a for a in amounts if a < ZERO), ZERO)
+        return paid, sum((a for a in amounts if a > ZERO), ZERO)
 
     def account(self, account_id: int) -> AccountView:
         """Return the account report (balances, bonus, positions)."""

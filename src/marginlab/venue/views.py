@@ -14,6 +14,11 @@ from marginlab.venue.models import AccountRow, OrderRow
 from marginlab.venue.state import SETTLE, total_balance
 
 ZERO = Decimal(0)
+# Binance's margin-ratio thresholds (Liquidation Protocols, https://www.binance.com/en/support/faq/360033525271,
+# read 2026-12-01): liquidation when the margin ratio reaches 100 %; Binance advises staying below 80 %
+# (its margin-call warning level). The dashboard's gauge marks both.
+MARGIN_CALL_RATIO = Decimal("0.8")
+LIQUIDATION_RATIO = Decimal(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +41,27 @@ class PositionView:
     open_order_margin: Decimal
     leverage: Decimal
     max_notional: Decimal | None
+    margin_ratio: Decimal | None
+    """Maintenance/equity of the position's margin pool (its own margin, or the cross pool): 1 liquidates."""
+    distance: Decimal | None
+    """How far the mark may move against the position before it liquidates, as a fraction of the mark
+    (negative: already past it); None without a liquidation price."""
+    max_removable: Decimal
+    """Isolated margin that may be removed now (Binance's cap); 0 for cross."""
+    at_stake: Decimal
+    """What a liquidation of this position can take: its isolated margin, or the whole cross wallet."""
+    tick_size: Decimal
+    """The symbol's price step: displays round solved prices (liquidation) to it."""
+
+    @property
+    def side(self) -> str:
+        """Return ``long`` or ``short``."""
+        return "long" if self.signed_qty > 0 else "short"
+
+    @property
+    def key(self) -> str:
+        """Return ``SYMBOL-side``: the position's name in the dashboard (one per side in hedge mode)."""
+        return f"{self.symbol}-{self.side}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +88,9 @@ class AccountView:
     position_mode: PositionMode
     updated_ms: int
     positions: tuple[PositionView, ...]
+    margin_ratio: Decimal | None = None
+    """Cross maintenance margin / cross margin balance (Binance's account margin ratio; 1 liquidates the cross
+    positions); None when the cross margin balance is not positive."""
 
 
 def max_notional(instrument: Instrument, leverage: Decimal) -> Decimal | None:
@@ -85,6 +114,12 @@ def position_view(account: Account, pos: Position, open_order_margin: Decimal, n
     fee = pos.instrument.taker_fee
     # break-even: the entry moved by the taker fee paid to open (Binance's breakEvenPrice of the contract)
     break_even = pos.entry * (1 + fee) if pos.side is Side.LONG else pos.entry * (1 - fee)
+    liq = account.liquidation_price(pos)
+    distance = None
+    if liq is not None and pos.mark > ZERO:
+        # positive while the mark is on the safe side: below for a short, above for a long
+        distance = (pos.mark - liq) / pos.mark if pos.side is Side.LONG else (liq - pos.mark) / pos.mark
+    isolated = pos.mode is MarginMode.ISOLATED
     return PositionView(
         symbol=pos.symbol,
         position_side=position_side(account, pos),
@@ -93,7 +128,7 @@ def position_view(account: Account, pos: Position, open_order_margin: Decimal, n
         break_even=break_even,
         mark=pos.mark,
         unrealized_pnl=pos.unrealized_pnl(),
-        liquidation_price=account.liquidation_price(pos),
+        liquidation_price=liq,
         margin_mode=pos.mode,
         isolated_wallet=pos.margin,
         signed_notional=pos.side.sign * pos.notional(),
@@ -102,6 +137,11 @@ def position_view(account: Account, pos: Position, open_order_margin: Decimal, n
         open_order_margin=open_order_margin,
         leverage=pos.leverage,
         max_notional=max_notional(pos.instrument, pos.leverage),
+        margin_ratio=account.margin_ratio(pos),
+        distance=distance,
+        max_removable=account.max_removable_margin(pos) if isolated else ZERO,
+        at_stake=pos.margin if isolated else account.wallet(SETTLE),
+        tick_size=pos.instrument.tick_size,
     )
 
 
@@ -121,6 +161,8 @@ def account_view(
     position_im = sum((p.initial_margin() for p in account.positions), ZERO)
     wallet = total_balance(account)
     available = account.available_balance(SETTLE) - reserved
+    cross_balance = account.cross_margin_balance(SETTLE)
+    cross_mm = account.cross_maintenance_margin(SETTLE)
     return AccountView(
         account_id=row.id,
         wallet_balance=wallet,
@@ -143,4 +185,5 @@ def account_view(
         position_mode=account.position_mode,
         updated_ms=row.updated_ms,
         positions=positions,
+        margin_ratio=cross_mm / cross_balance if cross_balance > ZERO else None,
     )

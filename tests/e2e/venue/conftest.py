@@ -53,7 +53,17 @@ class Venue:
     def new_account(self, deposit: str = "10000", bonus: str = "5500") -> dict[str, str]:
         """Create an account with ``venue account create --json``."""
         done = self.cli(
-            "account", "create", "--db", self.db, "--deposit", deposit, "--bonus", bonus, "--json"
+            "account",
+            "create",
+            "--db",
+            self.db,
+            "--deposit",
+            deposit,
+            "--bonus",
+            bonus,
+            "--url",
+            self.url,
+            "--json",
         )
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)

@@ -27,7 +27,9 @@ def test_commands_work_in_any_order_on_a_new_database(runner: CliRunner, tmp_pat
     assert created.exit_code == 0
     (line,) = created.stdout.strip().splitlines()  # one JSON object and nothing else on stdout
     account = json.loads(line)
-    assert set(account) == {"account_id", "api_key", "api_secret"} and len(account["api_secret"]) == 64
+    assert set(account) == {"account_id", "api_key", "api_secret", "dashboard_url"}
+    assert len(account["api_secret"]) == 64
+    assert account["dashboard_url"].startswith("http://127.0.0.1:8700/signin/link?token=")
     listing = runner.invoke(cli, ["venue", "accounts", "--db", db, "--json"])
     (row,) = json.loads(listing.stdout)
     assert row == {

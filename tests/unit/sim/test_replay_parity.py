@@ -288,3 +288,39 @@ def test_bundled_scenario_window_gives_the_same_events_both_ways() -> None:
     }
     # Act / Assert
     assert check_parity(doc, BINANCE, bars) >= 1
+
+
+def test_a_stop_whose_realised_loss_leaves_the_cross_wallet_short_liquidates_the_rest_there() -> None:
+    # Arrange: two cross longs; BTC's last price gaps through its stop (fill 53,000) while its mark barely
+    # moves, and ETH's mark dips to 2,860 in the same bar and is back at 3,000 by the close. Before the
+    # stop the account is sound (equity ≈ 614); the stop realises -700, which leaves ETH's -280 at the
+    # dip above the wallet's reach of its maintenance: the close's own sweep liquidates ETH at the dip.
+    doc = {
+        "balances": {"USDT": "1000"},
+        "positions": [
+            {"symbol": "BTCUSDT", "side": "long", "qty": "0.1", "entry": "60000", "leverage": "20",
+             "stop_loss": "53000"},
+            {"symbol": "ETHUSDT", "side": "long", "qty": "2", "entry": "3000", "leverage": "20"},
+        ],
+    }  # fmt: skip
+    times = np.datetime64("2025-10-10T00:00", "ns") + np.arange(2) * np.timedelta64(5, "m")
+    flat_btc, flat_eth = [60000.0] * 4, [3000.0] * 4
+    bars = Bars(
+        times=times,
+        last={
+            "BTCUSDT": np.array([flat_btc, [60000.0, 60000.0, 52000.0, 59000.0]]),
+            "ETHUSDT": np.array([flat_eth, [3000.0, 3000.0, 2860.0, 3000.0]]),
+        },
+        mark={
+            "BTCUSDT": np.array([flat_btc, [60000.0, 60000.0, 59000.0, 59500.0]]),
+            "ETHUSDT": np.array([flat_eth, [3000.0, 3000.0, 2860.0, 3000.0]]),
+        },
+        funding={s: np.zeros(2) for s in ("BTCUSDT", "ETHUSDT")},
+    )
+    portfolio = parse(Portfolio, doc)
+    # Act
+    exact = replay_exact(portfolio, BINANCE, bars, "cross")
+    # Assert: the stop filled, then ETH was liquidated in the same bar at the dip, the same both ways
+    assert exact.stops == ["2025-10-10T00:05:00Z BTCUSDT long closed at 53000"]
+    assert [(liq.symbol, liq.bar, liq.mark) for liq in exact.liquidations] == [("ETHUSDT", 1, Decimal(2860))]
+    assert_same(replay_fast_arrays(portfolio, BINANCE, bars, "cross"), exact)
