@@ -4,11 +4,14 @@
   client, one account, sequential, through the real server (``marginlab venue serve``) over loopback HTTP.
 * ``venue_p99_ms_{sqlite,postgresql}``: p99 latency of 20 concurrent clients × 50 signed requests (4 accounts;
   4 in 5 requests are market orders, 1 in 5 reads the account).
-* ``venue_mark_update_accounts_per_s``: accounts covered per second by one mark update with 10,000 accounts
-  holding an isolated BTC position that the move does not liquidate (the sweep's pre-filter on the stored
-  liquidation-price hint decides which accounts the engine must re-check; here none).
-* ``venue_mark_recheck_exact_accounts_per_s``: accounts re-checked per second by the exact engine when the
-  move reaches every one of the 10,000 (each is loaded, marked, liquidated and written back).
+* ``venue_mark_update_accounts_per_s``: accounts covered per second by one whole mark update (pre-filter
+  on the stored liquidation-price hints, then the exact engine on the candidates, liquidations written, one
+  transaction) with 10,000 accounts holding an isolated BTC position, 1 % of which the move liquidates;
+  ``venue_mark_update_cpu_ms``: the CPU time of that update (this process; load-independent).
+* ``venue_mark_prefilter_accounts_per_s``: the same 10,000 accounts, a move that reaches none (the
+  pre-filter alone).
+* ``venue_mark_recheck_exact_accounts_per_s``: accounts re-checked (and liquidated) per second by the exact
+  engine in the whole update above (its wall time over the candidates only: a lower bound).
 
 PostgreSQL figures are skipped (null) when no server answers at ``MARGINLAB_TEST_PG``.
 """
@@ -96,6 +99,11 @@ class Server:
         with OPENER.open(request, timeout=60) as response:
             return json.loads(response.read())
 
+    def cpu_s(self) -> float:
+        """Return the server process's CPU time so far (user + system, in s): hardly load-dependent."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=20)
@@ -131,7 +139,8 @@ def http_figures(db: str, label: str, folder: Path) -> dict[str, float]:
         server.admin("/admin/v1/mark", {"prices": {"BTCUSDT": "100000"}})
         accounts = [server.admin("/admin/v1/accounts", {"deposit": "1000000"}) for _ in range(4)]
         one = Client(server.url, accounts[0]["api_key"], accounts[0]["api_secret"])
-        count = 200
+        count = int(os.environ.get("VENUE_BENCH_ORDERS", "400"))
+        cpu = server.cpu_s()
         started = time.perf_counter()
         for i in range(count):
             response = one(
@@ -146,6 +155,7 @@ def http_figures(db: str, label: str, folder: Path) -> dict[str, float]:
             if response.status_code != 200:
                 raise SystemExit(response.text)
         orders_per_s = count / (time.perf_counter() - started)
+        cpu_ms = (server.cpu_s() - cpu) / count * 1000
         latencies: list[float] = []
         lock = threading.Lock()
 
@@ -176,17 +186,22 @@ def http_figures(db: str, label: str, folder: Path) -> dict[str, float]:
             t.join()
         latencies.sort()
         p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
-        return {f"venue_orders_per_s_{label}": round(orders_per_s, 1), f"venue_p99_ms_{label}": round(p99, 1)}
+        return {
+            f"venue_orders_per_s_{label}": round(orders_per_s, 1),
+            f"venue_server_cpu_ms_per_order_{label}": round(cpu_ms, 2),
+            f"venue_p99_ms_{label}": round(p99, 1),
+            f"venue_p50_ms_{label}": round(latencies[len(latencies) // 2] * 1000, 1),
+        }
     finally:
         server.stop()
 
 
-def mark_sweep_figures(folder: Path, accounts: int = 10_000, near: int = 1_000) -> dict[str, float]:
+def mark_sweep_figures(folder: Path, accounts: int = 10_000, near: int = 100) -> dict[str, float]:
     """Mark-update sweep over ``accounts`` isolated BTC longs (SQLite), ``near`` of them entered at 100,000.
 
     The others entered at 50,000 (liquidation near 45,000). A move to 95,000 reaches none: the pre-filter
     covers all ``accounts``. A move to 90,000 reaches the ``near`` ones: each is re-checked (and liquidated)
-    by the exact engine.
+    by the exact engine, in the update's one transaction.
     """
     engine = make_engine(f"sqlite:///{folder / 'sweep.db'}")
     upgrade_schema(engine)
@@ -248,15 +263,19 @@ def mark_sweep_figures(folder: Path, accounts: int = 10_000, near: int = 1_000) 
         conn.execute(insert(PositionRow), rows)
     started = time.perf_counter()
     checked = service.update_prices({"BTCUSDT": (Decimal(95000), Decimal(95000))})
-    covered = accounts / (time.perf_counter() - started)
+    prefilter = accounts / (time.perf_counter() - started)
     assert checked == 0
+    cpu = time.process_time()
     started = time.perf_counter()
     checked = service.update_prices({"BTCUSDT": (Decimal(90000), Decimal(90000))})
-    exact = checked / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    cpu_ms = (time.process_time() - cpu) * 1000
     assert checked == near and service.counts()["positions"] == accounts - near
     return {
-        "venue_mark_update_accounts_per_s": round(covered),
-        "venue_mark_recheck_exact_accounts_per_s": round(exact),
+        "venue_mark_update_accounts_per_s": round(accounts / elapsed),
+        "venue_mark_update_cpu_ms": round(cpu_ms, 1),
+        "venue_mark_prefilter_accounts_per_s": round(prefilter),
+        "venue_mark_recheck_exact_accounts_per_s": round(near / elapsed),
     }
 
 
@@ -283,16 +302,22 @@ def main() -> None:
     figures: dict[str, object] = {"venue_load_average_1_at_start": round(os.getloadavg()[0], 2)}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        figures.update(http_figures(f"sqlite:///{folder / 'venue.db'}", "sqlite", folder))
-        pg = postgres_database()
-        if pg is None:
+        only = os.environ.get("VENUE_BENCH_ONLY", "")  # sqlite | postgresql | sweep: one part (development)
+        if only in ("", "sqlite"):
+            figures.update(http_figures(f"sqlite:///{folder / 'venue.db'}", "sqlite", folder))
+        pg = postgres_database() if only in ("", "postgresql") else None
+        if pg is None and only:
+            pass
+        elif pg is None:
             figures.update({"venue_orders_per_s_postgresql": None, "venue_p99_ms_postgresql": None})
         else:
             try:
                 figures.update(http_figures(pg[0], "postgresql", folder))
             finally:
                 pg[1]()
-        figures.update(mark_sweep_figures(folder))
+        if only in ("", "sweep"):
+            figures.update(mark_sweep_figures(folder))
+    figures["venue_load_average_1_at_end"] = round(os.getloadavg()[0], 2)
     results.update(figures)
     OUT.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(figures, indent=2))

@@ -82,13 +82,35 @@ def _main(
     """Exact cross vs isolated margin: liquidation prices, what-if scripts, venue rules."""
 
 
+UNVALIDATED = "error: input not understood"
+"""How the last-resort guard's line starts: an input no validation named (a bug to report, still no
+traceback)."""
+
+
 def _guarded(body: Callable[[], T]) -> T:
-    """Run ``body``; turn marginlab errors into one line on stderr and exit code 2."""
+    """Run ``body``; turn marginlab errors into one line on stderr and exit code 2.
+
+    Last resort: an input that got past every validation and broke a computation (a decimal overflow, a
+    recursion, a value Python refuses) is still one line and exit 2, never a traceback; the line says
+    which error it was so the missing check can be added where the field is read.
+    """
     try:
         return body()
     except MarginLabError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {_one_line(str(exc))}", err=True)
         raise typer.Exit(2) from None
+    except (ArithmeticError, RecursionError, ValueError, UnicodeError) as exc:
+        typer.echo(f"{UNVALIDATED} ({type(exc).__name__}: {_one_line(str(exc))[:200]})", err=True)
+        raise typer.Exit(2) from None
+
+
+# what str.splitlines() breaks at: a key or value holding one must not split the error line
+_LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def _one_line(text: str) -> str:
+    """Return ``text`` as one line: every line break in it escaped (``\\n``, ``\\x1e`` …)."""
+    return text.translate(_LINE_BREAKS)
 
 
 def _print_json(data: Any) -> None:
@@ -192,7 +214,7 @@ def run(
         _show(render.run_view(report, title=script.name))
         for s in report.steps:
             if not s.ok and not s.expected_refusal:
-                typer.echo(f"error: {s.error}", err=True)
+                typer.echo(f"error: {_one_line(str(s.error))}", err=True)
     if not report.completed:
         raise typer.Exit(1)
 
@@ -487,6 +509,26 @@ def venues(as_json: JsonOpt = False) -> None:
         to_json=lambda rows: [render.venue_json(v) for v in rows],
         view=render.venues_view,
     )
+
+
+@cli.command(short_help="Serve the what-if and replay & risk pages for a portfolio.")
+def dashboard(
+    portfolio: PortfolioArg,
+    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8701,
+    host: Annotated[str, typer.Option("--host", help="Address to bind (loopback by default).")] = "127.0.0.1",
+    exchange: ExchangeOpt = None,
+) -> None:
+    """Serve the what-if and replay & risk pages for PORTFOLIO in the browser (no venue needed).
+
+    Open http://127.0.0.1:8701/ (the what-if page); Ctrl-C stops the server.
+    """
+    import uvicorn
+
+    from marginlab.web.lab import create_app
+
+    app = _guarded(lambda: create_app(portfolio, exchange=exchange))
+    typer.echo(f"marginlab dashboard for {portfolio.name} on http://{host}:{port}/whatif", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
 def main() -> None:

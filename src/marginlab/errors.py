@@ -13,7 +13,11 @@ Every error names the field or rule it is about and the value it was given, so a
 
 from __future__ import annotations
 
+import reprlib
 from decimal import Decimal
+
+SHOWN = 40
+"""Characters of a value an error message shows; a longer one is cut there and ends with ``…``."""
 
 
 class MarginLabError(Exception):
@@ -27,11 +31,27 @@ class InputError(MarginLabError, ValueError):
         if problem is not None:
             super().__init__(f"{field}: {problem}")
         else:
-            shown = str(value) if isinstance(value, Decimal) else repr(value)
-            super().__init__(f"{field}: expected {expected}, was {shown}")
+            super().__init__(f"{field}: expected {expected}, was {shown(value)}")
         self.field = field
         self.value = value
         self.expected = expected
+
+
+def shown(value: object, limit: int = SHOWN) -> str:
+    """Return ``value`` as an error message shows it, never whole when it is long.
+
+    ``repr`` (a Decimal as ``str``), cut after ``limit`` characters with ``…`` (a string also gives its
+    length), so a 50 MB symbol or a deeply nested document is never echoed back.
+    """
+    if isinstance(value, Decimal):
+        text = str(value)
+    elif isinstance(value, str):
+        return repr(value) if len(value) <= limit else repr(value[:limit]) + f"… ({len(value):,} characters)"
+    else:
+        brief = reprlib.Repr()
+        brief.maxlevel, brief.maxstring, brief.maxother = 3, limit + 2, limit + 2
+        text = brief.repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 class RuleSetError(MarginLabError, LookupError):

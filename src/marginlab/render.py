@@ -795,7 +795,8 @@ def venue_json(v: VenueSummary) -> dict[str, Any]:
 def venues_view(rows: Sequence[VenueSummary]) -> View:
     """Return the rule sets' policies as a table, then each one's tier snapshot and dated sources."""
     table = Table(title="venue rule sets", title_justify="left")
-    for column in ("name", "symbols", "MM at", "fee in LP", "liquidation", "mode switch", "hedge"):
+    columns = ("name", "symbols", "MM at", "fee in LP", "liquidation", "mode switch", "iso. funding", "hedge")
+    for column in columns:
         table.add_column(column)
     for v in rows:
         table.add_row(
@@ -805,6 +806,7 @@ def venues_view(rows: Sequence[VenueSummary]) -> View:
             "taker" if v.fee_in_liquidation else "no",
             v.liquidation_style,
             "when flat" if v.mode_switch == "flat_only" else "anytime",
+            "available first" if v.isolated_funding == "available_first" else "margin",
             "yes" if v.hedge_mode else "no",
         )
     out: View = [table]

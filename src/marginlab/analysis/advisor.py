@@ -34,7 +34,7 @@ import numpy as np
 
 from marginlab.domain.enums import MarginMode, ModeSwitchPolicy, PositionMode
 from marginlab.domain.venue import Venue
-from marginlab.errors import InputError
+from marginlab.errors import InputError, shown
 from marginlab.io.candles import MarketData
 from marginlab.io.schema import Portfolio, PositionSpec, parse
 
@@ -125,6 +125,13 @@ def parse_trade(text: str) -> PositionSpec:
         key, sep, value = word.partition("=")
         if not sep or key not in {"notional", "qty", "leverage", "entry", "margin"}:
             raise InputError("--trade", word, "key=value with key notional, qty, leverage, entry or margin")
+        if key in fields:
+            raise InputError(
+                f"--trade {key}",
+                value,
+                "",
+                problem=f"{key} given twice ({shown(fields[key])}, {shown(value)})",
+            )
         fields[key] = value
     return parse(PositionSpec, fields, where="--trade")
 
@@ -136,6 +143,13 @@ def parse_profile(text: str | None) -> Profile:
         key, sep, value = part.partition("=")
         if not sep or key not in {"experience", "risk", "monitoring"}:
             raise InputError("--profile", part, "experience=..., risk=... or monitoring=...")
+        if key in values:
+            raise InputError(
+                f"--profile {key}",
+                value,
+                "",
+                problem=f"{key} given twice ({shown(values[key])}, {shown(value.strip())})",
+            )
         values[key] = value.strip().lower()
     try:
         experience = Experience(values.get("experience", "intermediate"))

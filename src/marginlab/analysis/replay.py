@@ -47,7 +47,7 @@ from marginlab.io.portfolio import (
     set_policy,
 )
 from marginlab.io.results import Closest, Liquidation, ModeResult, position_label
-from marginlab.io.schema import Portfolio, PositionSpec
+from marginlab.io.schema import Portfolio, PositionSpec, check_stop
 
 __all__ = ["ENTRY_GAP_LIMIT", "MODES", "ModeResult", "PreparedReplay", "prepare_replay", "replay_exact"]
 
@@ -89,7 +89,10 @@ def prepare_replay(
        ``entry``, ``mark`` and ``open_at`` say.
     3. A position with an ``entry`` more than :data:`ENTRY_GAP_LIMIT` from the first bar's last-price open
        gets a warning saying what to change (the replay would start with that gap as unrealized PnL).
-    4. **Where isolated margin comes from — one rule for every command:** an isolated position's margin
+    4. A position without an ``entry`` whose ``open_at`` is after the data ends never opens: it is left
+       out with a warning (InputError if none is left). One that opens gets its ``stop_loss`` checked
+       against its opening price (a long's must be below it, a short's above: InputError naming it).
+    5. **Where isolated margin comes from — one rule for every command:** an isolated position's margin
        is its own wallet, *on top of* ``[balances]``. A position with an ``entry`` is imported with its
        margin beside the balances (as ``liq`` does); for a position that opens during the replay, its
        margin (``margin``, default ``qty * open price / leverage``) is added to the balance it is paid
@@ -98,6 +101,7 @@ def prepare_replay(
     notes: list[str] = []
     warnings: list[str] = []
     kept: list[PositionSpec] = []
+    late: list[str] = []
     for i, spec in enumerate(portfolio.positions):
         native = venue.resolve_symbol(spec.symbol)
         if native not in bars.last:
@@ -108,19 +112,19 @@ def prepare_replay(
             continue
         if open_at_start:
             spec = spec.model_copy(update={"entry": None, "mark": None, "open_at": None})
-        elif spec.entry is not None:
-            entry = spec.entry
-            first = to_decimal(bars.last[native][0, OPEN])
-            gap = (entry - first) / first
-            if abs(gap) > ENTRY_GAP_LIMIT:
-                warnings.append(
-                    f"positions[{i}] {native} {spec.side}: entry {entry} is {abs(gap) * 100:.1f} % "
-                    f"{'above' if gap > 0 else 'below'} the data's first price {first} "
-                    f"({bars.time_label(0)}); the replay starts with that gap as unrealized PnL — pass "
-                    "--open-at-start to open every position at the start, or set entry near that price"
-                )
+        else:
+            warnings += _entry_gap(i, spec, native, bars)
+        never = _never_opens(i, spec, native, bars)
+        if never is not None:
+            warnings.append(never)
+            late.append(never)
+            continue
         kept.append(spec)
     if portfolio.positions and not kept:
+        if late:
+            raise InputError(
+                "positions", len(portfolio.positions), "", problem="no position opens: " + late[-1]
+            )
         raise InputError(
             "positions", len(portfolio.positions), "at least one position in a symbol of the data"
         )
@@ -143,6 +147,45 @@ def prepare_replay(
         funded.append(spec)
     model = portfolio.model_copy(update={"positions": funded, "balances": balances})
     return PreparedReplay(portfolio=model, notes=tuple(notes), warnings=tuple(warnings))
+
+
+def _entry_gap(i: int, spec: PositionSpec, native: str, bars: Bars) -> list[str]:
+    """Return the warning for an ``entry`` further than ENTRY_GAP_LIMIT from the data's first price."""
+    if spec.entry is None:
+        return []
+    entry = spec.entry
+    first = to_decimal(bars.last[native][0, OPEN])
+    gap = (entry - first) / first
+    if abs(gap) <= ENTRY_GAP_LIMIT:
+        return []
+    return [
+        f"positions[{i}] {native} {spec.side}: entry {entry} is {abs(gap) * 100:.1f} % "
+        f"{'above' if gap > 0 else 'below'} the data's first price {first} "
+        f"({bars.time_label(0)}); the replay starts with that gap as unrealized PnL — pass "
+        "--open-at-start to open every position at the start, or set entry near that price"
+    ]
+
+
+def _never_opens(i: int, spec: PositionSpec, native: str, bars: Bars) -> str | None:
+    """Return the warning for a position without entry that opens after the data ends, else None.
+
+    A position that does open gets its ``stop_loss`` checked against its opening price (InputError).
+    """
+    if spec.entry is not None:
+        return None
+    bar = _due_bar(spec, bars)
+    if bar is None:
+        return (
+            f"positions[{i}] {native} {spec.side}: open_at {spec.open_at:%Y-%m-%d %H:%M} UTC is after the "
+            f"data ends ({bars.time_label(len(bars) - 1)}); it never opens and is left out"
+        )
+    if spec.stop_loss is not None:
+        price = to_decimal(bars.last[native][bar, OPEN])
+        try:
+            check_stop(spec.side, spec.stop_loss, price, f"opening price ({bars.time_label(bar)})")
+        except ValueError as exc:
+            raise InputError(f"positions[{i}].stop_loss", spec.stop_loss, "", problem=str(exc)) from None
+    return None
 
 
 def _due_bar(spec: PositionSpec, bars: Bars) -> int | None:

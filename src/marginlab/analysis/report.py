@@ -69,9 +69,23 @@ def summary_rows(comparison: Comparison, asset: str) -> list[tuple[str, list[str
 def render_html(comparison: Comparison, *, title: str, notes: Sequence[str] = (), asset: str = "USDT") -> str:
     """Return the report as one HTML document (works offline: plotly.js is inlined).
 
-    ``asset`` is the settlement asset every amount is in (the equity axis is labelled with it).
+    ``asset`` is the settlement asset every amount is in (the equity axis is labelled with it). The
+    dashboard's replay page shows the same :func:`summary_html` and :func:`comparison_figure`.
     """
-    figure = _figure(comparison, asset).to_html(include_plotlyjs=True, full_html=False)
+    figure = comparison_figure(comparison, asset).to_html(include_plotlyjs=True, full_html=False)
+    return (
+        "<!doctype html>\n<html><head><meta charset='utf-8'>"
+        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
+        f"<h2>{escape(title)}</h2>{summary_html(comparison, notes=notes, asset=asset)}"
+        f"{figure}</body></html>"
+    )
+
+
+def summary_html(comparison: Comparison, *, notes: Sequence[str] = (), asset: str = "USDT") -> str:
+    """Return the report's text part as an HTML fragment: summary table, verdicts, warnings, data notes.
+
+    Every value is escaped here; the fragment is safe to insert into a page as it is.
+    """
     modes = list(comparison.results)
     head = "".join(f"<th>{escape(m)}</th>" for m in modes)
     body = "".join(
@@ -82,20 +96,21 @@ def render_html(comparison: Comparison, *, title: str, notes: Sequence[str] = ()
     warnings = "".join(f"<li><b>warning:</b> {escape(w)}</li>" for w in comparison.warnings)
     note_items = "".join(f"<li>{escape(n)}</li>" for n in (*comparison.notes, *notes))
     return (
-        "<!doctype html>\n<html><head><meta charset='utf-8'>"
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
-        f"<h2>{escape(title)}</h2>"
         f"<table class='summary'><thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table>"
         f"<p class='def'>{escape(CLOSEST_CALL_DEFINITION)}. Amounts in {escape(asset)}; "
         "times in UTC. Prices: Binance market data where the data is bundled.</p>"
         f"<ul>{warnings}{verdicts}</ul>"
         f"<details class='notes'><summary>data notes ({len(notes) + len(comparison.notes)})</summary>"
         f"<ul>{note_items}</ul></details>"
-        f"{figure}</body></html>"
     )
 
 
-def _figure(comparison: Comparison, asset: str) -> go.Figure:
+def comparison_figure(comparison: Comparison, asset: str) -> go.Figure:
+    """Return the report's figure: one column per mode; price, equity and worst margin ratio rows.
+
+    The one chart code path: the offline report inlines it with plotly.js, the dashboard's replay page
+    draws its JSON (:meth:`plotly.graph_objects.Figure.to_json`) with the bundle the package serves.
+    """
     bars = comparison.bars
     modes = list(comparison.results)
     symbols = [s for s in bars.symbols if _held(comparison, s)] or list(bars.symbols)

@@ -136,7 +136,9 @@ async def signed(request: Request) -> Caller:
     api_key = request.headers.get("X-MBX-APIKEY")
     if not api_key:
         raise VenueError(-2014)
-    credentials = await run_in_threadpool(service.credentials, api_key)
+    credentials = service.known_credentials(api_key)  # in memory: no thread hop, no database
+    if credentials is None:
+        credentials = await run_in_threadpool(service.credentials, api_key)
     if credentials is None:
         raise VenueError(-2015)
     account_id, secret = credentials

@@ -33,6 +33,7 @@ class VenueSummary:
     liquidation_style: str
     mode_switch: str
     partial_liquidation: bool
+    isolated_funding: str
     hedge_mode: bool
     default_leverage: Decimal
     sources: tuple[Source, ...]
@@ -73,6 +74,7 @@ def venues() -> list[VenueSummary]:
                 liquidation_style=str(v.liquidation_style),
                 mode_switch=str(v.mode_switch),
                 partial_liquidation=v.partial_liquidation,
+                isolated_funding=str(v.isolated_funding),
                 hedge_mode=v.supports_hedge,
                 default_leverage=v.default_leverage,
                 sources=tuple(Source(title=s.title, url=s.url, checked=s.checked) for s in v.sources)

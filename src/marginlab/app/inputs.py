@@ -7,7 +7,6 @@ objects the use cases take, or raise a :class:`~marginlab.errors.MarginLabError`
 from __future__ import annotations
 
 import os
-import re
 import warnings
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -17,6 +16,7 @@ from typing import Any, TypeVar
 
 import marginlab.sim
 from marginlab.analysis.compare import parse_modes
+from marginlab.domain.precision import FINEST, LARGEST, NUMBER_TEXT
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError
 from marginlab.io.candles import DataGapWarning, MarketData, load_freqtrade_dir
@@ -62,8 +62,13 @@ def load_venue(name: str, *, tiers_file: str | Path | None = None) -> Venue:
 
 
 def venue_for(document_exchange: str, exchange: str | None, tiers_file: str | Path | None) -> Venue:
-    """Return the rule set a request names (``exchange``), else the one its document names."""
-    return load_venue(exchange or document_exchange, tiers_file=tiers_file)
+    """Return the rule set a request names (``exchange``), else the one its document names.
+
+    An ``exchange`` given empty (``--exchange ""``) is refused, not taken as "not given".
+    """
+    if exchange is not None and not exchange.strip():
+        raise InputError("--exchange", exchange, "a venue name such as 'binance' (see `marginlab venues`)")
+    return load_venue(document_exchange if exchange is None else exchange, tiers_file=tiers_file)
 
 
 def read_portfolio(source: PortfolioSource) -> Portfolio:
@@ -83,7 +88,16 @@ def _read(model: type[D], source: D | Mapping[str, Any] | str | Path, name: str)
         return parse(model, dict(source), where=name)
     if not isinstance(source, str | Path):
         raise InputError(name, source, f"a file path, a mapping or a {model.__name__}")
-    return parse(model, read_document(source), where=Path(source).name)
+    doc = read_document(source)
+    if not doc:
+        raise InputError(
+            Path(source).name,
+            None,
+            "",
+            problem=f"empty {name}: the file holds no keys"
+            + (" (give [balances] and [[positions]])" if model is Portfolio else " (give [[steps]])"),
+        )
+    return parse(model, doc, where=Path(source).name)
 
 
 def load_market(
@@ -135,7 +149,6 @@ def fast_core_cold() -> bool:
     return not any(next(folder.rglob("nb.*.nbi"), None) for folder in folders if folder.is_dir())
 
 
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
 _FLOAT_WHY = "an int, a str ('0.1') or a Decimal (a float cannot hold most decimal amounts exactly)"
 
 
@@ -150,13 +163,15 @@ def parse_decimal(field: str, value: object) -> Decimal:
         raise InputError(field, value, _FLOAT_WHY)
     if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
         raise InputError(field, value, "a number given as a str, an int or a Decimal")
-    if isinstance(value, str) and not _NUMBER.fullmatch(value.strip()):
+    if isinstance(value, str) and not NUMBER_TEXT.fullmatch(value.strip()):
         raise InputError(field, value, "a number")
     number = (
         value if isinstance(value, Decimal) else Decimal(value.strip() if isinstance(value, str) else value)
     )
     if not number.is_finite():
         raise InputError(field, value, "a finite number")
+    if abs(number) > LARGEST or (number and abs(number) < FINEST):
+        raise InputError(field, value, "0 or a number of magnitude between 1e-18 and 1e24")
     return number
 
 

@@ -20,7 +20,7 @@ from marginlab.analysis.compare import (
     compare,
 )
 from marginlab.analysis.replay import replay_exact
-from marginlab.analysis.report import render_html
+from marginlab.analysis.report import comparison_figure, render_html, summary_html
 from marginlab.app.inputs import ProgressFn, load_market, parse_modes, venue_for
 from marginlab.domain.venue import Venue
 from marginlab.errors import DataError, InputError
@@ -38,12 +38,14 @@ __all__ = [
     "PositionOutcome",
     "ReplayReport",
     "ReplayRequest",
+    "ReportParts",
     "ScenarioRun",
     "closest_text",
     "compare_history",
     "replay",
     "replay_all",
     "report_asset",
+    "report_parts",
     "write_report",
 ]
 
@@ -193,7 +195,10 @@ def replay_all(request: ReplayRequest, *, progress: ProgressFn | None = None) ->
             if exc.field != "positions":
                 raise
             symbols = " ".join(s.removesuffix("USDT") for s in info.symbols)
-            out.append(ScenarioRun(name=info.name, report=None, skipped=f"holds none of them ({symbols})"))
+            why = f"holds none of them ({symbols})"
+            if not exc.expected:  # every position opens (open_at) after this scenario ends
+                why = str(exc).removeprefix("positions: ")
+            out.append(ScenarioRun(name=info.name, report=None, skipped=why))
             continue
         out.append(ScenarioRun(name=info.name, report=report))
     return out
@@ -242,6 +247,28 @@ def write_report(report: ReplayReport, path: Path, *, title: str) -> None:
         path.write_text(html, encoding="utf-8")
     except OSError as exc:
         raise DataError(f"{path}: cannot write the report ({exc.strerror or exc})") from exc
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportParts:
+    """The offline report's two parts for a page that draws them itself (the dashboard's replay page).
+
+    ``summary_html``: the summary table, verdicts and data notes, escaped, ready to insert;
+    ``figure_json``: the figure as Plotly JSON (``Plotly.newPlot(div, fig.data, fig.layout)``).
+    """
+
+    summary_html: str
+    figure_json: str
+
+
+def report_parts(report: ReplayReport) -> ReportParts:
+    """Return the report's summary fragment and figure: the same code that writes the offline report."""
+    asset = report_asset(report)
+    figure = comparison_figure(report.comparison, asset)
+    return ReportParts(
+        summary_html=summary_html(report.comparison, notes=report.notes, asset=asset),
+        figure_json=figure.to_json(),
+    )
 
 
 def report_asset(report: ReplayReport) -> str:

@@ -18,8 +18,9 @@ from marginlab.app.calculator import (
 from marginlab.app.inputs import venue_for
 from marginlab.domain.account import Account
 from marginlab.domain.events import Event
+from marginlab.domain.precision import LARGEST
 from marginlab.domain.venue import Venue
-from marginlab.errors import InputError, MarginLabError
+from marginlab.errors import InputError, MarginLabError, shown
 from marginlab.io.portfolio import account_options, instrument_for
 from marginlab.io.schema import (
     CloseStep,
@@ -109,6 +110,7 @@ def run_script(script: Script, venue: Venue, *, keep_going: bool = False) -> Run
         venue = venue.with_instruments(
             {i.symbol: i for i in custom.values()}, snapshot=venue.tier_snapshot + " + script instruments"
         )
+    _check_symbols(script, venue)
     account = Account(
         venue,
         balances=script.balances,
@@ -159,16 +161,47 @@ def run_script(script: Script, venue: Venue, *, keep_going: bool = False) -> Run
     )
 
 
+def _check_symbols(script: Script, venue: Venue) -> None:
+    """Refuse, before any step runs, a step naming a symbol the venue (with the script's instruments) lacks.
+
+    A typo in a ``mark`` or ``funding`` step would otherwise move nothing; in an ``open`` it would stop the
+    run halfway. Raises InputError naming the step's field and the symbol.
+    """
+    for i, step in enumerate(script.steps):
+        named = {"symbol": step.symbol} if hasattr(step, "symbol") else {}
+        if isinstance(step, MarkStep):
+            named = {f"prices.{s}": s for s in step.prices}
+        elif isinstance(step, FundingStep):
+            named = {f"rates.{s}": s for s in step.rates}
+        for where, symbol in named.items():
+            if venue.resolve_symbol(symbol) not in venue.instruments:
+                raise InputError(
+                    f"steps[{i}].{where}",
+                    symbol,
+                    "",
+                    problem=(
+                        f"unknown symbol {shown(symbol)}: {venue.title} has no such instrument "
+                        f"({venue.tier_snapshot}); fix the name, or define it under [instruments.SYMBOL]"
+                    ),
+                )
+
+
+def _lots(account: Account, step: OpenStep) -> Decimal:
+    """Return the whole lots an open step's ``notional`` buys at its price (InputError: none; past 1e24)."""
+    assert step.notional is not None  # noqa: S101  # the schema requires qty or notional
+    instrument = account.venue.instrument(step.symbol)
+    if step.notional / step.price > LARGEST:
+        raise InputError("notional", step.notional, f"a notional buying at most 1e24 at {step.price}")
+    qty = instrument.round_qty_down(step.notional / step.price)
+    if qty <= ZERO:
+        raise InputError("notional", step.notional, f"at least one lot ({instrument.lot_size})")
+    return qty
+
+
 def apply_step(account: Account, step: Step) -> list[Event]:
     """Apply one script step to ``account`` and return its events."""
     if isinstance(step, OpenStep):
-        qty = step.qty
-        if qty is None:
-            assert step.notional is not None  # noqa: S101  # the schema requires one of them
-            instrument = account.venue.instrument(step.symbol)
-            qty = instrument.round_qty_down(step.notional / step.price)
-            if qty <= ZERO:
-                raise InputError("notional", step.notional, f"at least one lot ({instrument.lot_size})")
+        qty = step.qty if step.qty is not None else _lots(account, step)
         return account.open(
             step.symbol,
             step.side,

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from marginlab.app.calculator import AccountReport, account_report
-from marginlab.app.inputs import PortfolioSource, parse_decimal, read_portfolio, venue_for
+from marginlab.app.inputs import PortfolioSource, parse_decimal, parse_percent, read_portfolio, venue_for
 from marginlab.domain import events as ev
 from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode, Side
@@ -46,6 +46,8 @@ __all__ = [
     "WhatIfReport",
     "WhatIfRequest",
     "move",
+    "moved_prices",
+    "parse_change",
     "prepare",
     "what_if",
 ]
@@ -341,6 +343,18 @@ def prepare(request: WhatIfRequest) -> PreparedBook:
         equity_before=equity,
         notes=notes,
     )
+
+
+def parse_change(text: object, field: str = "change") -> Decimal:
+    """Return a move typed in percent (``"-10"``, ``"-10%"``) as a fraction (-0.1), checked > -100 %.
+
+    What the dashboard's "move everything" field takes; the refusal names ``field`` and shows the value as
+    typed.
+    """
+    fraction = parse_percent(field, text)
+    if fraction <= -ONE:
+        raise InputError(field, text, "a move above -100 %")
+    return fraction
 
 
 def moved_prices(

@@ -17,6 +17,7 @@ from decimal import ROUND_DOWN, Decimal, localcontext
 from marginlab.domain import events as ev
 from marginlab.domain.collateral import AssetRate, CollateralTable, MultiAssetsMargin
 from marginlab.domain.enums import (
+    IsolatedFunding,
     LiquidationStyle,
     Liquidity,
     MarginMode,
@@ -565,6 +566,26 @@ class Account:
                 rule="maintenance_margin",
             )
 
+    def _known_symbol(self, field: str, symbol: object) -> str:
+        """Return the native symbol of ``symbol``, or refuse one the venue has no instrument for.
+
+        A mark or a funding rate for a symbol the venue does not list (a typo, another venue's name) would
+        otherwise be taken without effect and without a word.
+        """
+        native = self.venue.resolve_symbol(_symbol(symbol))
+        if native not in self.venue.instruments:
+            shown = native if len(native) <= 40 else native[:40] + "…"
+            raise InputError(
+                f"{field}.{shown}",
+                shown,
+                "",
+                problem=(
+                    f"unknown symbol {shown!r}: {self.venue.title} has no such instrument "
+                    f"({self.venue.tier_snapshot}); fix the name, or define it (a script's [instruments])"
+                ),
+            )
+        return native
+
     def _sync_marks(self, symbol: str, mark: Decimal) -> None:
         for key, pos in self._positions.items():
             if key[0] == symbol:
@@ -999,35 +1020,35 @@ class Account:
     def apply_funding(self, rates: Mapping[str, Number]) -> list[ev.Event]:
         """Settle funding at each symbol's mark: longs pay ``notional * rate`` to shorts when rate > 0.
 
-        Isolated funding moves that position's margin; cross funding moves the cross wallet. The
-        liquidation check runs afterwards, since funding can push a position over the edge.
+        Cross funding moves the cross wallet. Isolated funding moves that position's margin, or, where the
+        venue takes it from the available balance first (Bybit), the wallet and only the shortfall from
+        the margin. The liquidation check runs afterwards, since funding can push a position over the edge.
         """
         with self._atomic():
             events: list[ev.Event] = []
             if not isinstance(rates, Mapping):
                 raise InputError("rates", rates, 'a mapping of symbol to rate, e.g. {"BTCUSDT": "0.0001"}')
-            for symbol, value in rates.items():
-                native = self.venue.resolve_symbol(_symbol(symbol))
-                rate = to_decimal(f"rates.{symbol}", value)
-                for key, pos in list(self._positions.items()):
-                    if key[0] != native:
-                        continue
-                    amount = -pos.side.sign * pos.notional() * rate
-                    if pos.mode is MarginMode.ISOLATED:
-                        self._positions[key] = replace(pos, margin=pos.margin + amount)
-                    else:
-                        settle = pos.instrument.settle
-                        self._wallets[settle] = self.wallet(settle) + amount
-                    self.funding += amount
-                    events.append(
-                        ev.FundingSettled(
-                            symbol=native,
-                            side=pos.side,
-                            rate=rate,
-                            mark=pos.mark,
-                            amount=amount,
-                        )
-                    )
+            native_rates = {
+                self._known_symbol("rates", symbol): to_decimal(f"rates.{symbol}", value)
+                for symbol, value in rates.items()
+            }
+            # in the account's position order: with the available balance paying first, order matters
+            for key, pos in list(self._positions.items()):
+                rate = native_rates.get(key[0])
+                if rate is None:
+                    continue
+                amount = -pos.side.sign * pos.notional() * rate
+                settle = pos.instrument.settle
+                from_margin = amount if pos.mode is MarginMode.ISOLATED else ZERO
+                if from_margin and self.venue.isolated_funding is IsolatedFunding.AVAILABLE_FIRST:
+                    # received: to the wallet; paid: the available balance covers what it can
+                    from_margin = min(ZERO, amount + max(ZERO, self.available_balance(settle)))
+                self._positions[key] = replace(pos, margin=pos.margin + from_margin)
+                self._wallets[settle] = self.wallet(settle) + amount - from_margin
+                self.funding += amount
+                events.append(
+                    ev.FundingSettled(symbol=key[0], side=pos.side, rate=rate, mark=pos.mark, amount=amount)
+                )
             events += self._liquidation_sweep()
             return self._record(events)
 
@@ -1038,7 +1059,7 @@ class Account:
             if not isinstance(prices, Mapping):
                 raise InputError("prices", prices, 'a mapping of symbol to price, e.g. {"BTCUSDT": "95000"}')
             for symbol, value in prices.items():
-                native = self.venue.resolve_symbol(_symbol(symbol))
+                native = self._known_symbol("prices", symbol)
                 price = _positive(f"prices.{symbol}", value)
                 self._sync_marks(native, price)
                 events.append(ev.MarkUpdated(symbol=native, mark=price))

@@ -75,6 +75,19 @@ class ModeSwitchPolicy(StrEnum):
     ANYTIME = "anytime"
 
 
+class IsolatedFunding(StrEnum):
+    """Where funding paid by an isolated position is taken from.
+
+    ``POSITION_MARGIN``: from the position's own margin, which moves its liquidation price (received funding
+    is added to it).
+    ``AVAILABLE_FIRST``: from the account's available balance; only the part it cannot cover comes out of
+    the position margin (received funding goes to the wallet). Bybit, "Position Margin" help article.
+    """
+
+    POSITION_MARGIN = "position_margin"
+    AVAILABLE_FIRST = "available_first"
+
+
 class RemoveMarginCap(StrEnum):
     """Formula that caps how much isolated margin can be removed."""
 

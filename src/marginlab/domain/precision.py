@@ -49,6 +49,7 @@ rounded to a step: they are solved with 50 digits and returned to 28 significant
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import TypeVar
@@ -65,6 +66,10 @@ LARGEST = Decimal("1e24")
 MOST_PLACES = 18
 FINEST = Decimal(1).scaleb(-MOST_PLACES)
 ENGINE_PRECISION = 60
+NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,9})?")
+"""A number as text: ASCII digits only, an optional exponent. Python's ``Decimal`` also takes ``"1_000"``,
+other scripts' digits (``"١٠٠"``), ``"nan"`` and ``"inf"``; none of them is a number a file or an API
+argument means, so every text number is matched against this first."""
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -118,9 +123,11 @@ def to_decimal(field: str, value: object) -> Decimal:
     elif isinstance(value, int):
         number = Decimal(value)
     elif isinstance(value, str):
+        if not NUMBER_TEXT.fullmatch(value.strip()):
+            raise InputError(field, _shown(value), "a decimal number in ASCII digits (no '_')")
         try:
             number = Decimal(value.strip())
-        except InvalidOperation:
+        except InvalidOperation:  # pragma: no cover - NUMBER_TEXT admits only what Decimal reads
             raise InputError(field, _shown(value), "a decimal number") from None
     else:
         raise InputError(field, _shown(value), "a number (Decimal, int or str)")

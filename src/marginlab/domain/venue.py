@@ -11,6 +11,7 @@ from typing import Protocol
 
 from marginlab.domain.collateral import CollateralTable
 from marginlab.domain.enums import (
+    IsolatedFunding,
     LiquidationStyle,
     MaintenanceBasis,
     ModeSwitchPolicy,
@@ -118,6 +119,8 @@ class Venue:
         Which formula caps isolated margin removal.
     partial_liquidation : bool
         Whether a liquidation first steps the position down to the next lower tier.
+    isolated_funding : IsolatedFunding
+        Whether an isolated position pays funding from its own margin or from the available balance first.
     default_leverage : Decimal
         Leverage of a symbol never set.
     supports_hedge : bool
@@ -153,6 +156,7 @@ class Venue:
     mode_switch: ModeSwitchPolicy
     remove_margin_cap: RemoveMarginCap
     partial_liquidation: bool
+    isolated_funding: IsolatedFunding
     default_leverage: Decimal
     supports_hedge: bool
     taker_fee: Decimal

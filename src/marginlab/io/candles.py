@@ -38,7 +38,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from marginlab.errors import DataError
+from marginlab.errors import DataError, shown
 
 __all__ = [
     "DataGapWarning",
@@ -426,9 +426,10 @@ def find_freqtrade_dir(path: str | Path) -> tuple[Path, str | None]:
 
 def _from_config(config: Path) -> tuple[Path, str]:
     try:
-        doc = json.loads(config.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{config}: cannot read the freqtrade config ({exc})") from exc
+        doc = json.loads(config.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else shown(str(exc), 120).strip("'")
+        raise DataError(f"{config}: cannot read the freqtrade config ({why})") from None
     if not isinstance(doc, dict):
         raise DataError(f"{config}: not a freqtrade config (expected a JSON object)")
     exchange = (

@@ -8,7 +8,7 @@ File layout (numbers may be TOML integers, floats or strings; they become exact 
 
     name, title, symbols = "{base}{quote}", settlement = "USDC" (optional)
     [policy]   maintenance_basis, fee_in_liquidation, liquidation_style, mode_switch, remove_margin_cap,
-               partial_liquidation, supports_hedge, default_leverage
+               partial_liquidation, isolated_funding, supports_hedge, default_leverage
     [fees]     taker, maker, liquidation                      (fractions of notional)
     [tiers]    snapshot (what and when), ccxt_file (optional: bundled ccxt-format markets)
     [tables.NAME]  kind = "bands" | "flat" | a venue's own kind, source, ...
@@ -33,7 +33,13 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any
 
-from marginlab.domain.enums import LiquidationStyle, MaintenanceBasis, ModeSwitchPolicy, RemoveMarginCap
+from marginlab.domain.enums import (
+    IsolatedFunding,
+    LiquidationStyle,
+    MaintenanceBasis,
+    ModeSwitchPolicy,
+    RemoveMarginCap,
+)
 from marginlab.domain.instrument import Instrument
 from marginlab.domain.tiers import RiskTier, TierBasis, TierTable
 from marginlab.domain.venue import UNROUNDED, DeriveRates, Source, SymbolFormat, Venue, given_rates
@@ -86,6 +92,7 @@ POLICY: Mapping[str, Callable[[Any], Any]] = {
     "mode_switch": ModeSwitchPolicy,
     "remove_margin_cap": RemoveMarginCap,
     "partial_liquidation": flag,
+    "isolated_funding": IsolatedFunding,
     "supports_hedge": flag,
     "default_leverage": number,
 }

@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from marginlab.domain.account import Account
 from marginlab.domain.enums import (
+    IsolatedFunding,
     LiquidationStyle,
     MaintenanceBasis,
     MarginMode,
@@ -121,6 +122,7 @@ def compile_tiers(venue: Venue, symbols: Sequence[str], *, hedge: bool = False) 
     flags[dt.V_PARTIAL] = venue.partial_liquidation
     flags[dt.V_FLAT_ONLY] = venue.mode_switch is ModeSwitchPolicy.FLAT_ONLY
     flags[dt.V_HEDGE] = hedge
+    flags[dt.V_FUNDING_AVAILABLE_FIRST] = venue.isolated_funding is IsolatedFunding.AVAILABLE_FIRST
     tiers = np.array(rows, dtype=np.float64).reshape(-1, dt.N_TIER_COLS)
     return TierSet(symbols=natives, tiers=tiers, tables=tables, flags=flags)
 

@@ -42,13 +42,14 @@ T_LOT = 8  # lot size, base units
 T_RANK = 9  # rank of the symbol's name among the replay's symbols (the engine's tie-break order)
 N_TABLE_COLS = 10
 
-# --------------------------------------------------------------------------- venue policy flags (int64 (5,))
+# --------------------------------------------------------------------------- venue policy flags (int64 (6,))
 V_BASIS_ENTRY = 0  # 1: maintenance rate applies at the entry price (Bybit classic), 0: at the price
 V_FEE_STYLE = 1  # 1: LiquidationStyle.FEE (close at mark, fee, rest returned), 0: BANKRUPTCY
 V_PARTIAL = 2  # 1: liquidation first steps a position down one tier
 V_FLAT_ONLY = 3  # 1: a symbol keeps one margin mode while any position is open
 V_HEDGE = 4  # 1: hedge position mode (one position per side), 0: one-way
-N_VENUE_FLAGS = 5
+V_FUNDING_AVAILABLE_FIRST = 5  # 1: isolated funding paid from the available balance first (Bybit)
+N_VENUE_FLAGS = 6
 
 # --------------------------------------------------------------------------- replay state
 OPEN, HIGH, LOW, CLOSE = 0, 1, 2, 3  # columns of the bar arrays (n, S, 4)

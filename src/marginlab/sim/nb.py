@@ -41,7 +41,6 @@ fast core (``marginlab.sim.nb``)            exact function it mirrors (``marginl
 ``_cross_sums``                             ``domain.account.Account.cross_margin_balance``
 ``_cross_sums``                             ``domain.account.Account.cross_maintenance_margin``
 ``_cross_sums``                             ``domain.account.Account.cross_initial_margin``
-``_available``                              ``domain.account.Account.available_balance``
 ``_round_lot_down``                         ``domain.instrument.Instrument.round_qty_down``
 ``_step_down``                              ``domain.account.Account._step_down``
 ``_forfeit``                                ``domain.account.Account._settle_forfeit``
@@ -52,6 +51,7 @@ fast core (``marginlab.sim.nb``)            exact function it mirrors (``marginl
 ``_update_marks``                           ``domain.account.Account.update_marks``
 ``_open``                                   ``domain.account.Account.open``
 ``_funding``                                ``domain.account.Account.apply_funding``
+``_available``                              ``domain.account.Account.available_balance``
 ``_stops``                                  ``analysis.replay._stops``
 ``_book_prices``                            ``analysis.replay._record_liquidation_prices``
 ``_equity``                                 ``analysis.replay._equity``
@@ -122,6 +122,7 @@ from marginlab.sim.dtypes import (
     V_BASIS_ENTRY,
     V_FEE_STYLE,
     V_FLAT_ONLY,
+    V_FUNDING_AVAILABLE_FIRST,
     V_HEDGE,
     V_PARTIAL,
     Y_AA_ON,
@@ -1059,7 +1060,7 @@ def _worst_ratio(pos, st, sym_st, tiers, tables, flags, book, cnt, acc):
 
 
 @njit(cache=True)
-def _funding(pos, st, sym_st, book, cnt, acc, held, funding, bar):
+def _funding(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, held, funding, bar):
     for b in range(cnt[C_NBOOK]):
         p = book[b]
         t = pos[p].sym
@@ -1067,10 +1068,13 @@ def _funding(pos, st, sym_st, book, cnt, acc, held, funding, bar):
         if not held[t] or rate == 0.0:
             continue
         amount = -pos[p].side * st[p, S_QTY] * sym_st[t, Y_MARK] * rate
-        if pos[p].mode == ISOLATED:
-            st[p, S_MARGIN] += amount
-        else:
-            acc[A_WALLET] += amount
+        from_margin = amount if pos[p].mode == ISOLATED else 0.0
+        if from_margin != 0.0 and flags[V_FUNDING_AVAILABLE_FIRST]:
+            from_margin = min(
+                0.0, amount + max(0.0, _available(pos, st, sym_st, tiers, tables, flags, book, cnt, acc))
+            )
+        st[p, S_MARGIN] += from_margin
+        acc[A_WALLET] += amount - from_margin
         acc[A_FUNDING] += amount
 
 
@@ -1184,7 +1188,7 @@ def _replay_loop_nb(
             if held[t] and funding[i, t] != 0.0:
                 any_rate = True
         if any_rate:
-            _funding(pos, st, sym_st, book, cnt, acc, held, funding, i)
+            _funding(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, held, funding, i)
             code = _sweep(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, wk)
             if code != _OK:
                 return code

@@ -69,6 +69,10 @@ class AccountRow(Base):
     bonus_granted: Mapped[Decimal] = mapped_column(ExactDecimal)
     bonus_left: Mapped[Decimal] = mapped_column(ExactDecimal)
     liquidations: Mapped[int] = mapped_column(Integer, default=0)
+    # bumped by every write of the account's state (wallet, settings, positions); the UPDATE checks it
+    version: Mapped[int] = mapped_column(Integer, server_default="0")
+
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}  # noqa: RUF012
 
 
 class ApiKeyRow(Base):

@@ -163,8 +163,7 @@ class Trader:
             updated_ms=now,
         )
         self.hedge_side(book.account, order.position_side)
-        book.session.add(order)
-        book.session.flush()
+        book.session.add(order)  # inserted by the first flush: in fill(), with its fill, or at commit
         if req.algo:
             if self.triggered(order, market):
                 raise VenueError(-2021)
@@ -334,6 +333,7 @@ class Trader:
         order.status = "FILLED"
         order.reserved = ZERO
         order.updated_ms = now
+        book.session.flush()  # a new order is inserted filled (one INSERT, no UPDATE); the trade needs its id
         book.session.add(
             TradeRow(
                 account_id=book.row.id,

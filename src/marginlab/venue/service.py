@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from marginlab.domain import events as ev
@@ -42,6 +43,7 @@ from marginlab.venue.models import (
     PositionRow,
     PriceTickRow,
     SignInLinkRow,
+    SymbolSettingRow,
     TradeRow,
 )
 from marginlab.venue.orders import OrderRequest, Trader
@@ -93,12 +95,23 @@ def token_hash(token: str) -> str:
 
 @dataclass(slots=True)
 class Book:
-    """One account loaded inside a transaction: its row, the engine account, the market's marks."""
+    """One account loaded inside a transaction: its row, the engine account, the market's marks.
+
+    ``stored`` is what the database held of the account when the transaction loaded it (or after this
+    transaction's last save): :func:`marginlab.venue.state.save` writes only what differs from it.
+    """
 
     session: Session
     row: AccountRow
     account: Account
     market: dict[str, MarketRow]
+    stored: state.Stored | None = None
+
+
+PENDING = "venue_pending"  # session.info key: account states saved by the transaction, cached once committed
+LOADED = "venue_loaded"  # session.info key: account states a sweep read in bulk (valid for their version)
+ROWS = "venue_rows"  # session.info key: the account rows a sweep read (kept referenced for the session)
+SWEEP_CHUNK = 500  # accounts per bulk read of a sweep (bound parameters per statement)
 
 
 class VenueService:
@@ -129,6 +142,9 @@ class VenueService:
             nullcontext() if self._postgres else threading.Lock()
         )
         self.trader = Trader(self.rules, settings)
+        self._cache: dict[int, state.Stored] = {}
+        self._cache_lock = threading.Lock()
+        self._account_locks: dict[int, threading.Lock] = {}
 
     # ------------------------------------------------------------------ plumbing
     @property
@@ -150,23 +166,66 @@ class VenueService:
         SQLite allows one writer at a time; the writers of this process queue on a lock here instead of
         polling SQLite's busy handler (whose back-off sleeps dominate the latency under contention).
         Other processes still wait through the busy timeout. PostgreSQL needs no process lock.
+        The account states the transaction saved enter the in-memory cache only once it has committed.
         """
-        with self._write_lock, self._sessions() as session, session.begin():
-            yield session
+        pending: dict[int, state.Stored] = {}
+        with self._write_lock:
+            with self._sessions() as session, session.begin():
+                session.info[PENDING] = pending
+                yield session
+            self._publish(pending)
+
+    def _publish(self, saved: Mapping[int, state.Stored]) -> None:
+        """Cache committed account states (a newer version already cached wins)."""
+        with self._cache_lock:
+            for account_id, stored in saved.items():
+                known = self._cache.get(account_id)
+                if known is None or known.version < stored.version:
+                    self._cache[account_id] = stored
+
+    def _account_lock(self, account_id: int) -> threading.Lock:
+        lock = self._account_locks.get(account_id)
+        if lock is None:
+            with self._cache_lock:
+                lock = self._account_locks.setdefault(account_id, threading.Lock())
+        return lock
 
     @contextmanager
     def _account_tx(self, account_id: int) -> Iterator[Book]:
-        """Open the one transaction of an operation on ``account_id``, with the account locked and loaded."""
-        with self._write() as session:
+        """Open the one transaction of an operation on ``account_id``, with the account locked and loaded.
+
+        Operations on one account queue on a lock of this process first (then on the database's lock: the
+        row lock on PostgreSQL, the write lock on SQLite); different accounts proceed in parallel.
+        """
+        with self._account_lock(account_id), self._write() as session:
             book = self._lock_and_load(session, account_id, self._market(session))
             yield book
 
-    def _lock_and_load(self, session: Session, account_id: int, market: dict[str, MarketRow]) -> Book:
-        row = session.get(AccountRow, account_id, with_for_update=self._postgres)
+    def _lock_and_load(
+        self, session: Session, account_id: int, market: dict[str, MarketRow], *, lock: bool = True
+    ) -> Book:
+        """Lock and read the account row; the engine account comes from the cache if its version matches.
+
+        The cache (or this transaction's own last save, or a sweep's bulk read) is used only when the row's
+        version is the one it holds, so a change by another process (``venue mark``, a second server) is
+        always seen. ``lock=False``: the transaction already locked the row (a sweep's bulk read).
+        """
+        # None (not False): a row the sweep already read comes from the session without a query
+        row = session.get(AccountRow, account_id, with_for_update=True if self._postgres and lock else None)
         if row is None:
             raise VenueError(-2015)
         marks = {symbol: m.mark for symbol, m in market.items()}
-        return Book(session, row, state.load(session, self.rules, row, marks), market)
+        known = (
+            session.info.get(PENDING, {}).get(account_id),
+            session.info.get(LOADED, {}).get(account_id),
+            self._cache.get(account_id),
+        )
+        stored = next((k for k in known if k is not None and k.version == row.version), None)
+        if stored is None:
+            stored = state.load_stored(session, self.rules, row, marks)
+            if PENDING not in session.info:  # a read: cache what it found (the version says it is current)
+                self._publish({account_id: stored})
+        return Book(session, row, state.clone(stored.account, marks), market, stored)
 
     @staticmethod
     def _market(session: Session) -> dict[str, MarketRow]:
@@ -179,7 +238,13 @@ class VenueService:
         after = state.total_balance(book.account)
         ledger.book(book.session, book.row, events, before=before, after=after, now_ms=now, trade_id=trade_id)
         ledger.apply_bonus_rule(book.row, before=before, after=after, rule=self.settings.bonus_loss_order)
-        state.save(book.session, book.row, book.account, now)
+        self._save(book, now)
+
+    @staticmethod
+    def _save(book: Book, now: int) -> None:
+        """Write the account's new state; it is cached once the transaction commits."""
+        book.stored = state.save(book.session, book.row, book.account, now, book.stored)
+        book.session.info[PENDING][book.row.id] = book.stored
 
     def symbol(self, symbol: str | None) -> str:
         """Return the native symbol if the venue lists it; else raise -1121."""
@@ -213,6 +278,7 @@ class VenueService:
                 bonus_granted=bonus,
                 bonus_left=bonus,
                 liquidations=0,
+                version=0,
             )
             session.add(row)
             session.flush()
@@ -259,6 +325,10 @@ class VenueService:
             if len(self._credentials) < MAX_CACHED_KEYS:
                 self._credentials[api_key] = (row.account_id, secret)
             return row.account_id, secret
+
+    def known_credentials(self, api_key: str) -> tuple[int, str] | None:
+        """Return (account id, secret) of ``api_key`` if this process already knows it (no database read)."""
+        return self._credentials.get(api_key)
 
     # ------------------------------------------------------------------ dashboard sign-in
     def create_sign_in_link(self, account_id: int) -> str:
@@ -357,6 +427,14 @@ class VenueService:
         return [self.account(i) for i in ids]
 
     @staticmethod
+    def _reserved(session: Session, account_id: int) -> Decimal:
+        """Return the initial margin the account's open orders hold (one column read, no ORM objects)."""
+        query = select(OrderRow.reserved).where(
+            OrderRow.account_id == account_id, OrderRow.status.in_(OPEN), OrderRow.algo.is_(False)
+        )
+        return sum(session.connection().execute(query).scalars(), ZERO)
+
+    @staticmethod
     def _open_orders(session: Session, account_id: int, symbol: str | None = None) -> list[OrderRow]:
         query = select(OrderRow).where(
             OrderRow.account_id == account_id, OrderRow.status.in_(OPEN), OrderRow.algo.is_(False)
@@ -414,7 +492,7 @@ class VenueService:
                 raise VenueError(-4068)
             book.account.set_position_mode(wanted)
             book.row.position_mode = str(wanted)
-            state.save(book.session, book.row, book.account, self.clock())
+            self._save(book, self.clock())
 
     def symbol_configs(self, account_id: int, symbol: str | None) -> list[tuple[str, MarginMode, Decimal]]:
         """Return (symbol, margin mode, leverage) for one or every listed symbol."""
@@ -492,18 +570,15 @@ class VenueService:
         """Place an order; market orders (and marketable limits) fill at once, in the same transaction."""
         native = self.symbol(request.symbol)
         with self._account_tx(account_id) as book:
-            duplicate = book.session.scalar(
-                select(OrderRow.id).where(
-                    OrderRow.account_id == account_id,
-                    OrderRow.algo.is_(request.algo),
-                    OrderRow.client_order_id == request.client_order_id,
-                )
-            )
-            if duplicate is not None:
-                raise VenueError(-4116)
             before = state.total_balance(book.account)
-            reserved = sum((o.reserved for o in self._open_orders(book.session, account_id)), ZERO)
-            order, events = self.trader.place(book, native, request, reserved, self.clock())
+            reserved = self._reserved(book.session, account_id)
+            try:
+                order, events = self.trader.place(book, native, request, reserved, self.clock())
+                book.session.flush()  # an order that did not fill: its id (trade_id of the ledger rows)
+            except IntegrityError as exc:  # the order's insert hit uq_orders_client_id: a duplicate client id
+                if "client_order_id" in str(exc.orig) or "uq_orders_client_id" in str(exc.orig):
+                    raise VenueError(-4116) from None
+                raise
             self._commit_state(book, before, events, trade_id=str(order.id))
             return order
 
@@ -703,9 +778,57 @@ class VenueService:
                 session.add(PriceTickRow(symbol=symbol, time_ms=now, mark=mark, last=last))
             session.flush()
             ids = self._sweep_candidates(session, prices)
+            open_orders = self._preload(session, ids, market)
             for account_id in ids:
-                self._recheck(session, account_id, market, set(prices))
+                self._recheck(session, account_id, market, set(prices), open_orders.get(account_id, []))
             return len(ids)
+
+    def _preload(
+        self, session: Session, ids: Sequence[int], market: dict[str, MarketRow]
+    ) -> dict[int, list[OrderRow]]:
+        """Read many accounts at once for a sweep: their rows (locked), states and open orders.
+
+        A few statements per :data:`SWEEP_CHUNK` accounts instead of several per account. Account rows
+        stay in the session (``_lock_and_load(…, lock=False)`` finds them without a query); states not in
+        the cache at the row's version are rebuilt from bulk-read rows. Returns each account's open orders.
+        """
+        marks = {symbol: m.mark for symbol, m in market.items()}
+        loaded: dict[int, state.Stored] = session.info.setdefault(LOADED, {})
+        open_orders: dict[int, list[OrderRow]] = {}
+        held: dict[int, AccountRow] = session.info.setdefault(ROWS, {})
+        fresh = {"populate_existing": True}
+        for start in range(0, len(ids), SWEEP_CHUNK):
+            chunk = list(ids[start : start + SWEEP_CHUNK])
+            query = select(AccountRow).where(AccountRow.id.in_(chunk)).order_by(AccountRow.id)
+            rows = {r.id: r for r in session.scalars(query.with_for_update() if self._postgres else query)}
+            held.update(rows)  # the session's identity map holds objects weakly
+            stale = []
+            for account_id, row in rows.items():
+                cached = self._cache.get(account_id)
+                if cached is None or cached.version != row.version:
+                    stale.append(account_id)
+            if stale:
+                positions: dict[int, list[PositionRow]] = {i: [] for i in stale}
+                settings: dict[int, list[SymbolSettingRow]] = {i: [] for i in stale}
+                for p in session.scalars(
+                    select(PositionRow).where(PositionRow.account_id.in_(stale)).execution_options(**fresh)
+                ):
+                    positions[p.account_id].append(p)
+                for s in session.scalars(
+                    select(SymbolSettingRow)
+                    .where(SymbolSettingRow.account_id.in_(stale))
+                    .execution_options(**fresh)
+                ):
+                    settings[s.account_id].append(s)
+                for i in stale:
+                    loaded[i] = state.stored_from_rows(self.rules, rows[i], positions[i], settings[i], marks)
+            for order in session.scalars(
+                select(OrderRow)
+                .where(OrderRow.account_id.in_(chunk), OrderRow.status.in_(OPEN))
+                .order_by(OrderRow.id)
+            ):
+                open_orders.setdefault(order.account_id, []).append(order)
+        return open_orders
 
     def _sweep_candidates(self, session: Session, prices: Mapping[str, tuple[Decimal, Decimal]]) -> list[int]:
         ids: set[int] = set()
@@ -731,14 +854,19 @@ class VenueService:
         return sorted(ids)
 
     def _recheck(
-        self, session: Session, account_id: int, market: dict[str, MarketRow], moved: set[str]
+        self,
+        session: Session,
+        account_id: int,
+        market: dict[str, MarketRow],
+        moved: set[str],
+        open_orders: list[OrderRow],
     ) -> None:
-        """Liquidation check of one account at the new marks, then its triggered and crossed orders."""
-        book = self._lock_and_load(session, account_id, market)
+        """Liquidation check of one account (row locked by :meth:`_preload`) at the new marks, then its
+        triggered and crossed orders (``open_orders``: the account's open orders, read by the preload)."""
+        book = self._lock_and_load(session, account_id, market, lock=False)
         before = state.total_balance(book.account)
         events = book.account.update_marks({s: market[s].mark for s in moved})
         liquidated = {e.symbol for e in events if isinstance(e, ev.Liquidated)}
-        open_orders = self._all_open(session, account_id)
         for order in open_orders:
             if order.symbol in liquidated:  # Binance cancels a liquidated symbol's open orders
                 order.status, order.reserved, order.updated_ms = "CANCELED", ZERO, self.clock()
@@ -750,7 +878,7 @@ class VenueService:
     def _try_trigger(
         self, session: Session, account_id: int, order: OrderRow, market: dict[str, MarketRow]
     ) -> None:
-        book = self._lock_and_load(session, account_id, market)
+        book = self._lock_and_load(session, account_id, market, lock=False)  # locked by the sweep
         if not self.trader.triggered(order, market[order.symbol]):
             return
         before = state.total_balance(book.account)
@@ -764,6 +892,7 @@ class VenueService:
             savepoint.commit()
         except (VenueError, OperationRejected) as exc:
             savepoint.rollback()
+            session.info[PENDING].pop(account_id, None)  # the state saved in the savepoint is gone
             order.status = "EXPIRED"
             order.reserved = ZERO
             order.updated_ms = self.clock()
@@ -784,8 +913,9 @@ class VenueService:
             ids = sorted(
                 set(session.scalars(select(PositionRow.account_id).where(PositionRow.symbol == symbol)).all())
             )
+            self._preload(session, ids, market)
             for account_id in ids:
-                book = self._lock_and_load(session, account_id, market)
+                book = self._lock_and_load(session, account_id, market, lock=False)
                 before = state.total_balance(book.account)
                 events = book.account.apply_funding({symbol: rate})
                 self._commit_state(book, before, events)

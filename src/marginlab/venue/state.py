@@ -1,18 +1,26 @@
 """Between database rows and the exact engine: rebuild an :class:`Account` from rows, write it back.
 
-The venue keeps no account in memory between requests: every operation loads the account's rows inside its
-transaction, lets the engine apply the operation, and writes the new state in the same transaction. The
-engine has no public constructor from a stored state, so :func:`restore` fills the account's wallets,
-settings and positions directly (the same three attributes its own atomic-rollback copies), with the marks
-of the venue's market table.
+Every operation runs on an engine account inside its transaction and writes the new state in the same
+transaction. The engine has no public constructor from a stored state, so :func:`restore` fills the
+account's wallets, settings and positions directly (the same three attributes its own atomic-rollback
+copies), with the marks of the venue's market table.
+
+The server keeps the last committed state of each account in memory (:class:`Stored`, keyed by the
+account's ``version``, which every :func:`save` bumps): an operation whose account row still has the cached
+version starts from a :func:`clone` of the cached account instead of reading the positions and settings
+again, and :func:`save` writes only the position and setting rows that changed. A cached account is never
+mutated (operations work on clones), so a failed operation cannot leave a wrong state in the cache.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, and_, delete, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from marginlab.domain.account import Account, SymbolSettings
@@ -23,6 +31,27 @@ from marginlab.venue.models import AccountRow, PositionRow, SymbolSettingRow
 
 SETTLE = "USDT"
 ZERO = Decimal(0)
+POSITIONS: Table = PositionRow.__table__  # type: ignore[assignment]  # a declarative class's Table
+SETTINGS: Table = SymbolSettingRow.__table__  # type: ignore[assignment]
+
+PositionKey = tuple[str, str]  # (symbol, side)
+# qty, entry, leverage, margin mode, margin, liquidation-price hint, hint exact
+PositionValues = tuple[Decimal, Decimal, Decimal, str, Decimal, float | None, bool]
+SettingValues = tuple[str, Decimal]  # margin mode, leverage
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What the database holds of one account after a commit: the engine account and its rows' values.
+
+    ``account`` is never mutated once stored (operations run on :func:`clone`); ``positions`` and
+    ``settings`` are the values of the account's rows, so :func:`save` writes only what changed.
+    """
+
+    version: int
+    account: Account
+    positions: dict[PositionKey, PositionValues]
+    settings: dict[str, SettingValues]
 
 
 def restore(
@@ -55,9 +84,64 @@ def restore(
 
 def load(session: Session, rules: Venue, row: AccountRow, marks: Mapping[str, Decimal]) -> Account:
     """Load the account's positions and settings and rebuild the engine account."""
-    positions = session.scalars(select(PositionRow).where(PositionRow.account_id == row.id)).all()
-    settings = session.scalars(select(SymbolSettingRow).where(SymbolSettingRow.account_id == row.id)).all()
-    return restore(rules, row, positions, settings, marks)
+    return load_stored(session, rules, row, marks).account
+
+
+def load_stored(session: Session, rules: Venue, row: AccountRow, marks: Mapping[str, Decimal]) -> Stored:
+    """Load the account's rows: the engine account at ``marks`` and the rows' values."""
+    fresh = {"populate_existing": True}  # rows written by save() in this transaction are Core writes
+    positions = session.scalars(
+        select(PositionRow).where(PositionRow.account_id == row.id).execution_options(**fresh)
+    ).all()
+    settings = session.scalars(
+        select(SymbolSettingRow).where(SymbolSettingRow.account_id == row.id).execution_options(**fresh)
+    ).all()
+    return stored_from_rows(rules, row, positions, settings, marks)
+
+
+def stored_from_rows(
+    rules: Venue,
+    row: AccountRow,
+    positions: Sequence[PositionRow],
+    settings: Sequence[SymbolSettingRow],
+    marks: Mapping[str, Decimal],
+) -> Stored:
+    """Return the :class:`Stored` state of an account's rows (the engine account at ``marks``)."""
+    return Stored(
+        version=row.version,
+        account=restore(rules, row, positions, settings, marks),
+        positions={
+            (p.symbol, p.side): (
+                p.qty,
+                p.entry,
+                p.leverage,
+                p.margin_mode,
+                p.margin,
+                p.liq_price_hint,
+                p.hint_exact,
+            )
+            for p in positions
+        },
+        settings={s.symbol: (s.margin_mode, s.leverage) for s in settings},
+    )
+
+
+def clone(account: Account, marks: Mapping[str, Decimal]) -> Account:
+    """Return a copy of ``account`` (dictionaries copied, positions shared: they are immutable) at ``marks``.
+
+    The same shallow copy the engine's own atomic rollback takes; the copy's event ledger starts empty.
+    """
+    twin = copy.copy(account)
+    for name, value in account.__dict__.items():
+        if isinstance(value, dict):
+            twin.__dict__[name] = dict(value)
+    twin.ledger = []
+    positions = twin._positions
+    for key, pos in positions.items():
+        mark = marks.get(pos.symbol)
+        if mark is not None and mark != pos.mark:
+            positions[key] = pos.with_mark(mark)
+    return twin
 
 
 def total_balance(account: Account) -> Decimal:
@@ -65,39 +149,124 @@ def total_balance(account: Account) -> Decimal:
     return account.wallet(SETTLE) + sum((p.margin for p in account.positions), ZERO)
 
 
-def save(session: Session, row: AccountRow, account: Account, now_ms: int) -> None:
-    """Write the account's wallet, settings and positions back (with the sweep's liquidation-price hints)."""
+def save(
+    session: Session, row: AccountRow, account: Account, now_ms: int, stored: Stored | None = None
+) -> Stored:
+    """Write the account's wallet, settings and positions back (with the sweep's liquidation-price hints).
+
+    With ``stored`` (the rows' values as this transaction found them) only the rows that changed are
+    written; without, every row of the account is replaced. Bumps the account's ``version`` (the ORM's
+    UPDATE of the account row checks the version it read). Returns what the database now holds.
+    """
     row.wallet = account.wallet(SETTLE)
     row.updated_ms = now_ms
-    session.execute(delete(PositionRow).where(PositionRow.account_id == row.id))
-    session.execute(delete(SymbolSettingRow).where(SymbolSettingRow.account_id == row.id))
-    for symbol, setting in account._settings.items():
-        session.add(
-            SymbolSettingRow(
-                account_id=row.id,
-                symbol=symbol,
-                margin_mode=str(setting.mode),
-                leverage=setting.leverage,
-            )
-        )
+    row.version = row.version + 1
+    settings: dict[str, SettingValues] = {
+        symbol: (str(setting.mode), setting.leverage) for symbol, setting in account._settings.items()
+    }
     cross_symbols = {p.symbol for p in account.positions if p.mode is MarginMode.CROSS}
+    positions: dict[PositionKey, PositionValues] = {}
     for pos in account.positions:
         price = account.liquidation_price(pos)
         # exact: the price depends on this symbol's mark only (isolated, or the only cross symbol)
         exact = pos.mode is MarginMode.ISOLATED or len(cross_symbols) == 1
-        session.add(
-            PositionRow(
-                account_id=row.id,
-                symbol=pos.symbol,
-                side=str(pos.side),
-                qty=pos.qty,
-                entry=pos.entry,
-                leverage=pos.leverage,
-                margin_mode=str(pos.mode),
-                margin=pos.margin,
-                liq_price_hint=None if price is None else float(price),
-                hint_exact=exact,
-                updated_ms=now_ms,
+        positions[(pos.symbol, str(pos.side))] = (
+            pos.qty,
+            pos.entry,
+            pos.leverage,
+            str(pos.mode),
+            pos.margin,
+            None if price is None else float(price),
+            exact,
+        )
+    connection = session.connection()
+    if stored is None:
+        connection.execute(delete(POSITIONS).where(POSITIONS.c.account_id == row.id))
+        connection.execute(delete(SETTINGS).where(SETTINGS.c.account_id == row.id))
+        old_positions: dict[PositionKey, PositionValues] = {}
+        old_settings: dict[str, SettingValues] = {}
+    else:
+        old_positions, old_settings = stored.positions, stored.settings
+    _write_settings(connection, row.id, old_settings, settings)
+    _write_positions(connection, row.id, old_positions, positions, now_ms)
+    return Stored(version=row.version, account=account, positions=positions, settings=settings)
+
+
+def _write_settings(
+    connection: Connection, account_id: int, old: dict[str, SettingValues], new: dict[str, SettingValues]
+) -> None:
+    gone = [symbol for symbol in old if symbol not in new]
+    if gone:
+        connection.execute(
+            delete(SETTINGS).where(SETTINGS.c.account_id == account_id, SETTINGS.c.symbol.in_(gone))
+        )
+    added = [
+        {"account_id": account_id, "symbol": symbol, "margin_mode": mode, "leverage": leverage}
+        for symbol, (mode, leverage) in new.items()
+        if symbol not in old
+    ]
+    if added:
+        connection.execute(insert(SETTINGS), added)
+    for symbol, (mode, leverage) in new.items():
+        if symbol in old and old[symbol] != (mode, leverage):
+            connection.execute(
+                update(SETTINGS)
+                .where(SETTINGS.c.account_id == account_id, SETTINGS.c.symbol == symbol)
+                .values(margin_mode=mode, leverage=leverage)
+            )
+
+
+def _position_columns(values: PositionValues) -> dict[str, object]:
+    qty, entry, leverage, mode, margin, hint, exact = values
+    return {
+        "qty": qty,
+        "entry": entry,
+        "leverage": leverage,
+        "margin_mode": mode,
+        "margin": margin,
+        "liq_price_hint": hint,
+        "hint_exact": exact,
+    }
+
+
+def _write_positions(
+    connection: Connection,
+    account_id: int,
+    old: dict[PositionKey, PositionValues],
+    new: dict[PositionKey, PositionValues],
+    now_ms: int,
+) -> None:
+    for symbol, side in (key for key in old if key not in new):
+        connection.execute(
+            delete(POSITIONS).where(
+                and_(
+                    POSITIONS.c.account_id == account_id,
+                    POSITIONS.c.symbol == symbol,
+                    POSITIONS.c.side == side,
+                )
             )
         )
-    session.flush()
+    added = [
+        {
+            "account_id": account_id,
+            "symbol": key[0],
+            "side": key[1],
+            "updated_ms": now_ms,
+            **_position_columns(v),
+        }
+        for key, v in new.items()
+        if key not in old
+    ]
+    if added:
+        connection.execute(insert(POSITIONS), added)
+    for (symbol, side), values in new.items():
+        if (symbol, side) in old and old[(symbol, side)] != values:
+            connection.execute(
+                update(POSITIONS)
+                .where(
+                    POSITIONS.c.account_id == account_id,
+                    POSITIONS.c.symbol == symbol,
+                    POSITIONS.c.side == side,
+                )
+                .values(updated_ms=now_ms, **_position_columns(values))
+            )

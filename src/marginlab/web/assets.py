@@ -66,11 +66,15 @@ def static_file(name: str) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    """Add the dashboard's static route, error pages and the venue pages to ``app`` (after the API)."""
-    from marginlab.web import pages
+    """Add the dashboard's static route, error pages and the venue pages to ``app`` (after the API).
+
+    The lab's what-if and replay & risk pages come along, on the signed-in account's book.
+    """
+    from marginlab.web import lab, pages
 
     @app.get("/static/{name}", include_in_schema=False)
     def _static(name: str, request: Request) -> Response:
         return static_file(name)
 
     pages.install(app)
+    app.include_router(lab.lab_router(lab.venue_book))

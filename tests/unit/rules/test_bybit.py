@@ -46,11 +46,39 @@ def test_example_2_short_with_added_margin_23300(example_btc: Instrument) -> Non
 
 
 def test_example_3_funding_deducted_from_position_margin_19900(example_btc: Instrument) -> None:
-    # 200 USDT of funding taken from the position margin: a 1 % rate on the 20,000 USDT notional at mark.
-    account = _isolated(example_btc, Side.LONG)
+    # The published case: the available balance cannot pay the 200 USDT of funding (a 1 % rate on the
+    # 20,000 USDT notional at mark), so it comes out of the position margin and the LP moves up.
+    account = _isolated(example_btc, Side.LONG, wallet="0")
     account.apply_funding({"BTCUSDT": D("0.01")})
     assert account.position("BTCUSDT").margin == D(200)
     assert account.liquidation_price(account.position("BTCUSDT")) == D(19900)
+
+
+@pytest.mark.parametrize(
+    ("wallet", "margin_after", "wallet_after", "liquidation_price"),
+    [
+        ("10000", "400", "9800", "19700"),  # the available balance pays it all: the LP does not move
+        ("50", "250", "0", "19850"),  # 50 from the available balance, the 150 short from the margin
+        ("0", "200", "0", "19900"),  # nothing available: all from the margin (the published example 3)
+    ],
+)
+def test_isolated_funding_comes_from_the_available_balance_first(
+    example_btc: Instrument, wallet: str, margin_after: str, wallet_after: str, liquidation_price: str
+) -> None:
+    # Bybit "Position Margin": funding is deducted from the available balance; only what it cannot cover
+    # is deducted from the position margin.
+    account = _isolated(example_btc, Side.LONG, wallet=wallet)
+    account.apply_funding({"BTCUSDT": D("0.01")})
+    position = account.position("BTCUSDT")
+    assert (position.margin, account.wallet("USDT")) == (D(margin_after), D(wallet_after))
+    assert account.liquidation_price(position) == D(liquidation_price)
+    assert account.funding == D(-200)
+
+
+def test_isolated_funding_received_goes_to_the_wallet(example_btc: Instrument) -> None:
+    account = _isolated(example_btc, Side.SHORT, wallet="0")
+    account.apply_funding({"BTCUSDT": D("0.01")})
+    assert (account.position("BTCUSDT").margin, account.wallet("USDT")) == (D(400), D(200))
 
 
 def test_maintenance_at_entry_differs_from_binance_form(example_btc: Instrument) -> None:

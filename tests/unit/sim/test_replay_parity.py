@@ -23,6 +23,7 @@ from marginlab.io.scenarios import load_scenario
 from marginlab.io.schema import Portfolio, parse
 from marginlab.rules import VENUES, get_venue
 from marginlab.sim.api import FastResult, replay_fast, replay_fast_arrays
+from support import flat_bars
 
 REL = 1e-9
 BINANCE = get_venue("binance")
@@ -92,7 +93,8 @@ def portfolios(draw: st.DrawFn, venue: Venue, symbols: list[str], first: dict[st
             pos["open_at"] = "2025-10-10T00:" + f"{5 * draw(st.integers(1, 8)):02d}" + ":00Z"
         sign = 1 if side == "long" else -1
         if draw(st.booleans()):
-            pos["stop_loss"] = str(round(price * (1 - sign * draw(st.floats(0.02, 0.3))), 6))
+            base = float(pos.get("entry", price))  # a stop is on the losing side of the entry
+            pos["stop_loss"] = str(round(base * (1 - sign * draw(st.floats(0.02, 0.3))), 6))
         if draw(st.booleans()):
             pos["take_profit"] = str(round(price * (1 + sign * draw(st.floats(0.02, 0.3))), 6))
         if pos["mode"] == "isolated" and draw(st.booleans()):
@@ -324,3 +326,36 @@ def test_a_stop_whose_realised_loss_leaves_the_cross_wallet_short_liquidates_the
     assert exact.stops == ["2025-10-10T00:05:00Z BTCUSDT long closed at 53000"]
     assert [(liq.symbol, liq.bar, liq.mark) for liq in exact.liquidations] == [("ETHUSDT", 1, Decimal(2860))]
     assert_same(replay_fast_arrays(portfolio, BINANCE, bars, "cross"), exact)
+
+
+def test_bybit_isolated_funding_beyond_the_available_balance_is_the_same_both_ways() -> None:
+    # Arrange: two isolated longs (margins 960 and 150, fees 6.105) leave 3.895 USDT available; a 1 %
+    # funding payment (96 + 15 USDT) takes the 3.895 from the wallet for BTC, the rest from the margins
+    doc = {
+        "balances": {"USDT": "1120"},
+        "positions": [
+            {"symbol": "BTCUSDT", "side": "long", "qty": "0.16", "leverage": "10", "mode": "isolated"},
+            {"symbol": "ETHUSDT", "side": "long", "qty": "0.5", "leverage": "10", "mode": "isolated"},
+        ],
+    }
+    bars = flat_bars({"BTCUSDT": [[60000.0] * 4] * 5, "ETHUSDT": [[3000.0] * 4] * 5})
+    for symbol in bars.funding:
+        bars.funding[symbol][3] = 0.01
+    portfolio = parse(Portfolio, doc)
+    bybit = get_venue("bybit")
+    # Act
+    exact = replay_exact(portfolio, bybit, bars, "isolated")
+    # Assert: BTC margin 960 - (96 - 3.895) = 867.895 -> LP 60,000 - (867.895 - 31.68) / 0.16 = 54,773.65625
+    # (all from the margin it would be 54,798); ETH: 150 - 15 -> 3,000 - (135 - 4.95) / 0.5 = 2,739.9
+    assert exact.funding == Decimal(-111)
+    assert exact.liquidation_prices["BTCUSDT long"][2:] == [
+        Decimal(54198),
+        Decimal("54773.65625"),
+        Decimal("54773.65625"),
+    ]
+    assert exact.liquidation_prices["ETHUSDT long"][2:] == [
+        Decimal("2709.9"),
+        Decimal("2739.9"),
+        Decimal("2739.9"),
+    ]
+    assert_same(replay_fast_arrays(portfolio, bybit, bars, "isolated"), exact)

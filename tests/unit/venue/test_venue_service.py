@@ -259,3 +259,38 @@ def test_margin_changes_are_capped_and_recorded(service: VenueService) -> None:
     assert code_of(no_cash) == -4050
     history = service.margin_history(aid, "BTCUSDT", None, 10)
     assert [(h.type, h.amount) for h in history] == [(1, D(100))]
+
+
+def test_the_account_cache_sees_writes_of_another_process(
+    service: VenueService, make_service: Callable[..., VenueService]
+) -> None:
+    """Two services on one database stand for two processes (``serve`` and ``venue mark``, or two servers).
+
+    Each keeps the accounts it touched in memory; the account's version column makes each notice the
+    other's writes, so neither trades from a stale state.
+    """
+    other = make_service()
+    aid = service.create_account(deposit=D(10000), bonus=D(0)).account_id
+    service.set_leverage(aid, "BTCUSDT", 10)
+    service.place_order(aid, market("BTCUSDT", "BUY", "0.01", "a1"))  # cached here at 0.01 long
+    other.place_order(aid, market("BTCUSDT", "BUY", "0.02", "b1"))  # the other process adds 0.02
+    service.place_order(aid, market("BTCUSDT", "SELL", "0.03", "a2"))  # closes 0.03: the whole position
+    assert service.account(aid).positions == () and other.account(aid).positions == ()
+    fresh = make_service()  # nothing cached: the database itself
+    assert service.account(aid).wallet_balance == fresh.account(aid).wallet_balance
+    assert service.ledger_total(aid) == fresh.account(aid).wallet_balance
+    other.update_prices({"BTCUSDT": (D(100000), D(100000))})  # marks by another process
+    service.place_order(aid, market("BTCUSDT", "BUY", "0.05", "a3"))
+    other.set_margin_type(aid, "ETHUSDT", MarginMode.ISOLATED)
+    assert service.symbol_configs(aid, "ETHUSDT")[0][1] is MarginMode.ISOLATED
+
+
+def test_a_refused_operation_leaves_the_cached_account_unchanged(service: VenueService) -> None:
+    aid = service.create_account(deposit=D(10000), bonus=D(0)).account_id
+    service.place_order(aid, market("BTCUSDT", "BUY", "0.01", "a1"))
+    before = service.account(aid)
+    with pytest.raises(VenueError):  # the engine closes 0.01 then fails to open 5 BTC: all rolled back
+        service.place_order(aid, market("BTCUSDT", "SELL", "5", "a2"))
+    after = service.account(aid)
+    assert (after.wallet_balance, after.positions) == (before.wallet_balance, before.positions)
+    assert [(p.symbol, p.signed_qty) for p in after.positions] == [("BTCUSDT", D("0.01"))]
