@@ -5,7 +5,8 @@ work per path step, built from the same inline helpers: the random numbers alone
 product, plus one ``exp`` per asset, then the real kernel with the isolated mode only, the cross mode only
 and both (the bench's six-asset book, GBM, 288 steps). Prints CPU nanoseconds per path step (median of 3;
 CPU time rather than wall time, so that a shared machine's other load does not count).
-Written up in ``docs/montecarlo.md``.
+``--reference`` adds the one-path-at-a-time reference kernel (:func:`mc_run_ref_nb`). Written up in
+``docs/montecarlo.md``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,16 @@ from numba import njit
 
 from marginlab.app import risk as risk_app
 from marginlab.sim import montecarlo as mc
-from marginlab.sim.montecarlo_nb import _GAMMA, _LOW32, _S32, _gbm_step_nb, _mix_nb, _normal_nb, path_state_nb
+from marginlab.sim.montecarlo_nb import (
+    _GAMMA,
+    _LOW32,
+    _S32,
+    _gbm_step_nb,
+    _mix_nb,
+    _normal_nb,
+    mc_run_ref_nb,
+    path_state_nb,
+)
 
 sys.path.insert(0, str(Path(__file__).parent))
 from run import six_symbol_portfolio
@@ -104,7 +114,7 @@ def per_step_ns(fn: Callable[[], object], paths: int, steps: int) -> float:
     return statistics.median(times) / (paths * steps) * 1e9
 
 
-def main(paths: int) -> None:
+def main(paths: int, *, reference: bool = False) -> None:
     numba.set_num_threads(1)
     job = capture_job(("cross", "isolated"))
     drift_dt, chol_dt = mc._gbm_arrays(job)
@@ -131,9 +141,15 @@ def main(paths: int) -> None:
     for label, modes in kernels.items():
         j = capture_job(modes)
         rows[label] = per_step_ns(lambda j=j: mc._walk(j, True, no_incr, paths, key), paths, steps)
+    if reference:
+        j = capture_job(("cross", "isolated"))
+        rows["reference kernel (one path at a time), cross + isolated"] = per_step_ns(
+            lambda: mc._walk(j, True, no_incr, paths, key, kernel=mc_run_ref_nb), paths, steps
+        )
     for label, ns in rows.items():
         print(f"{label:40s} {ns:7.1f} ns per path step")
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20_000)
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(int(args[0]) if args else 20_000, reference="--reference" in sys.argv)

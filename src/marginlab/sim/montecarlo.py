@@ -122,13 +122,15 @@ def _gbm_arrays(job: Job) -> tuple[FloatArray, FloatArray]:
     return drift_dt, chol_dt
 
 
-def _walk(job: Job, gbm: bool, incr: FloatArray, n: int, key: np.uint64) -> tuple[Any, ...]:
+def _walk(
+    job: Job, gbm: bool, incr: FloatArray, n: int, key: np.uint64, *, kernel: Any = mc_run_nb
+) -> tuple[Any, ...]:
     n_modes, n_pos = job.qty.shape
     liq = np.empty((n_modes, n, n_pos), np.int32)
     final = np.empty((n_modes, n))
     low = np.empty((n_modes, n))
     drift_dt, chol_dt = _gbm_arrays(job)
-    code = mc_run_nb(
+    code = kernel(
         gbm, incr, n, job.steps, key, 0, job.x0, drift_dt, chol_dt, *_ZIG,
         job.sym, job.side, job.qty, job.entry, job.iso, job.margin, job.log_lp, job.wallet,
         job.tiers, job.tables, job.basis_entry, liq, final, low,

@@ -25,7 +25,17 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from marginlab.sim.dtypes import CUM, MMR, T_CLOSE_FEE, T_CONTRACT_SIZE, T_CONTRACTS, T_COUNT, T_START, Status
+from marginlab.sim.dtypes import (
+    CAP,
+    CUM,
+    MMR,
+    T_CLOSE_FEE,
+    T_CONTRACT_SIZE,
+    T_CONTRACTS,
+    T_COUNT,
+    T_START,
+    Status,
+)
 from marginlab.sim.nb import leg_requirement, tier_row, touches
 
 _OK = int(Status.OK)
@@ -181,11 +191,14 @@ def gbm_log_paths_nb(key, first_path, steps, x0, drift_dt, chol_dt, zk, zw, zf, 
 
 
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
-def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
+def mc_run_ref_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
               key, first_path, x0, drift_dt, chol_dt, zk, zw, zf,
               sym, side, qty, entry, iso, margin, log_lp, wallet, tiers, tables, basis_entry,
               liq_step, final_eq, min_eq):  # fmt: skip
-    """Walk ``n`` paths through every mode configuration; fill the outputs; return a Status code.
+    """Reference kernel, one path at a time: :func:`mc_run_nb` must give byte-identical outputs.
+
+    Kept as the plain statement of the semantics (and for ``tests/unit/sim/test_mc_lockstep.py``); the
+    production kernel is :func:`mc_run_nb`, which walks blocks of paths in lockstep. Same parameters.
 
     Parameters
     ----------
@@ -333,4 +346,287 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
                 elif cross_alive[m]:
                     cross_eq += sq[m, p] * (price[sym[p]] - entry[m, p])
             final_eq[m, i] = eq + (cross_eq if cross_alive[m] else 0.0)
+    return _OK
+
+
+BLOCK = 32  # paths walked in lockstep by mc_run_nb: the per-path loops over a block vectorise (SIMD)
+
+
+@njit(cache=True, inline="always")
+def _draw_normals_nb(s, z, col, zk, zw, zf):
+    """Fill column ``col`` of ``z`` (A, B) with one step's normals of one path, as :func:`_gbm_step_nb`."""
+    n_assets = z.shape[0]
+    for b in range(0, n_assets, 2):
+        s = s + _GAMMA
+        u = _mix_nb(s)
+        s, z[b, col] = _normal_nb(s, u & _LOW32, zk, zw, zf)
+        if b + 1 < n_assets:
+            s, z[b + 1, col] = _normal_nb(s, u >> _S32, zk, zw, zf)
+    return s
+
+
+@njit(cache=True, inline="always")
+def _walk_tier_nb(tiers, first, last, size, monotone):
+    """Return (row, lower, upper): the tier row of ``size`` and the band of sizes that keep it.
+
+    ``size`` in ``(lower, upper]`` keeps the row (caps ascend, so :func:`tier_row` would return it again);
+    ``lower = +inf`` (never in band) when the table's caps do not ascend, so that every step walks.
+    """
+    k = tier_row(tiers, first, last, size)
+    lower = -np.inf if k == first else tiers[k - 1, CAP]
+    upper = np.inf if k == last else tiers[k, CAP]
+    if not monotone:
+        lower = np.inf
+    return k, lower, upper
+
+
+@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
+def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
+              key, first_path, x0, drift_dt, chol_dt, zk, zw, zf,
+              sym, side, qty, entry, iso, margin, log_lp, wallet, tiers, tables, basis_entry,
+              liq_step, final_eq, min_eq):  # fmt: skip
+    """Walk ``n`` paths through every mode configuration; fill the outputs; return a Status code.
+
+    Paths go in blocks of :data:`BLOCK`, all of a block's paths one step at a time (lockstep): the loops
+    over the block's paths (Cholesky product, barrier tests, cross sums) are branch-free and vectorise;
+    the rare events (a liquidation, a cross leg changing tier) are handled afterwards for the paths they
+    concern. Every path does the same float operations in the same order as in :func:`mc_run_ref_nb`,
+    so the outputs are byte-identical to it (``tests/unit/sim/test_mc_lockstep.py``) and, as there, do
+    not depend on the number of threads. A cross leg's tier row is kept from step to step with the band
+    of sizes it covers and walked again only when the size leaves that band.
+
+    Parameters
+    ----------
+    gbm : bool
+        True: draw GBM steps in the kernel (``drift_dt`` (A,), ``chol_dt`` (A, A), stream ``key`` uint64 from
+        path ``first_path``; ``incr`` unused). False: read log increments ``incr`` (n, steps, A).
+    x0 : float64 (A,)
+        Start log mark price of each asset (column = tier table row).
+    sym : int64 (P,)
+        Asset column / table row of each position.
+    side : float64 (P,)
+        +1 long, -1 short.
+    qty, entry, margin : float64 (M, P)
+        Per mode: size (base units), entry price, isolated margin (settle asset; unused for cross).
+    iso : bool (M, P)
+        Per mode: isolated (True) or cross.
+    log_lp : float64 (M, P)
+        Log of the isolated liquidation price; -inf (long) / +inf (short) where none.
+    wallet : float64 (M,)
+        Cross wallet of each mode, settle asset.
+    liq_step : int32 (M, n, P)
+        Out: step at which each position was liquidated, ``NO_LIQUIDATION`` if never.
+    final_eq, min_eq : float64 (M, n)
+        Out: equity at the last step and lowest equity at any step point (settle asset).
+
+    A block stops walking once every position of every mode of all its paths is closed.
+    """
+    n_assets = x0.shape[0]
+    n_modes, n_pos = qty.shape
+    for p in range(n_pos):
+        if sym[p] < 0 or sym[p] >= n_assets or sym[p] >= tables.shape[0] or side[p] * side[p] != 1.0:
+            return _BAD_INPUT
+        t_row = sym[p]
+        if tables[t_row, T_CONTRACTS] != 0.0 and not tables[t_row, T_CONTRACT_SIZE] > 0.0:
+            return _BAD_INPUT
+        for m in range(n_modes):
+            if not qty[m, p] > 0.0:
+                return _BAD_INPUT
+    # loop invariants, computed once with the same arithmetic as the per-step formulas; legs of each mode
+    # listed in position order (isolated ones, cross ones), as the reference kernel visits them
+    sq = np.empty((n_modes, n_pos))
+    size_c = np.zeros((n_modes, n_pos))
+    contracts = np.zeros(n_pos, np.bool_)
+    monotone = np.ones(n_pos, np.bool_)
+    first_tier = np.empty(n_pos, np.int64)
+    last_tier = np.empty(n_pos, np.int64)
+    fee = np.empty(n_pos)
+    n_iso = np.zeros(n_modes, np.int64)
+    n_cr = np.zeros(n_modes, np.int64)
+    iso_p = np.zeros((n_modes, n_pos), np.int64)
+    cr_p = np.zeros((n_modes, n_pos), np.int64)
+    for p in range(n_pos):
+        t_row = sym[p]
+        contracts[p] = tables[t_row, T_CONTRACTS] != 0.0
+        first_tier[p] = int(tables[t_row, T_START])
+        last_tier[p] = first_tier[p] + int(tables[t_row, T_COUNT]) - 1
+        for k in range(first_tier[p], last_tier[p] - 1):
+            if not tiers[k, CAP] <= tiers[k + 1, CAP]:
+                monotone[p] = False
+        fee[p] = tables[t_row, T_CLOSE_FEE]
+        for m in range(n_modes):
+            sq[m, p] = side[p] * qty[m, p]
+            if contracts[p]:
+                size_c[m, p] = qty[m, p] / tables[t_row, T_CONTRACT_SIZE]
+            if iso[m, p]:
+                iso_p[m, n_iso[m]] = p
+                n_iso[m] += 1
+            else:
+                cr_p[m, n_cr[m]] = p
+                n_cr[m] += 1
+    upper = gbm and _has_upper(chol_dt)
+    n_blocks = (n + BLOCK - 1) // BLOCK
+    for blk in prange(n_blocks):
+        i0 = blk * BLOCK
+        nb = min(BLOCK, n - i0)
+        state = np.empty(BLOCK, np.uint64)
+        x = np.empty((n_assets, BLOCK))
+        z = np.zeros((n_assets, BLOCK))
+        acc = np.empty(BLOCK)
+        price = np.empty((n_assets, BLOCK))
+        eq = np.empty(BLOCK)
+        ceq = np.empty(BLOCK)
+        mmv = np.empty(BLOCK)
+        gross = np.empty(BLOCK)
+        hit = np.zeros(BLOCK, np.bool_)
+        low = np.full((n_modes, BLOCK), np.inf)
+        alive = np.ones((n_modes, n_pos, BLOCK), np.bool_)  # isolated legs (by list index j)
+        calive = np.ones((n_modes, BLOCK), np.bool_)  # cross book of each mode
+        t_mmr = np.zeros((n_modes, n_pos, BLOCK))  # cross legs' current tier (by list index j)
+        t_cum = np.zeros((n_modes, n_pos, BLOCK))
+        t_lo = np.full((n_modes, n_pos, BLOCK), np.inf)  # size band of the tier: (lo, hi]; empty: walk
+        t_hi = np.full((n_modes, n_pos, BLOCK), -np.inf)
+        n_open = nb * n_modes * n_pos
+        for i in range(nb):
+            state[i] = path_state_nb(key, first_path + i0 + i)
+            for a in range(n_assets):
+                x[a, i] = x0[a]
+                price[a, i] = math.exp(x[a, i])
+            for m in range(n_modes):
+                for p in range(n_pos):
+                    liq_step[m, i0 + i, p] = NO_LIQUIDATION
+        for t in range(steps + 1):
+            if t > 0:
+                if n_open == 0:
+                    break
+                if gbm:
+                    for i in range(nb):
+                        state[i] = _draw_normals_nb(state[i], z, i, zk, zw, zf)
+                    for a in range(n_assets):
+                        d = drift_dt[a]
+                        for i in range(nb):
+                            acc[i] = d
+                        for b in range(a + 1):
+                            c = chol_dt[a, b]
+                            for i in range(nb):
+                                acc[i] += c * z[b, i]
+                        if upper:
+                            for b in range(a + 1, n_assets):
+                                c = chol_dt[a, b]
+                                for i in range(nb):
+                                    acc[i] += c * z[b, i]
+                        for i in range(nb):
+                            x[a, i] += acc[i]
+                else:
+                    for i in range(nb):
+                        for a in range(n_assets):
+                            x[a, i] += incr[i0 + i, t - 1, a]
+                for a in range(n_assets):
+                    for i in range(nb):
+                        price[a, i] = math.exp(x[a, i])
+            for m in range(n_modes):
+                for i in range(nb):
+                    eq[i] = 0.0
+                # isolated legs: barrier in log space, then the live ones' equity
+                for j in range(n_iso[m]):
+                    p = iso_p[m, j]
+                    a = sym[p]
+                    sd, llp, mg, sqp, e = side[p], log_lp[m, p], margin[m, p], sq[m, p], entry[m, p]
+                    n_hit = 0
+                    for i in range(nb):
+                        was = alive[m, j, i]
+                        h = was & (sd * (x[a, i] - llp) <= 0.0)
+                        still = was & ~h
+                        term = mg + sqp * (price[a, i] - e)
+                        eq[i] = eq[i] + term if still else eq[i]
+                        alive[m, j, i] = still
+                        hit[i] = h
+                        n_hit += h
+                    if n_hit > 0:
+                        n_open -= n_hit
+                        for i in range(nb):
+                            if hit[i]:
+                                liq_step[m, i0 + i, p] = t
+                if n_cr[m] == 0:
+                    w = wallet[m]
+                    for i in range(nb):
+                        eq[i] = eq[i] + w
+                else:
+                    w = wallet[m]
+                    for i in range(nb):
+                        ceq[i] = w
+                        mmv[i] = 0.0
+                        gross[i] = 0.0
+                    n_out = 0
+                    for j in range(n_cr[m]):
+                        p = cr_p[m, j]
+                        a = sym[p]
+                        sqp, q, e, f, sc, con = (
+                            sq[m, p],
+                            qty[m, p],
+                            entry[m, p],
+                            fee[p],
+                            size_c[m, p],
+                            contracts[p],
+                        )
+                        for i in range(nb):
+                            pa = price[a, i]
+                            ceq[i] += sqp * (pa - e)
+                            basis = e if basis_entry else pa
+                            size = sc if con else q * basis
+                            out = (not (size <= t_hi[m, j, i])) | (size <= t_lo[m, j, i])
+                            mmv[i] += leg_requirement(q, basis, pa, t_mmr[m, j, i], t_cum[m, j, i], f)
+                            gross[i] += q * (pa + e)
+                            n_out += out & calive[m, i]
+                    if n_out > 0:  # a leg left its tier's band (or the first step): walk the tiers again
+                        for i in range(nb):
+                            if not calive[m, i]:
+                                continue
+                            mm = 0.0
+                            for j in range(n_cr[m]):
+                                p = cr_p[m, j]
+                                a = sym[p]
+                                pa = price[a, i]
+                                q, e = qty[m, p], entry[m, p]
+                                basis = e if basis_entry else pa
+                                size = size_c[m, p] if contracts[p] else q * basis
+                                if not (size <= t_hi[m, j, i]) or size <= t_lo[m, j, i]:
+                                    k, lo, hi = _walk_tier_nb(
+                                        tiers, first_tier[p], last_tier[p], size, monotone[p]
+                                    )
+                                    t_mmr[m, j, i], t_cum[m, j, i] = tiers[k, MMR], tiers[k, CUM]
+                                    t_lo[m, j, i], t_hi[m, j, i] = lo, hi
+                                mm += leg_requirement(q, basis, pa, t_mmr[m, j, i], t_cum[m, j, i], fee[p])
+                            mmv[i] = mm
+                    aw = abs(w)
+                    n_hit = 0
+                    for i in range(nb):
+                        was = calive[m, i]
+                        h = was & touches(ceq[i], mmv[i], aw + gross[i] + mmv[i])
+                        still = was & ~h
+                        eq[i] = eq[i] + ceq[i] if still else eq[i]
+                        calive[m, i] = still
+                        hit[i] = h
+                        n_hit += h
+                    if n_hit > 0:
+                        n_open -= n_hit * n_cr[m]
+                        for i in range(nb):
+                            if hit[i]:
+                                for j in range(n_cr[m]):
+                                    liq_step[m, i0 + i, cr_p[m, j]] = t
+                for i in range(nb):
+                    low[m, i] = eq[i] if eq[i] < low[m, i] else low[m, i]
+        # final equity at the last evaluation (prices of closed positions are not read)
+        for i in range(nb):
+            for m in range(n_modes):
+                min_eq[m, i0 + i] = low[m, i]
+                e_iso = 0.0
+                cross_eq = wallet[m]
+                for p in range(n_pos):
+                    if iso[m, p]:
+                        if liq_step[m, i0 + i, p] == NO_LIQUIDATION:
+                            e_iso += margin[m, p] + sq[m, p] * (price[sym[p], i] - entry[m, p])
+                    elif calive[m, i]:
+                        cross_eq += sq[m, p] * (price[sym[p], i] - entry[m, p])
+                final_eq[m, i0 + i] = e_iso + (cross_eq if calive[m, i] else 0.0)
     return _OK

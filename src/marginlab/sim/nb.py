@@ -60,7 +60,7 @@ fast core (``marginlab.sim.nb``)            exact function it mirrors (``marginl
 ==========================================  ===================================================
 
 Bookkeeping without an exact counterpart (the engine's dicts and lists do it): ``_book_remove``, ``_emit``,
-``_close_slot``.
+``_close_slot``; data layout: ``_pack_bands_nb``.
 
 Tolerances (named in :mod:`marginlab.sim.dtypes`): ``TIE_EPS`` (a float tie of equity and requirement is a
 tie: touching liquidates), ``ROOT_EPS`` (a price below this fraction of the entry is no price), ``LOT_EPS``.
@@ -409,16 +409,57 @@ def _liq_unique_one_nb(s, q, e, fixed, lower, bands, r):
     return root if hit else np.nan
 
 
+_ROW = (
+    5 * KMAX
+)  # packed row of (table, side): KMAX band lower ends, then KMAX bands of (ylo, yhi, cum, slope)
+
+
 @njit(cache=True)
+def _pack_bands_nb(lower, bands):
+    """Return ``lower`` and ``bands`` in one contiguous float64 array, one row of ``_ROW`` per (table, side).
+
+    One row is 640 bytes (10 cache lines) and every row of a tier set fits in L1: the search reads its band
+    lower ends from the row's first two lines and the band it lands on from one more.
+    """
+    n_rows = lower.shape[0]
+    packed = np.empty(n_rows * _ROW)
+    for r in range(n_rows):
+        for m in range(KMAX):
+            packed[r * _ROW + m] = lower[r, m]
+            for c in range(4):
+                packed[r * _ROW + KMAX + 4 * m + c] = bands[r, m, c]
+    return packed
+
+
+@njit(cache=True, error_model="numpy")  # bad rows divide by zero harmlessly: the Status reports them
 def _liq_unique_nb(table, side, qty, entry, fixed, lower, bands, out):
+    """The one-root-per-band case of :func:`liq_prices_nb`: a branch-free loop over compact inputs.
+
+    Same arithmetic as :func:`_liq_unique_one_nb`, on the packed rows of :func:`_pack_bands_nb` indexed with
+    unsigned integers (no negative-index wraparound code). Bad input does not leave the loop: it is noted,
+    the row index is clamped to a valid row, and the Status says BAD_INPUT once the loop is done.
+    """
     n_tables = lower.shape[0] // 2
+    packed = _pack_bands_nb(lower, bands)
+    bad = False
     for i in range(qty.shape[0]):
-        t, s, q = table[i], side[i], qty[i]
-        if t < 0 or t >= n_tables or not q > 0.0 or s * s != 1:
-            return _BAD_INPUT
-        r = 2 * t + ((1 - s) >> 1)  # row of (table, side) without a branch
-        out[i] = _liq_unique_one_nb(s, q, entry[i], fixed[i], lower, bands, r)
-    return _OK
+        t, si, q = np.int64(table[i]), np.int64(side[i]), qty[i]
+        ok = (t >= 0) & (t < n_tables) & (q > 0.0) & (si * si == 1)
+        bad |= not ok
+        base = np.uint64(2 * t + ((1 - si) >> 1)) * np.uint64(_ROW) if ok else np.uint64(0)
+        s = np.float64(si)
+        e = entry[i]
+        y = s * q * e - fixed[i]
+        z = s * y
+        k = np.uint64(8) * np.uint64(packed[base + np.uint64(8)] <= z)
+        k += np.uint64(4) * np.uint64(packed[base + k + np.uint64(4)] <= z)
+        k += np.uint64(2) * np.uint64(packed[base + k + np.uint64(2)] <= z)
+        k += np.uint64(packed[base + k + np.uint64(1)] <= z)
+        b = base + np.uint64(KMAX) + np.uint64(4) * k
+        root = (y - packed[b + np.uint64(2)]) / (packed[b + np.uint64(3)] * q)
+        hit = (packed[b] <= y) & (y <= packed[b + np.uint64(1)]) & (root > ROOT_EPS * e)
+        out[i] = root if hit else np.nan
+    return _BAD_INPUT if bad else _OK
 
 
 @njit(cache=True)
