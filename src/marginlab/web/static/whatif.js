@@ -27,7 +27,8 @@
 
   function percent(fraction, digits) {
     if (fraction === null || fraction === undefined) return "—";
-    return (Number(fraction) * 100).toFixed(digits === undefined ? 2 : digits) + " %";
+    const shown = (Number(fraction) * 100).toFixed(digits === undefined ? 2 : digits);
+    return (Number(shown) === 0 ? shown.replace("-", "") : shown) + " %"; // no "-0.00 %" at the price
   }
 
   function amount(value) {
