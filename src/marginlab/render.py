@@ -795,8 +795,7 @@ def venue_json(v: VenueSummary) -> dict[str, Any]:
 def venues_view(rows: Sequence[VenueSummary]) -> View:
     """Return the rule sets' policies as a table, then each one's tier snapshot and dated sources."""
     table = Table(title="venue rule sets", title_justify="left")
-    columns = ("name", "symbols", "MM at", "fee in LP", "liquidation", "mode switch", "iso. funding", "hedge")
-    for column in columns:
+    for column in ("name", "symbols", "MM at", "fee in LP", "liquidation", "mode switch", "hedge"):
         table.add_column(column)
     for v in rows:
         table.add_row(
@@ -806,12 +805,13 @@ def venues_view(rows: Sequence[VenueSummary]) -> View:
             "taker" if v.fee_in_liquidation else "no",
             v.liquidation_style,
             "when flat" if v.mode_switch == "flat_only" else "anytime",
-            "available first" if v.isolated_funding == "available_first" else "margin",
             "yes" if v.hedge_mode else "no",
         )
     out: View = [table]
     for v in rows:
         out.append(f"[bold]{v.name}[/bold] ({v.title}): tiers {v.tier_snapshot}")
+        funding = "available balance first" if v.isolated_funding == "available_first" else "position margin"
+        out.append(f"  isolated funding is paid from the {funding}")
         if v.multi_assets is not None:
             out.append(f"  Multi-Assets mode: {v.multi_assets}")
         out.extend(f"  {s.title}: {s.url} (checked {s.checked})" for s in v.sources)
