@@ -43,6 +43,21 @@ _BAD_INPUT = int(Status.BAD_INPUT)
 
 NO_LIQUIDATION = -1  # liq_step of a position that survives the horizon
 
+
+@njit(cache=True, inline="always")
+def _inputs_ok(x0, sym, side, qty, tables):
+    """Whether every position names a known asset and table row, a side of +-1 and a size > 0."""
+    for p in range(qty.shape[1]):
+        if sym[p] < 0 or sym[p] >= x0.shape[0] or sym[p] >= tables.shape[0] or side[p] * side[p] != 1.0:
+            return False
+        if tables[sym[p], T_CONTRACTS] != 0.0 and not tables[sym[p], T_CONTRACT_SIZE] > 0.0:
+            return False
+        for m in range(qty.shape[0]):
+            if not qty[m, p] > 0.0:
+                return False
+    return True
+
+
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -198,45 +213,14 @@ def mc_run_ref_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
     """Reference kernel, one path at a time: :func:`mc_run_nb` must give byte-identical outputs.
 
     Kept as the plain statement of the semantics (and for ``tests/unit/sim/test_mc_lockstep.py``); the
-    production kernel is :func:`mc_run_nb`, which walks blocks of paths in lockstep. Same parameters.
-
-    Parameters
-    ----------
-    gbm : bool
-        True: draw GBM steps in the kernel (``drift_dt`` (A,), ``chol_dt`` (A, A), stream ``key`` uint64 from
-        path ``first_path``; ``incr`` unused). False: read log increments ``incr`` (n, steps, A).
-    x0 : float64 (A,)
-        Start log mark price of each asset (column = tier table row).
-    sym : int64 (P,)
-        Asset column / table row of each position.
-    side : float64 (P,)
-        +1 long, -1 short.
-    qty, entry, margin : float64 (M, P)
-        Per mode: size (base units), entry price, isolated margin (settle asset; unused for cross).
-    iso : bool (M, P)
-        Per mode: isolated (True) or cross.
-    log_lp : float64 (M, P)
-        Log of the isolated liquidation price; -inf (long) / +inf (short) where none.
-    wallet : float64 (M,)
-        Cross wallet of each mode, settle asset.
-    liq_step : int32 (M, n, P)
-        Out: step at which each position was liquidated, ``NO_LIQUIDATION`` if never.
-    final_eq, min_eq : float64 (M, n)
-        Out: equity at the last step and lowest equity at any step point (settle asset).
+    production kernel is :func:`mc_run_nb`, which walks blocks of paths in lockstep (same parameters).
 
     A path stops walking once every position of every mode is closed (its equity is constant from then on).
     """
     n_assets = x0.shape[0]
     n_modes, n_pos = qty.shape
-    for p in range(n_pos):
-        if sym[p] < 0 or sym[p] >= n_assets or sym[p] >= tables.shape[0] or side[p] * side[p] != 1.0:
-            return _BAD_INPUT
-        t_row = sym[p]
-        if tables[t_row, T_CONTRACTS] != 0.0 and not tables[t_row, T_CONTRACT_SIZE] > 0.0:
-            return _BAD_INPUT
-        for m in range(n_modes):
-            if not qty[m, p] > 0.0:
-                return _BAD_INPUT
+    if not _inputs_ok(x0, sym, side, qty, tables):
+        return _BAD_INPUT
     # loop invariants, computed once with the same arithmetic as the per-step formulas
     sq = np.empty((n_modes, n_pos))  # side * qty (uPnL = sq * (price - entry))
     size_c = np.zeros((n_modes, n_pos))  # tier size when it does not move with the price (contracts)
@@ -423,15 +407,8 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
     """
     n_assets = x0.shape[0]
     n_modes, n_pos = qty.shape
-    for p in range(n_pos):
-        if sym[p] < 0 or sym[p] >= n_assets or sym[p] >= tables.shape[0] or side[p] * side[p] != 1.0:
-            return _BAD_INPUT
-        t_row = sym[p]
-        if tables[t_row, T_CONTRACTS] != 0.0 and not tables[t_row, T_CONTRACT_SIZE] > 0.0:
-            return _BAD_INPUT
-        for m in range(n_modes):
-            if not qty[m, p] > 0.0:
-                return _BAD_INPUT
+    if not _inputs_ok(x0, sym, side, qty, tables):
+        return _BAD_INPUT
     # loop invariants, computed once with the same arithmetic as the per-step formulas; legs of each mode
     # listed in position order (isolated ones, cross ones), as the reference kernel visits them
     sq = np.empty((n_modes, n_pos))
