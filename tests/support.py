@@ -6,7 +6,8 @@ hypothesis strategies for Binance accounts. Importable from any test (``from sup
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,10 @@ from urllib.parse import urlsplit
 
 import click.testing
 import numpy as np
+import pytest
 from hypothesis import strategies as st
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 from typer.main import get_command
 from typer.testing import CliRunner
 
@@ -42,6 +46,35 @@ def no_browser_reason() -> str | None:
     if not os.access(CHROMIUM, os.X_OK):
         return f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium, or MARGINLAB_CHROMIUM)"
     return None
+
+
+PG_URL = os.environ.get("MARGINLAB_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def postgres_schema(prefix: str) -> Iterator[str]:
+    """Yield the name of a fresh schema of the test PostgreSQL, dropped afterwards.
+
+    Unreachable: the test is skipped with a one-line reason, except when ``CI=true``, where it fails.
+    """
+    admin = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+    try:
+        with admin.connect():
+            pass
+    except OperationalError as exc:
+        admin.dispose()
+        reason = f"PostgreSQL not reachable at {PG_URL}: {str(exc.orig).strip().splitlines()[0]}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield schema
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def ccxt_client(url: str, key: str, secret: str) -> Any:

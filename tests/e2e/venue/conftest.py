@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,12 +19,11 @@ from urllib.parse import quote, urlencode
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
+
+from support import PG_URL, postgres_schema
 
 MARGINLAB = str(Path(sys.executable).parent / "marginlab")
 SECRET_KEY = Fernet.generate_key().decode()
-PG_URL = os.environ.get("MARGINLAB_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ADMIN_TOKEN = "e2e-admin-token-0123456789"  # noqa: S105 - a test token
 
 
@@ -141,25 +139,8 @@ def venue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venue]:
 
 def postgres_url() -> Iterator[str]:
     """Yield the URL of a fresh PostgreSQL schema (dropped after); skip if unreachable (fail when CI=true)."""
-    admin = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-    try:
-        with admin.connect():
-            pass
-    except OperationalError as exc:
-        admin.dispose()
-        reason = f"PostgreSQL not reachable at {PG_URL}: {str(exc.orig).strip().splitlines()[0]}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    schema = f"venue_e2e_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
+    for schema in postgres_schema("venue_e2e"):
         yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

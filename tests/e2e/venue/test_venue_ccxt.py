@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from decimal import Decimal as D
 from typing import Any
-from urllib.parse import urlsplit
 
 import ccxt
 import pytest
@@ -13,27 +12,9 @@ import pytest
 from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode, Side
 from marginlab.rules import get_venue
+from support import ccxt_client
 
 BTC = "BTC/USDT:USDT"
-
-
-def client(url: str, key: str, secret: str) -> Any:
-    """Point ccxt's binanceusdm at the venue, as the contract's section 1 says."""
-    ex = ccxt.binanceusdm(
-        {
-            "apiKey": key,
-            "secret": secret,
-            "options": {
-                "fetchCurrencies": False,
-                "adjustForTimeDifference": False,
-                "fetchMarkets": {"types": ["linear"]},
-            },
-        }
-    )
-    ex.urls["api"] = {name: url + urlsplit(u).path for name, u in ex.urls["api"].items()}
-    ex.session.trust_env = False
-    ex.enableRateLimit = False
-    return ex
 
 
 def engine_liquidation_price(entry: D, qty: D, margin: D, mark: D) -> D:
@@ -49,7 +30,7 @@ def engine_liquidation_price(entry: D, qty: D, margin: D, mark: D) -> D:
 def test_contract_flow(venue: Any) -> None:
     venue.mark(BTCUSDT="100000")
     creds = venue.new_account()
-    ex = client(venue.url, creds["api_key"], creds["api_secret"])
+    ex = ccxt_client(venue.url, creds["api_key"], creds["api_secret"])
     markets = ex.load_markets()
     assert BTC in markets and markets[BTC]["precision"]["amount"] == 0.001
 
@@ -106,7 +87,7 @@ def test_contract_flow(venue: Any) -> None:
     income = ex.fetch_funding_history(BTC)
     assert income == []  # no funding settled in manual mode within the test
 
-    wrong = client(venue.url, creds["api_key"], "x" * 64)
+    wrong = ccxt_client(venue.url, creds["api_key"], "x" * 64)
     wrong.load_markets()
     with pytest.raises(ccxt.AuthenticationError):
         wrong.fetch_balance()
@@ -115,7 +96,7 @@ def test_contract_flow(venue: Any) -> None:
 def test_bot_loop_with_limits_stops_and_a_liquidation(venue: Any) -> None:
     venue.mark(ETHUSDT="4000")
     creds = venue.new_account(deposit="2000", bonus="0")
-    ex = client(venue.url, creds["api_key"], creds["api_secret"])
+    ex = ccxt_client(venue.url, creds["api_key"], creds["api_secret"])
     ex.load_markets()
     eth = "ETH/USDT:USDT"
     ex.set_leverage(5, eth)

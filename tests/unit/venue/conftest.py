@@ -7,21 +7,18 @@ except when ``CI=true``, where it fails.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, create_engine
 
 from marginlab.venue.database import make_engine, upgrade_schema
 from marginlab.venue.service import VenueService
 from marginlab.venue.settings import VenueSettings
+from support import PG_URL, postgres_schema
 
-PG_URL = os.environ.get("MARGINLAB_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
 
@@ -36,27 +33,12 @@ class Clock:
 
 
 def _postgres_engine() -> Iterator[Engine]:
-    admin = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-    try:
-        with admin.connect():
-            pass
-    except OperationalError as exc:
-        admin.dispose()
-        reason = f"PostgreSQL not reachable at {PG_URL}: {str(exc.orig).strip().splitlines()[0]}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    schema = f"venue_test_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_size=5)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    for schema in postgres_schema("venue_test"):
+        engine = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_size=5)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
