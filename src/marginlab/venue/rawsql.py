@@ -168,19 +168,10 @@ class Tx:
         found = self.cursor.fetchone()
         if found is None:
             return None
-        ident, created, updated, mode, wallet, deposited, granted, left, liquidations, version = found
-        return AccountRow(
-            id=ident,
-            created_ms=created,
-            updated_ms=updated,
-            position_mode=mode,
-            wallet=_dec(wallet),
-            deposited=_dec(deposited),
-            bonus_granted=_dec(granted),
-            bonus_left=_dec(left),
-            liquidations=liquidations,
-            version=version,
-        )
+        values = dict(zip(ACCOUNT_COLUMNS.split(", "), found, strict=True))
+        for money in ("wallet", "deposited", "bonus_granted", "bonus_left"):
+            values[money] = _dec(values[money])
+        return AccountRow(**values)
 
     def market(self) -> list[tuple[Any, ...]]:
         """Return the market rows: (symbol, mark, last, index, funding rate, next funding ms, updated ms)."""
