@@ -250,15 +250,16 @@ class VenueService:
             session=session,
         )
 
-    def _raw_book(self, tx: Tx, account_id: int) -> Book:
-        """Read the account row (locked), the market and, unless cached at the row's version, the state.
+    def _raw_book(self, tx: Tx, row: AccountRow | None, raw_market: list[tuple[object, ...]]) -> Book:
+        """Return the book of the account ``row`` (read and locked by ``tx``): its state from the cache if
+        cached at the row's version, else read by ``tx``.
 
         The order path's :meth:`_lock_and_load`: plain SQL, detached rows, no ORM session.
         """
-        row = tx.account(account_id)
         if row is None:
             raise VenueError(-2015)
-        market = self._market_of(tx.market())
+        account_id = row.id
+        market = self._market_of(raw_market)
         marks = {symbol: m.mark for symbol, m in market.items()}
         stored = self._cache.get(account_id)
         if stored is None or stored.version != row.version:
@@ -507,9 +508,14 @@ class VenueService:
 
     def account(self, account_id: int) -> AccountView:
         """Return the account report (balances, bonus, positions)."""
-        with self._read() as session:
-            book = self._lock_and_load(session, account_id, self._market(session))
-            return account_view(book.account, book.row, self._open_orders(session, account_id), self.clock())
+        with self.sql.transaction(
+            write=False
+        ) as tx:  # plain SQL, one snapshot, no lock (like the order path)
+            row, market, reserved = tx.begin_read(account_id)
+            book = self._raw_book(tx, row, market)
+        if book.stored is not None:  # a state read at the row's version: cached (a newer one wins)
+            self._publish({account_id: book.stored})
+        return account_view(book.account, book.row, reserved, self.clock())
 
     def accounts(self) -> list[AccountView]:
         """Return every account's report (the ``venue accounts`` listing)."""
@@ -653,17 +659,18 @@ class VenueService:
         """Place an order; market orders (and marketable limits) fill at once, in the same transaction."""
         native = self.symbol(request.symbol)
         # the order path: plain SQL on one pooled connection (rawsql), same locks and one transaction
-        with self._account_lock(account_id), self._write_lock, self.sql.transaction() as tx:
-            book = self._raw_book(tx, account_id)
-            before = state.total_balance(book.account)
-            order, events = self.trader.place(book, native, request, tx.reserved(account_id), self.clock())
-            try:
+        try:
+            with self._account_lock(account_id), self._write_lock, self.sql.transaction() as tx:
+                row, market, reserved = tx.begin_order(account_id)
+                book = self._raw_book(tx, row, market)
+                before = state.total_balance(book.account)
+                order, events = self.trader.place(book, native, request, reserved, self.clock())
                 order.id = tx.insert_order(order)
-            except self.sql.integrity_error as exc:  # uq_orders_client_id: a duplicate client order id
-                if "client_order_id" in str(exc) or "uq_orders_client_id" in str(exc):
-                    raise VenueError(-4116) from None
-                raise
-            self._commit_state(book, before, events, trade_id=str(order.id))
+                self._commit_state(book, before, events, trade_id=str(order.id))
+        except self.sql.integrity_error as exc:  # uq_orders_client_id: a duplicate client order id
+            if "client_order_id" in str(exc) or "uq_orders_client_id" in str(exc):
+                raise VenueError(-4116) from None
+            raise
         if book.stored is not None:
             self._publish({account_id: book.stored})
         return order
