@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from marginlab.errors import InputError
 from marginlab.sim.api import raise_for_status
-from marginlab.sim.montecarlo_nb import mc_run_nb, ziggurat_tables
+from marginlab.sim.montecarlo_nb import mc_run_nb, no_pool, ziggurat_tables
 from marginlab.sim.paths import ModelParams, cholesky, increments
 
 __all__ = [
@@ -97,6 +97,9 @@ class Job:
     tiers: FloatArray
     tables: FloatArray
     basis_entry: int
+    pool_of: npt.NDArray[np.int64] | None = None  # Multi-Assets pool (mc_run_nb); None: no pooled mode
+    pool_wallet: FloatArray | None = None
+    pool_rate: FloatArray | None = None
 
     @property
     def n_chunks(self) -> int:
@@ -137,11 +140,14 @@ def _walk(
     final = np.empty((n_modes, n))
     low = np.empty((n_modes, n))
     drift_dt, chol_dt = _gbm_arrays(job)
+    pool = no_pool(n_modes, n_pos)
+    if job.pool_of is not None and job.pool_wallet is not None and job.pool_rate is not None:
+        pool = (job.pool_of, job.pool_wallet, job.pool_rate)
     with numba.parallel_chunksize(_BLOCKS_PER_GRAB):
         code = kernel(
             gbm, incr, n, job.steps, key, 0, job.x0, drift_dt, chol_dt, *_ZIG,
             job.sym, job.side, job.qty, job.entry, job.iso, job.margin, job.log_lp, job.wallet,
-            job.tiers, job.tables, job.basis_entry, liq, final, low,
+            job.tiers, job.tables, job.basis_entry, *pool, liq, final, low,
         )  # fmt: skip
     raise_for_status(code, where="Monte Carlo kernel")
     return liq, final, low

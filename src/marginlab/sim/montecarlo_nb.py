@@ -8,6 +8,10 @@ Semantics (see ``docs/montecarlo.md``), per path and per mode configuration, at 
 * the cross book is liquidated as a whole when cross equity (wallet + uPnL of the cross positions)
   ``<=`` its tiered maintenance margin at the step's prices (touching liquidates,
   :func:`~marginlab.sim.nb.touches`); the cross wallet is lost;
+* a Multi-Assets (pooled) mode values its cross book in USD: every collateral asset's equity at its index,
+  a coin priced by a simulated perpetual moving with its path (:func:`_pool_nb`), against the maintenance
+  converted at the settlement asset's ask rate; at 100 % the whole pool is lost; a mode that left the
+  mode counts its idle coins in equity at their index;
 * liquidated positions stay closed; equity = cross equity (0 once liquidated) + isolated margin + uPnL of
   the live isolated positions.
 
@@ -114,6 +118,85 @@ def exp_nb(x):
     y = y if x < _EXP_HI else math.inf
     y = y if x > _EXP_LO else 0.0
     return y if x == x else x
+
+
+# columns of ``pool_rate`` (C, 4): one row per Multi-Assets collateral asset
+PR_COL = 0  # price column of the perpetual that prices the coin (BTCUSDT for BTC), -1: a constant index
+PR_SCALE = 1  # USD index (col -1), else the USD index of that perpetual's settlement asset (USDTUSD)
+PR_BID = 2  # (1 - bid buffer) * collateral value ratio: values a holding
+PR_ASK = 3  # 1 + ask buffer: values a debt and converts maintenance
+
+
+def no_pool(n_modes: int, n_pos: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return ``(pool_of, pool_wallet, pool_rate)`` of a book without a Multi-Assets mode."""
+    return np.full((n_modes, n_pos), -1, np.int64), np.zeros((n_modes, 0)), np.zeros((0, 4))
+
+
+@njit(cache=True, inline="always")
+def _pool_ok(x0, iso, pool_of, pool_wallet, pool_rate):
+    """Whether each mode is either unpooled (every ``pool_of`` -1) or a pool of cross legs, every leg's
+    settlement asset a row with a constant index, and every coin's price column a simulated asset."""
+    n_coll = pool_rate.shape[0]
+    if pool_wallet.shape[1] != n_coll or pool_wallet.shape[0] != pool_of.shape[0]:
+        return False
+    for c in range(n_coll):
+        if not (-1.0 <= pool_rate[c, PR_COL] < x0.shape[0]) or not pool_rate[c, PR_SCALE] > 0.0:
+            return False
+    for m in range(pool_of.shape[0]):
+        pooled = pool_of.shape[1] > 0 and pool_of[m, 0] >= 0
+        for p in range(pool_of.shape[1]):
+            c = pool_of[m, p]
+            if (c >= 0) != pooled or c >= n_coll or (pooled and (iso[m, p] or pool_rate[c, PR_COL] >= 0.0)):
+                return False
+    return True
+
+
+@njit(cache=True, inline="always")
+def _pool_nb(m, price, sym, sq, entry, pool_of, pool_wallet, pool_rate):
+    """Return (market value, haircut, magnitude) of mode ``m``'s Multi-Assets pool at ``price`` (USD).
+
+    Per collateral asset ``c``: equity ``e = wallet + uPnL of the legs settled in c`` (asset units), index
+    ``scale * price[col]`` (a coin moves with its simulated perpetual) or ``scale``; market value
+    ``sum e * index`` (no haircut, what equity reports); account equity ``sum e * index * (bid factor if
+    e > 0 else ask factor)`` (``domain.collateral.AssetRate.value``); haircut = market value - account
+    equity (>= 0), added to the requirement so that ``market value <= requirement + haircut`` is
+    Binance's ``accountEquity <= accountMM``; magnitude ``sum |e * index|`` scales the tie tolerance.
+    """
+    mval, heq, mag = 0.0, 0.0, 0.0
+    for c in range(pool_rate.shape[0]):
+        e = pool_wallet[m, c]
+        for p in range(sym.shape[0]):
+            if pool_of[m, p] == c:
+                e += sq[m, p] * (price[sym[p]] - entry[m, p])
+        col = int(pool_rate[c, PR_COL])
+        v = e * (pool_rate[c, PR_SCALE] * price[col] if col >= 0 else pool_rate[c, PR_SCALE])
+        mval += v
+        heq += v * (pool_rate[c, PR_BID] if v > 0.0 else pool_rate[c, PR_ASK])
+        mag += abs(v)
+    return mval, mval - heq, mag
+
+
+@njit(cache=True, inline="always")
+def _pool_modes(pool_of, pool_wallet):
+    """Return (pooled, idle, keep walking): per mode whether it is a Multi-Assets pool, or an unpooled mode
+    holding coins that back nothing (it left the mode; they count in equity at their index), and whether
+    any mode holds such coins (then paths walk to the horizon: the coins move after every position closed).
+    """
+    n_modes = pool_of.shape[0]
+    pooled = np.zeros(n_modes, np.bool_)
+    idle = np.zeros(n_modes, np.bool_)
+    for m in range(n_modes):
+        pooled[m] = pool_of.shape[1] > 0 and pool_of[m, 0] >= 0
+        for c in range(pool_wallet.shape[1]):
+            idle[m] |= not pooled[m] and pool_wallet[m, c] != 0.0
+    return pooled, idle, idle.any()
+
+
+@njit(cache=True, inline="always")
+def _mm_rate(pool_of, pool_rate, m, p):
+    """Return the factor taking leg ``p``'s maintenance to the pool's USD (its settle ask rate), else 1."""
+    c = pool_of[m, p]
+    return pool_rate[c, PR_SCALE] * pool_rate[c, PR_ASK] if c >= 0 else 1.0
 
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
@@ -267,6 +350,7 @@ def gbm_log_paths_nb(key, first_path, steps, x0, drift_dt, chol_dt, zk, zw, zf, 
 def mc_run_ref_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
               key, first_path, x0, drift_dt, chol_dt, zk, zw, zf,
               sym, side, qty, entry, iso, margin, log_lp, wallet, tiers, tables, basis_entry,
+              pool_of, pool_wallet, pool_rate,
               liq_step, final_eq, min_eq):  # fmt: skip
     """Reference kernel, one path at a time: :func:`mc_run_nb` must give byte-identical outputs.
 
@@ -277,7 +361,7 @@ def mc_run_ref_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
     """
     n_assets = x0.shape[0]
     n_modes, n_pos = qty.shape
-    if not _inputs_ok(x0, sym, side, qty, tables):
+    if not _inputs_ok(x0, sym, side, qty, tables) or not _pool_ok(x0, iso, pool_of, pool_wallet, pool_rate):
         return _BAD_INPUT
     # loop invariants, computed once with the same arithmetic as the per-step formulas
     sq = np.empty((n_modes, n_pos))  # side * qty (uPnL = sq * (price - entry))
@@ -287,6 +371,8 @@ def mc_run_ref_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
     last_tier = np.empty(n_pos, np.int64)  # the last tier is open-ended, as the engine's tier_at
     fee = np.empty(n_pos)
     n_cross = np.zeros(n_modes, np.int64)
+    mmf = np.empty((n_modes, n_pos))  # maintenance to the pool's unit: the settle ask rate (pooled), else 1
+    pooled, idle, keep_walking = _pool_modes(pool_of, pool_wallet)
     for p in range(n_pos):
         t_row = sym[p]
         contracts[p] = tables[t_row, T_CONTRACTS] != 0.0
@@ -295,6 +381,7 @@ def mc_run_ref_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
         fee[p] = tables[t_row, T_CLOSE_FEE]
         for m in range(n_modes):
             sq[m, p] = side[p] * qty[m, p]
+            mmf[m, p] = _mm_rate(pool_of, pool_rate, m, p)
             if contracts[p]:
                 size_c[m, p] = qty[m, p] / tables[t_row, T_CONTRACT_SIZE]
             if not iso[m, p]:
@@ -313,6 +400,9 @@ def mc_run_ref_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
         open_a = np.zeros(n_assets, np.int64)  # open positions per asset, all modes
         for p in range(n_pos):
             open_a[sym[p]] += n_modes
+        for c in range(pool_rate.shape[0]):  # a coin of the pool is re-valued at every step
+            if pool_rate[c, PR_COL] >= 0.0:
+                open_a[int(pool_rate[c, PR_COL])] += 1
         n_open = n_modes * n_pos
         low = np.full(n_modes, np.inf)
         for m in range(n_modes):
@@ -320,7 +410,7 @@ def mc_run_ref_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
                 liq_step[m, i, p] = NO_LIQUIDATION
         for t in range(steps + 1):
             if t > 0:
-                if n_open == 0:
+                if n_open == 0 and not keep_walking:
                     break  # nothing left to liquidate: equity is constant, final_eq reads no price
                 if gbm:
                     s = _gbm_step_nb(s, x, z, drift_dt, chol_dt, upper, zk, zw, zf)
@@ -331,7 +421,7 @@ def mc_run_ref_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
                     if open_a[a] > 0:  # prices of closed positions are never read again
                         price[a] = exp_nb(x[a])
             for m in range(n_modes):
-                if t > 0 and open_m[m] == 0:
+                if t > 0 and open_m[m] == 0 and not idle[m]:
                     continue  # equity of the mode is constant: its minimum is already recorded
                 eq = 0.0
                 for p in range(n_pos):  # isolated positions
@@ -360,8 +450,15 @@ def mc_run_ref_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
                             basis = entry[m, p] if basis_entry else pa
                             size = size_c[m, p] if contracts[p] else q * basis
                             k = tier_row(tiers, first_tier[p], last_tier[p], size)
-                            mm += leg_requirement(q, basis, pa, tiers[k, MMR], tiers[k, CUM], fee[p])
+                            req = leg_requirement(q, basis, pa, tiers[k, MMR], tiers[k, CUM], fee[p])
+                            mm += req * mmf[m, p]
                             gross += q * (pa + entry[m, p])
+                        if pooled[m]:  # Multi-Assets: the pool in USD, coins at the step's prices
+                            cross_eq, haircut, mag = _pool_nb(
+                                m, price, sym, sq, entry, pool_of, pool_wallet, pool_rate
+                            )
+                            mm += haircut
+                            gross += mag
                         if touches(cross_eq, mm, abs(wallet[m]) + gross + mm):
                             cross_alive[m] = False
                             for p in range(n_pos):
@@ -373,6 +470,8 @@ def mc_run_ref_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
                                     n_open -= 1
                     if cross_alive[m]:
                         eq += cross_eq
+                if idle[m]:  # coins that back nothing (the mode left Multi-Assets mode), at their index
+                    eq += _pool_nb(m, price, sym, sq, entry, pool_of, pool_wallet, pool_rate)[0]
                 if eq < low[m]:
                     low[m] = eq
         # final equity at the last evaluation; a closed position's price is not read (cross ones only when
@@ -387,6 +486,12 @@ def mc_run_ref_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
                         eq += margin[m, p] + sq[m, p] * (price[sym[p]] - entry[m, p])
                 elif cross_alive[m]:
                     cross_eq += sq[m, p] * (price[sym[p]] - entry[m, p])
+            if pooled[m] or idle[m]:
+                value = _pool_nb(m, price, sym, sq, entry, pool_of, pool_wallet, pool_rate)[0]
+                if pooled[m]:
+                    cross_eq = value
+                else:
+                    eq += value
             final_eq[m, i] = eq + (cross_eq if cross_alive[m] else 0.0)
     return _OK
 
@@ -455,6 +560,7 @@ def _walk_tier_nb(tiers, first, last, size, monotone):
 def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
               key, first_path, x0, drift_dt, chol_dt, zk, zw, zf,
               sym, side, qty, entry, iso, margin, log_lp, wallet, tiers, tables, basis_entry,
+              pool_of, pool_wallet, pool_rate,
               liq_step, final_eq, min_eq):  # fmt: skip
     """Walk ``n`` paths through every mode configuration; fill the outputs; return a Status code.
 
@@ -484,7 +590,17 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
     log_lp : float64 (M, P)
         Log of the isolated liquidation price; -inf (long) / +inf (short) where none.
     wallet : float64 (M,)
-        Cross wallet of each mode, settle asset.
+        Cross wallet of each mode, settle asset (0 in a Multi-Assets mode: the pool holds the wallets).
+    pool_of : int64 (M, P)
+        Per mode: -1 everywhere (no pool), or the ``pool_rate`` row of each (cross) leg's settlement asset:
+        the mode is a Multi-Assets pool whose equity is :func:`_pool_nb`'s, in USD, tested against the
+        legs' maintenance times their settle ask rate plus the pool's haircut.
+    pool_wallet : float64 (M, C)
+        Per mode and collateral asset: wallet, asset units. In an unpooled mode, coins that back nothing
+        (the mode left Multi-Assets mode): they count in equity at their index, and paths then walk to the
+        horizon.
+    pool_rate : float64 (C, 4)
+        Per collateral asset ``(column, scale, bid factor, ask factor)`` (``PR_*``; ``compile_pool``).
     liq_step : int32 (M, n, P)
         Out: step at which each position was liquidated, ``NO_LIQUIDATION`` if never.
     final_eq, min_eq : float64 (M, n)
@@ -494,7 +610,7 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
     """
     n_assets = x0.shape[0]
     n_modes, n_pos = qty.shape
-    if not _inputs_ok(x0, sym, side, qty, tables):
+    if not _inputs_ok(x0, sym, side, qty, tables) or not _pool_ok(x0, iso, pool_of, pool_wallet, pool_rate):
         return _BAD_INPUT
     # loop invariants, computed once with the same arithmetic as the per-step formulas; legs of each mode
     # listed in position order (isolated ones, cross ones), as the reference kernel visits them
@@ -505,6 +621,8 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
     first_tier = np.empty(n_pos, np.int64)
     last_tier = np.empty(n_pos, np.int64)
     fee = np.empty(n_pos)
+    mmf = np.empty((n_modes, n_pos))
+    pooled, idle, keep_walking = _pool_modes(pool_of, pool_wallet)
     n_iso = np.zeros(n_modes, np.int64)
     n_cr = np.zeros(n_modes, np.int64)
     iso_p = np.zeros((n_modes, n_pos), np.int64)
@@ -520,6 +638,7 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
         fee[p] = tables[t_row, T_CLOSE_FEE]
         for m in range(n_modes):
             sq[m, p] = side[p] * qty[m, p]
+            mmf[m, p] = _mm_rate(pool_of, pool_rate, m, p)
             if contracts[p]:
                 size_c[m, p] = qty[m, p] / tables[t_row, T_CONTRACT_SIZE]
             if iso[m, p]:
@@ -562,7 +681,7 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
                     liq_step[m, i0 + i, p] = NO_LIQUIDATION
         for t in range(steps + 1):
             if t > 0:
-                if n_open == 0:
+                if n_open == 0 and not keep_walking:
                     break
                 if gbm:
                     _block_normals_nb(state, z, nb, ubuf, zk, zw, zf)
@@ -625,13 +744,14 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
                     for j in range(n_cr[m]):
                         p = cr_p[m, j]
                         a = sym[p]
-                        sqp, q, e, f, sc, con = (
+                        sqp, q, e, f, sc, con, mf = (
                             sq[m, p],
                             qty[m, p],
                             entry[m, p],
                             fee[p],
                             size_c[m, p],
                             contracts[p],
+                            mmf[m, p],
                         )
                         for i in range(nb):
                             pa = price[a, i]
@@ -639,7 +759,7 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
                             basis = e if basis_entry else pa
                             size = sc if con else q * basis
                             out = (not (size <= t_hi[m, j, i])) | (size <= t_lo[m, j, i])
-                            mmv[i] += leg_requirement(q, basis, pa, t_mmr[m, j, i], t_cum[m, j, i], f)
+                            mmv[i] += leg_requirement(q, basis, pa, t_mmr[m, j, i], t_cum[m, j, i], f) * mf
                             gross[i] += q * (pa + e)
                             n_out += out & calive[m, i]
                     if n_out > 0:  # a leg left its tier's band (or the first step): walk the tiers again
@@ -660,8 +780,18 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
                                     )
                                     t_mmr[m, j, i], t_cum[m, j, i] = tiers[k, MMR], tiers[k, CUM]
                                     t_lo[m, j, i], t_hi[m, j, i] = lo, hi
-                                mm += leg_requirement(q, basis, pa, t_mmr[m, j, i], t_cum[m, j, i], fee[p])
+                                mm += (
+                                    leg_requirement(q, basis, pa, t_mmr[m, j, i], t_cum[m, j, i], fee[p])
+                                    * mmf[m, p]
+                                )
                             mmv[i] = mm
+                    if pooled[m]:  # Multi-Assets: the pool in USD, coins at the step's prices (_pool_nb)
+                        for i in range(nb):
+                            ceq[i], haircut, mag = _pool_nb(
+                                m, price[:, i], sym, sq, entry, pool_of, pool_wallet, pool_rate
+                            )
+                            mmv[i] += haircut
+                            gross[i] += mag
                     aw = abs(w)
                     n_hit = 0
                     for i in range(nb):
@@ -678,6 +808,9 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
                             if hit[i]:
                                 for j in range(n_cr[m]):
                                     liq_step[m, i0 + i, cr_p[m, j]] = t
+                if idle[m]:  # coins that back nothing (the mode left Multi-Assets mode), at their index
+                    for i in range(nb):
+                        eq[i] += _pool_nb(m, price[:, i], sym, sq, entry, pool_of, pool_wallet, pool_rate)[0]
                 for i in range(nb):
                     low[m, i] = eq[i] if eq[i] < low[m, i] else low[m, i]
         # final equity at the last evaluation (prices of closed positions are not read)
@@ -692,5 +825,11 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
                             e_iso += margin[m, p] + sq[m, p] * (price[sym[p], i] - entry[m, p])
                     elif calive[m, i]:
                         cross_eq += sq[m, p] * (price[sym[p], i] - entry[m, p])
+                if pooled[m] or idle[m]:
+                    value = _pool_nb(m, price[:, i], sym, sq, entry, pool_of, pool_wallet, pool_rate)[0]
+                    if pooled[m]:
+                        cross_eq = value
+                    else:
+                        e_iso += value
                 final_eq[m, i0 + i] = e_iso + (cross_eq if calive[m, i] else 0.0)
     return _OK

@@ -13,7 +13,7 @@ import numba
 import numpy as np
 from marginlab.rules import get_venue
 from marginlab.sim.api import compile_tiers
-from marginlab.sim.montecarlo_nb import mc_run_nb, ziggurat_tables
+from marginlab.sim.montecarlo_nb import mc_run_nb, no_pool, ziggurat_tables
 
 tiers = compile_tiers(get_venue("binance"), ["BTCUSDT", "ETHUSDT", "DOGEUSDT"])
 n, steps = 3001, 96
@@ -39,7 +39,7 @@ for threads in (1, 2, 4):
     low = np.empty((2, n))
     code = mc_run_nb(True, np.zeros((0, 0, 0)), n, steps, np.uint64(2024), 17, x0, drift_dt, chol_dt,
                      *ziggurat_tables(), sym, side, qty, entry, iso, margin, log_lp, wallet,
-                     tiers.tiers, tiers.tables, 0, liq, final, low)
+                     tiers.tiers, tiers.tables, 0, *no_pool(2, 4), liq, final, low)
     assert code == 0, code
     digest = hashlib.sha256(liq.tobytes() + final.tobytes() + low.tobytes()).hexdigest()
     out[threads] = {"digest": digest, "liquidated": int((liq >= 0).sum())}
