@@ -11,7 +11,6 @@ CPU time rather than wall time, so that a shared machine's other load does not c
 
 from __future__ import annotations
 
-import math
 import statistics
 import sys
 import time
@@ -32,6 +31,7 @@ from marginlab.sim.montecarlo_nb import (
     _gbm_step_nb,
     _mix_nb,
     _normal_nb,
+    exp_nb,
     mc_run_ref_nb,
     path_state_nb,
 )
@@ -71,7 +71,7 @@ def rng_cholesky(key, n, steps, x0, drift_dt, chol_dt, zk, zw, zf, with_exp):
             s = _gbm_step_nb(s, x, z, drift_dt, chol_dt, False, zk, zw, zf)
             if with_exp:
                 for a in range(n_assets):
-                    price[a] = math.exp(x[a])
+                    price[a] = exp_nb(x[a])
                 total += price[0]
             else:
                 total += x[0]

@@ -251,31 +251,37 @@ def _mc_child(paths: int, threads: int) -> dict[str, float]:
 
 
 def bench_monte_carlo() -> dict[str, float]:
-    """Return Monte Carlo figures: 1 M paths x 288 steps x 6 assets (2 modes), threads, Dask.
+    """Return Monte Carlo figures at 1 M paths x 288 steps x 6 assets (2 modes): time, threads, Dask.
 
-    The 1 M figure is one run in a fresh process on every core (peak RSS of that process; it takes a minute,
-    so not repeated); CPU seconds are given next to the wall time because on a shared machine the wall time
-    measures the other tenants too. Thread speedup: median of 3 runs of 200 k paths on 1 and on 2 threads.
-    Dask: 200 k paths on a local cluster of 1 and 2 single-thread workers (cluster start included, median
-    of 3) against the same run in-process on one thread; overhead = 1 worker / in-process - 1.
+    Every run is in a fresh process (peak RSS of that process), median of 3. CPU seconds are given next to
+    the wall time because on a shared machine the wall time measures the other tenants too; CPU ns per
+    path step = CPU seconds / (paths x steps). Threads: the same run on 1 and on every core. Dask: a local
+    cluster of 1 and 2 single-thread workers (cluster start included) against the in-process run on one
+    thread; overhead = 1 worker / in-process - 1.
     """
     _mc_run(2_000)  # compile / load the numba cache
-    big = _mc_child(1_000_000, os.cpu_count() or 1)
+    n, steps, repeats = 1_000_000, 288, 3
+    cores = os.cpu_count() or 1
+    runs = {k: [_mc_child(n, k) for _ in range(repeats)] for k in sorted({1, cores})}
+    big = {key: statistics.median(r[key] for r in runs[cores]) for key in ("wall", "cpu", "rss_mb")}
+    one = statistics.median(r["wall"] for r in runs[1])
     out = {
         "mc_1m_paths_288_steps_6_assets_s": round(big["wall"], 2),
         "mc_1m_paths_288_steps_6_assets_cpu_s": round(big["cpu"], 2),
         "mc_1m_paths_288_steps_6_assets_peak_rss_mb": round(big["rss_mb"]),
+        "mc_cpu_ns_per_path_step": round(big["cpu"] / (n * steps) * 1e9, 1),
+        "mc_cpu_ns_per_path_step_1_thread": round(
+            statistics.median(r["cpu"] for r in runs[1]) / (n * steps) * 1e9, 1
+        ),
+        "mc_threads_speedup_2": round(one / statistics.median(r["wall"] for r in runs[cores]), 2),
+        "mc_paths_per_s_1_thread": round(n / one),
     }
-    n = 200_000
-    one = statistics.median(_mc_child(n, 1)["wall"] for _ in range(3))
-    two = statistics.median(_mc_child(n, 2)["wall"] for _ in range(3))
-    out["mc_threads_speedup_2"] = round(one / two, 2)
-    out["mc_paths_per_s_1_thread"] = round(n / one)
-    dask = {k: median_seconds(lambda k=k: _mc_run(n, workers=k), repeats=3) for k in (1, 2)}
+    dask = {k: median_seconds(lambda k=k: _mc_run(n, workers=k), repeats=repeats) for k in (1, 2)}
     out["mc_dask_1_workers_s"] = round(dask[1], 2)
     out["mc_dask_2_workers_s"] = round(dask[2], 2)
     out["mc_dask_overhead_pct"] = round(100 * (dask[1] / one - 1), 1)
     out["mc_dask_speedup_2_workers"] = round(dask[1] / dask[2], 2)
+    out["mc_load_average_1"] = round(os.getloadavg()[0], 2)
     return out
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from marginlab.api import shapes
 from marginlab.api.public import ServiceDep
@@ -30,11 +30,11 @@ def _limit(caller: Caller, default: int, maximum: int) -> int:
     return limit
 
 
-@router.get("/fapi/v3/account")
-@router.get("/fapi/v2/account")
-def account(caller: SignedDep, service: ServiceDep) -> dict[str, Any]:
+@router.get("/fapi/v3/account", response_model=dict[str, Any])
+@router.get("/fapi/v2/account", response_model=dict[str, Any])
+def account(caller: SignedDep, service: ServiceDep) -> Response:
     """Return balances (bonus fields: ``bonusGranted``, ``bonusBalance``, ``ownBalance``) and positions."""
-    return shapes.account(service.account(caller.account_id), service.clock())
+    return shapes.answer(shapes.account(service.account(caller.account_id), service.clock()))
 
 
 @router.get("/fapi/v3/balance")
@@ -123,8 +123,8 @@ def _client_id(caller: Caller, name: str) -> str:
     return value
 
 
-@router.post("/fapi/v1/order")
-def new_order(caller: SignedDep, service: ServiceDep) -> dict[str, Any]:
+@router.post("/fapi/v1/order", response_model=dict[str, Any])
+def new_order(caller: SignedDep, service: ServiceDep) -> Response:
     """Place a MARKET or LIMIT order (GTC/IOC/FOK/GTX, reduceOnly); market orders answer FILLED."""
     order_type = caller.text("type").upper()
     if order_type in ("STOP_MARKET", "TAKE_PROFIT_MARKET", "STOP", "TAKE_PROFIT", "TRAILING_STOP_MARKET"):
@@ -140,7 +140,7 @@ def new_order(caller: SignedDep, service: ServiceDep) -> dict[str, Any]:
         reduce_only=caller.flag("reduceOnly"),
         position_side=(caller.optional("positionSide") or "BOTH").upper(),
     )
-    return shapes.order(service.place_order(caller.account_id, request))
+    return shapes.answer(shapes.order(service.place_order(caller.account_id, request)))
 
 
 def _order_ref(caller: Caller, id_name: str, client_names: tuple[str, ...]) -> tuple[int | None, str | None]:

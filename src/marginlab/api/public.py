@@ -19,8 +19,8 @@ router = APIRouter(tags=["public"])
 DEPTH_LEVEL_QTY = "1000"
 
 
-def get_service(request: Request) -> VenueService:
-    """Return the app's service (a dependency tests can override)."""
+async def get_service(request: Request) -> VenueService:
+    """Return the app's service (a dependency tests can override; async: no thread-pool hop)."""
     service: VenueService = request.app.state.service
     return service
 

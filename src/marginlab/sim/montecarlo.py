@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -30,6 +31,7 @@ __all__ = [
     "expected_shortfall",
     "quantiles",
     "run_chunk",
+    "run_chunk_one_thread",
     "wilson",
     "with_params",
 ]
@@ -40,6 +42,11 @@ Z95 = 1.959963984540054
 TTL_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 _SUB_BATCH = 4096  # paths per array of pre-drawn increments (non-GBM models): bounds memory
 _ZIG = ziggurat_tables()
+# blocks of paths a thread takes at a time (numba's dynamic chunks): a thread that is slowed down (a busy
+# machine) or whose blocks end early (every position closed) does not leave the other idle at the end of a
+# chunk, as the default static split into equal halves does. Results do not depend on it (paths are
+# independent and written by index).
+_BLOCKS_PER_GRAB = 8
 
 
 # =========================================================================== statistics helpers
@@ -136,11 +143,12 @@ def _walk(
     pool = no_pool(n_modes, n_pos)
     if job.pool_of is not None and job.pool_wallet is not None and job.pool_rate is not None:
         pool = (job.pool_of, job.pool_wallet, job.pool_rate)
-    code = kernel(
-        gbm, incr, n, job.steps, key, 0, job.x0, drift_dt, chol_dt, *_ZIG,
-        job.sym, job.side, job.qty, job.entry, job.iso, job.margin, job.log_lp, job.wallet,
-        job.tiers, job.tables, job.basis_entry, *pool, liq, final, low,
-    )  # fmt: skip
+    with numba.parallel_chunksize(_BLOCKS_PER_GRAB):
+        code = kernel(
+            gbm, incr, n, job.steps, key, 0, job.x0, drift_dt, chol_dt, *_ZIG,
+            job.sym, job.side, job.qty, job.entry, job.iso, job.margin, job.log_lp, job.wallet,
+            job.tiers, job.tables, job.basis_entry, *pool, liq, final, low,
+        )  # fmt: skip
     raise_for_status(code, where="Monte Carlo kernel")
     return liq, final, low
 
@@ -183,6 +191,21 @@ def run_chunk(job: Job, c: int) -> ChunkResult:
         wipeouts_intra=(low <= floor).sum(axis=1),
         losses=job.start_equity[:, None] - final,
     )
+
+
+def run_chunk_one_thread(job: Job, c: int) -> ChunkResult:
+    """Run :func:`run_chunk` with numba on the calling thread only (a Dask task).
+
+    A Dask worker's parallelism is its tasks: a kernel that also spread over every core would put
+    workers x cores threads on the cores (numba defaults to every core in each worker process). Results do
+    not depend on it.
+    """
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        return run_chunk(job, c)
+    finally:
+        numba.set_num_threads(previous)
 
 
 def quantiles(hist: npt.NDArray[np.int64], hours_per_step: float) -> dict[str, float | None]:
@@ -257,7 +280,7 @@ def execute(
         own_client = True
     try:
         shared = client.scatter(job, broadcast=True)
-        futures = [client.submit(run_chunk, shared, c, pure=False) for c in range(n)]
+        futures = [client.submit(run_chunk_one_thread, shared, c, pure=False) for c in range(n)]
         for done, _ in enumerate(dist.as_completed(futures), start=1):
             if progress is not None:
                 progress(done, n)

@@ -27,7 +27,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 from marginlab.sim.dtypes import (
     CAP,
@@ -60,6 +61,63 @@ def _inputs_ok(x0, sym, side, qty, tables):
             if not qty[m, p] > 0.0:
                 return False
     return True
+
+
+@intrinsic
+def _f64_from_bits(typingctx, bits):
+    """Return the float64 whose IEEE-754 bits are the int64 ``bits`` (a register move; it vectorises)."""
+    if not isinstance(bits, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.float64))
+
+    return types.float64(types.int64), codegen
+
+
+# exp of a log price: Cody-Waite reduction x = k ln2 + r (|r| <= ln2 / 2; fdlibm's split of ln2, k * _LN2_HI
+# exact), Taylor polynomial of degree 13 (truncation < 1e-17 relative), scale by 2^k built from its bits
+_LOG2E = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_ROUND = 6755399441055744.0  # 1.5 * 2^52: (y + _ROUND) - _ROUND rounds y to the nearest integer
+_E2, _E3, _E4, _E5, _E6, _E7 = (1.0 / math.factorial(k) for k in range(2, 8))
+_E8, _E9, _E10, _E11, _E12, _E13 = (1.0 / math.factorial(k) for k in range(8, 14))
+_EXP_HI = 709.4  # at or above: +inf (2^1023 is the largest scale built); the true overflow is at 709.78
+_EXP_LO = -708.0  # at or below: 0 (no subnormal results)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def exp_nb(x):
+    """Return ``e**x`` within 2e-16 relative (glibc's ``exp``: 1.1e-16; they differ by 1 ulp on ~10 % of x).
+
+    Branch-free arithmetic only, so the loops over a block's paths vectorise (measured 1.9 vs 6.5 ns per
+    call for glibc's, which numba cannot vectorise without SVML), and the value is the same on every machine
+    (IEEE-754 operations, no library). ``x >= 709.4`` gives +inf, ``x <= -708`` gives 0, NaN gives NaN: a
+    log price never comes near (prices of 1e308 or 1e-308).
+    """
+    k = (x * _LOG2E + _ROUND) - _ROUND
+    k = k if k < 1023.0 else 1023.0  # keeps the int conversion defined (inf, NaN) and the scale finite
+    k = k if k > -1022.0 else -1022.0
+    r = (x - k * _LN2_HI) - k * _LN2_LO
+    p = _E13 * r + _E12
+    p = p * r + _E11
+    p = p * r + _E10
+    p = p * r + _E9
+    p = p * r + _E8
+    p = p * r + _E7
+    p = p * r + _E6
+    p = p * r + _E5
+    p = p * r + _E4
+    p = p * r + _E3
+    p = p * r + _E2
+    p = p * r + 1.0
+    p = p * r + 1.0
+    scale = _f64_from_bits((np.int64(k) + np.int64(1023)) << np.int64(52))  # type: ignore[call-arg,var-annotated]
+    y = p * scale
+    y = y if x < _EXP_HI else math.inf
+    y = y if x > _EXP_LO else 0.0
+    return y if x == x else x
 
 
 # columns of ``pool_rate`` (C, 4): one row per Multi-Assets collateral asset
@@ -335,7 +393,7 @@ def mc_run_ref_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
         z = np.empty(n_assets)
         price = np.empty(n_assets)
         for a in range(n_assets):
-            price[a] = math.exp(x[a])
+            price[a] = exp_nb(x[a])
         alive = np.ones((n_modes, n_pos), np.bool_)
         cross_alive = np.ones(n_modes, np.bool_)
         open_m = np.full(n_modes, n_pos)  # open positions per mode
@@ -361,7 +419,7 @@ def mc_run_ref_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
                         x[a] += incr[i, t - 1, a]
                 for a in range(n_assets):
                     if open_a[a] > 0:  # prices of closed positions are never read again
-                        price[a] = math.exp(x[a])
+                        price[a] = exp_nb(x[a])
             for m in range(n_modes):
                 if t > 0 and open_m[m] == 0 and not idle[m]:
                     continue  # equity of the mode is constant: its minimum is already recorded
@@ -442,16 +500,45 @@ BLOCK = 32  # paths walked in lockstep by mc_run_nb: the per-path loops over a b
 
 
 @njit(cache=True, inline="always")
-def _draw_normals_nb(s, z, col, zk, zw, zf):
-    """Fill column ``col`` of ``z`` (A, B) with one step's normals of one path, as :func:`_gbm_step_nb`."""
+def _fast_normal_nb(h, zk, zw):
+    """Return (hit, value): the ziggurat's fast path on 32-bit word ``h`` (branch-free; hit ~97 %)."""
+    iz = np.int64(h & _LOW7)
+    j = np.float64(np.int64(h >> _S8))
+    return j < zk[iz], j * zw[iz] * (1.0 - 2.0 * np.float64(np.int64((h >> _S7) & _ONE)))
+
+
+@njit(cache=True, inline="always")
+def _block_normals_nb(state, z, nb, ubuf, zk, zw, zf):
+    """Fill ``z[:, :nb]`` (A, B) with one step's normals of the block's paths as :func:`_gbm_step_nb` would.
+
+    Per pair of assets, the block's draws come first, as one loop that vectorises (counters and splitmix64's
+    multiplies on SIMD lanes), then the ziggurat turns each draw into two normals, path by path; a word that
+    misses the fast path (~3 %) goes through the slow path, which takes further draws of that path only.
+    Each path's draws and numbers are those of the one-path kernel (byte-identical), whatever the block.
+    (The ziggurat itself does not vectorise: LLVM will not emit table gathers on this CPU; measured 2.5 vs
+    3.2 ns per normal for draws and ziggurat fused per path.)
+    """
     n_assets = z.shape[0]
     for b in range(0, n_assets, 2):
-        s = s + _GAMMA
-        u = _mix_nb(s)
-        s, z[b, col] = _normal_nb(s, u & _LOW32, zk, zw, zf)
-        if b + 1 < n_assets:
-            s, z[b + 1, col] = _normal_nb(s, u >> _S32, zk, zw, zf)
-    return s
+        for i in range(nb):
+            s = state[i] + _GAMMA
+            state[i] = s
+            ubuf[i] = _mix_nb(s)
+        pair = b + 1 < n_assets  # an odd count drops the last draw's high word
+        for i in range(nb):
+            u = ubuf[i]
+            ok0, v0 = _fast_normal_nb(u & _LOW32, zk, zw)
+            z[b, i] = v0
+            ok1 = True
+            if pair:
+                ok1, v1 = _fast_normal_nb(u >> _S32, zk, zw)
+                z[b + 1, i] = v1
+            if not (ok0 and ok1):
+                s, z[b, i] = _normal_nb(state[i], u & _LOW32, zk, zw, zf)
+                if pair:
+                    s, z[b + 1, i] = _normal_nb(s, u >> _S32, zk, zw, zf)
+                state[i] = s
+    return 0
 
 
 @njit(cache=True, inline="always")
@@ -575,6 +662,7 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
         mmv = np.empty(BLOCK)
         gross = np.empty(BLOCK)
         hit = np.zeros(BLOCK, np.bool_)
+        ubuf = np.empty(BLOCK, np.uint64)
         low = np.full((n_modes, BLOCK), np.inf)
         alive = np.ones((n_modes, n_pos, BLOCK), np.bool_)  # isolated legs (by list index j)
         calive = np.ones((n_modes, BLOCK), np.bool_)  # cross book of each mode
@@ -587,7 +675,7 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
             state[i] = path_state_nb(key, first_path + i0 + i)
             for a in range(n_assets):
                 x[a, i] = x0[a]
-                price[a, i] = math.exp(x[a, i])
+                price[a, i] = exp_nb(x[a, i])
             for m in range(n_modes):
                 for p in range(n_pos):
                     liq_step[m, i0 + i, p] = NO_LIQUIDATION
@@ -596,8 +684,7 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
                 if n_open == 0 and not keep_walking:
                     break
                 if gbm:
-                    for i in range(nb):
-                        state[i] = _draw_normals_nb(state[i], z, i, zk, zw, zf)
+                    _block_normals_nb(state, z, nb, ubuf, zk, zw, zf)
                     for a in range(n_assets):
                         d = drift_dt[a]
                         for i in range(nb):
@@ -619,7 +706,7 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
                             x[a, i] += incr[i0 + i, t - 1, a]
                 for a in range(n_assets):
                     for i in range(nb):
-                        price[a, i] = math.exp(x[a, i])
+                        price[a, i] = exp_nb(x[a, i])
             for m in range(n_modes):
                 for i in range(nb):
                     eq[i] = 0.0

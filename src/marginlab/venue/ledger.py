@@ -12,17 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy.orm import Session
-
 from marginlab.domain import events as ev
-from marginlab.venue.models import AccountRow, IncomeRow
+from marginlab.venue.models import AccountRow
 from marginlab.venue.settings import BonusLossOrder
 
 ZERO = Decimal(0)
 
 
 def book(
-    session: Session,
     row: AccountRow,
     events: Sequence[ev.Event],
     *,
@@ -30,26 +27,21 @@ def book(
     after: Decimal,
     now_ms: int,
     trade_id: str = "",
-) -> None:
-    """Write income rows for ``events``; what they leave of ``after - before`` unexplained: a liquidation."""
+) -> list[tuple[int, str, str, str, str, str, int]]:
+    """Return the income rows of ``events``; what they leave of ``after - before`` unexplained: a liquidation.
+
+    Rows are tuples in the column order of :data:`marginlab.venue.rawsql.INCOME_COLUMNS` (the amount as its
+    exact text); the caller inserts them in the operation's transaction. Counts liquidations on ``row``.
+    """
     explained = ZERO
+    rows: list[tuple[int, str, str, str, str, str, int]] = []
 
     def add(symbol: str, kind: str, amount: Decimal, info: str = "") -> None:
         nonlocal explained
         if amount == ZERO:
             return
         explained += amount
-        session.add(
-            IncomeRow(
-                account_id=row.id,
-                symbol=symbol,
-                income_type=kind,
-                amount=amount,
-                info=info or kind,
-                trade_id=trade_id,
-                time_ms=now_ms,
-            )
-        )
+        rows.append((row.id, symbol, kind, str(amount), info or kind, trade_id, now_ms))
 
     liquidated: list[str] = []
     for event in events:
@@ -67,6 +59,7 @@ def book(
     if residual != ZERO:
         add(liquidated[0] if liquidated else "", "INSURANCE_CLEAR", residual, "LIQUIDATION")
     row.liquidations += len(liquidated)
+    return rows
 
 
 def apply_bonus_rule(row: AccountRow, *, before: Decimal, after: Decimal, rule: BonusLossOrder) -> None:

@@ -34,7 +34,7 @@ from marginlab.domain.position import Position
 from marginlab.domain.venue import Venue
 from marginlab.errors import InsufficientMargin, OperationRejected, RuleSetError
 from marginlab.venue.errors import VenueError
-from marginlab.venue.models import MarketRow, OrderRow, TradeRow
+from marginlab.venue.models import MarketRow, OrderRow
 from marginlab.venue.settings import VenueSettings
 
 if TYPE_CHECKING:
@@ -162,8 +162,7 @@ class Trader:
             created_ms=now,
             updated_ms=now,
         )
-        self.hedge_side(book.account, order.position_side)
-        book.session.add(order)  # inserted by the first flush: in fill(), with its fill, or at commit
+        self.hedge_side(book.account, order.position_side)  # the caller inserts the order (and its fill)
         if req.algo:
             if self.triggered(order, market):
                 raise VenueError(-2021)
@@ -281,7 +280,10 @@ class Trader:
         reserved_other: Decimal,
         now: int,
     ) -> list[ev.Event]:
-        """Fill ``qty`` of ``order`` at ``price`` through the engine; record the trade and the order."""
+        """Fill ``qty`` of ``order`` at ``price`` through the engine: update the order, note the fill.
+
+        The fill is written with the order's id by the caller (``book.fills``), in the same transaction.
+        """
         account = book.account
         closing_pos, closing, opening = self._split(account, order, qty)
         if order.reduce_only:
@@ -333,20 +335,12 @@ class Trader:
         order.status = "FILLED"
         order.reserved = ZERO
         order.updated_ms = now
-        book.session.flush()  # a new order is inserted filled (one INSERT, no UPDATE); the trade needs its id
-        book.session.add(
-            TradeRow(
-                account_id=book.row.id,
-                order_id=order.id,
-                symbol=order.symbol,
-                side=order.side,
-                position_side=order.position_side,
-                qty=filled,
-                price=price,
-                commission=fee,
-                realized_pnl=pnl,
-                maker=maker,
-                time_ms=now,
+        book.fills.append(
+            (
+                order,
+                (order.symbol, order.side, order.position_side, str(filled), str(price), str(fee), str(pnl)),
+                maker,
+                now,
             )
         )
         return events

@@ -16,11 +16,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import Engine, and_, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from marginlab.domain import events as ev
@@ -47,6 +46,7 @@ from marginlab.venue.models import (
     TradeRow,
 )
 from marginlab.venue.orders import OrderRequest, Trader
+from marginlab.venue.rawsql import RawSQL, Tx
 from marginlab.venue.secrets_box import SecretBox, new_key_pair
 from marginlab.venue.settings import VenueSettings
 from marginlab.venue.views import AccountView, account_view, max_notional
@@ -93,19 +93,33 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# a fill noted by Trader.fill: order, (symbol, side, position side, qty, price, fee, pnl) as text, maker, ms
+Fill = tuple[OrderRow, tuple[str, str, str, str, str, str, str], bool, int]
+
+
 @dataclass(slots=True)
 class Book:
     """One account loaded inside a transaction: its row, the engine account, the market's marks.
 
     ``stored`` is what the database held of the account when the transaction loaded it (or after this
-    transaction's last save): :func:`marginlab.venue.state.save` writes only what differs from it.
+    transaction's last save): :func:`marginlab.venue.state.save` writes only what differs from it. ``tx``
+    writes the state, fills and ledger rows; ``session`` is the ORM session of the operations that use one
+    (None on the order path, whose account row is detached and written by :meth:`rawsql.Tx.update_account`).
     """
 
-    session: Session
+    tx: Tx
     row: AccountRow
     account: Account
     market: dict[str, MarketRow]
     stored: state.Stored | None = None
+    session: Session | None = None
+    fills: list[Fill] = field(default_factory=list)
+
+    def orm(self) -> Session:
+        """Return the ORM session of an operation that has one."""
+        if self.session is None:
+            raise RuntimeError("this operation runs without an ORM session")
+        return self.session
 
 
 PENDING = "venue_pending"  # session.info key: account states saved by the transaction, cached once committed
@@ -142,6 +156,8 @@ class VenueService:
             nullcontext() if self._postgres else threading.Lock()
         )
         self.trader = Trader(self.rules, settings)
+        self.sql = RawSQL(engine)
+        self._market_rows: tuple[tuple[tuple[object, ...], ...], dict[str, MarketRow]] = ((), {})
         self._cache: dict[int, state.Stored] = {}
         self._cache_lock = threading.Lock()
         self._account_locks: dict[int, threading.Lock] = {}
@@ -225,7 +241,55 @@ class VenueService:
             stored = state.load_stored(session, self.rules, row, marks)
             if PENDING not in session.info:  # a read: cache what it found (the version says it is current)
                 self._publish({account_id: stored})
-        return Book(session, row, state.clone(stored.account, marks), market, stored)
+        return Book(
+            self.sql.on_session(session),
+            row,
+            state.clone(stored.account, marks),
+            market,
+            stored,
+            session=session,
+        )
+
+    def _raw_book(self, tx: Tx, row: AccountRow | None, raw_market: list[tuple[object, ...]]) -> Book:
+        """Return the book of the account ``row`` (read and locked by ``tx``): its state from the cache if
+        cached at the row's version, else read by ``tx``.
+
+        The order path's :meth:`_lock_and_load`: plain SQL, detached rows, no ORM session.
+        """
+        if row is None:
+            raise VenueError(-2015)
+        account_id = row.id
+        market = self._market_of(raw_market)
+        marks = {symbol: m.mark for symbol, m in market.items()}
+        stored = self._cache.get(account_id)
+        if stored is None or stored.version != row.version:
+            positions, settings = tx.state_rows(account_id)
+            stored = state.stored_from_rows(self.rules, row, positions, settings, marks)
+        return Book(tx, row, state.clone(stored.account, marks), market, stored)
+
+    def _market_of(self, raw: list[tuple[object, ...]]) -> dict[str, MarketRow]:
+        """Return detached market rows for the market table's raw rows (reused while the table is unchanged).
+
+        The rows are only read by the order path, never changed, so threads may share them.
+        """
+        key = tuple(raw)
+        known = self._market_rows
+        if known[0] == key:
+            return known[1]
+        rows = {
+            str(symbol): MarketRow(
+                symbol=symbol,
+                mark=Decimal(str(mark)),
+                last=Decimal(str(last)),
+                index_price=Decimal(str(index)),
+                funding_rate=Decimal(str(rate)),
+                next_funding_ms=next_ms,
+                updated_ms=updated,
+            )
+            for symbol, mark, last, index, rate, next_ms, updated in raw
+        }
+        self._market_rows = (key, rows)
+        return rows
 
     @staticmethod
     def _market(session: Session) -> dict[str, MarketRow]:
@@ -236,15 +300,29 @@ class VenueService:
     ) -> None:
         now = self.clock()
         after = state.total_balance(book.account)
-        ledger.book(book.session, book.row, events, before=before, after=after, now_ms=now, trade_id=trade_id)
+        income = ledger.book(book.row, events, before=before, after=after, now_ms=now, trade_id=trade_id)
         ledger.apply_bonus_rule(book.row, before=before, after=after, rule=self.settings.bonus_loss_order)
-        self._save(book, now)
+        self._save(book, now, income)
 
     @staticmethod
-    def _save(book: Book, now: int) -> None:
-        """Write the account's new state; it is cached once the transaction commits."""
-        book.stored = state.save(book.session, book.row, book.account, now, book.stored)
-        book.session.info[PENDING][book.row.id] = book.stored
+    def _save(book: Book, now: int, income: Sequence[tuple[object, ...]] = ()) -> None:
+        """Write the fills, the ledger rows and the account's new state; cached once the transaction commits.
+
+        On the order path (no session) the account row is written here, checking the version it was read
+        at; otherwise the ORM's UPDATE of the row does that at the flush.
+        """
+        account_id = book.row.id
+        book.tx.insert_trades(
+            [(account_id, order.id, *values, maker, ms) for order, values, maker, ms in book.fills]
+        )
+        book.fills.clear()
+        book.tx.insert_income(income)
+        version = book.row.version
+        book.stored = state.save(book.tx, book.row, book.account, now, book.stored)
+        if book.session is None:
+            book.tx.update_account(book.row, version)
+        else:
+            book.session.info[PENDING][account_id] = book.stored
 
     def symbol(self, symbol: str | None) -> str:
         """Return the native symbol if the venue lists it; else raise -1121."""
@@ -430,23 +508,20 @@ class VenueService:
 
     def account(self, account_id: int) -> AccountView:
         """Return the account report (balances, bonus, positions)."""
-        with self._read() as session:
-            book = self._lock_and_load(session, account_id, self._market(session))
-            return account_view(book.account, book.row, self._open_orders(session, account_id), self.clock())
+        with self.sql.transaction(
+            write=False
+        ) as tx:  # plain SQL, one snapshot, no lock (like the order path)
+            row, market, reserved = tx.begin_read(account_id)
+            book = self._raw_book(tx, row, market)
+        if book.stored is not None:  # a state read at the row's version: cached (a newer one wins)
+            self._publish({account_id: book.stored})
+        return account_view(book.account, book.row, reserved, self.clock())
 
     def accounts(self) -> list[AccountView]:
         """Return every account's report (the ``venue accounts`` listing)."""
         with self._read() as session:
             ids = session.scalars(select(AccountRow.id).order_by(AccountRow.id)).all()
         return [self.account(i) for i in ids]
-
-    @staticmethod
-    def _reserved(session: Session, account_id: int) -> Decimal:
-        """Return the initial margin the account's open orders hold (one column read, no ORM objects)."""
-        query = select(OrderRow.reserved).where(
-            OrderRow.account_id == account_id, OrderRow.status.in_(OPEN), OrderRow.algo.is_(False)
-        )
-        return sum(session.connection().execute(query).scalars(), ZERO)
 
     @staticmethod
     def _open_orders(session: Session, account_id: int, symbol: str | None = None) -> list[OrderRow]:
@@ -464,7 +539,7 @@ class VenueService:
         with self._account_tx(account_id) as book:
             if book.account.settings(native).mode is mode:
                 raise VenueError(-4046)
-            if any(o.symbol == native for o in self._all_open(book.session, account_id)):
+            if any(o.symbol == native for o in self._all_open(book.orm(), account_id)):
                 raise VenueError(-4047)
             before = state.total_balance(book.account)
             try:
@@ -500,7 +575,7 @@ class VenueService:
         with self._account_tx(account_id) as book:
             if book.account.position_mode is wanted:
                 raise VenueError(-4059)
-            if self._all_open(book.session, account_id):
+            if self._all_open(book.orm(), account_id):
                 raise VenueError(-4067)
             if book.account.positions:
                 raise VenueError(-4068)
@@ -554,7 +629,7 @@ class VenueService:
                     events = book.account.remove_margin(native, amount, side=pos.side)
             except InsufficientMargin:
                 raise VenueError(-4050 if kind == 1 else -4051) from None
-            book.session.add(
+            book.orm().add(
                 MarginChangeRow(
                     account_id=account_id,
                     symbol=native,
@@ -583,18 +658,22 @@ class VenueService:
     def place_order(self, account_id: int, request: OrderRequest) -> OrderRow:
         """Place an order; market orders (and marketable limits) fill at once, in the same transaction."""
         native = self.symbol(request.symbol)
-        with self._account_tx(account_id) as book:
-            before = state.total_balance(book.account)
-            reserved = self._reserved(book.session, account_id)
-            try:
+        # the order path: plain SQL on one pooled connection (rawsql), same locks and one transaction
+        try:
+            with self._account_lock(account_id), self._write_lock, self.sql.transaction() as tx:
+                row, market, reserved = tx.begin_order(account_id)
+                book = self._raw_book(tx, row, market)
+                before = state.total_balance(book.account)
                 order, events = self.trader.place(book, native, request, reserved, self.clock())
-                book.session.flush()  # an order that did not fill: its id (trade_id of the ledger rows)
-            except IntegrityError as exc:  # the order's insert hit uq_orders_client_id: a duplicate client id
-                if "client_order_id" in str(exc.orig) or "uq_orders_client_id" in str(exc.orig):
-                    raise VenueError(-4116) from None
-                raise
-            self._commit_state(book, before, events, trade_id=str(order.id))
-            return order
+                order.id = tx.insert_order(order)
+                self._commit_state(book, before, events, trade_id=str(order.id))
+        except self.sql.integrity_error as exc:  # uq_orders_client_id: a duplicate client order id
+            if "client_order_id" in str(exc) or "uq_orders_client_id" in str(exc):
+                raise VenueError(-4116) from None
+            raise
+        if book.stored is not None:
+            self._publish({account_id: book.stored})
+        return order
 
     def cancel_order(
         self, account_id: int, symbol: str, order_id: int | None, client_id: str | None, *, algo: bool
@@ -602,7 +681,7 @@ class VenueService:
         """Cancel an open order (or algo order) by id or client id."""
         native = self.symbol(symbol)
         with self._account_tx(account_id) as book:
-            order = self._find_order(book.session, account_id, native, order_id, client_id, algo=algo)
+            order = self._find_order(book.orm(), account_id, native, order_id, client_id, algo=algo)
             if order is None or order.status not in OPEN:
                 raise VenueError(-2011)
             order.status = "CANCELED"
@@ -615,7 +694,7 @@ class VenueService:
         native = self.symbol(symbol)
         with self._account_tx(account_id) as book:
             count = 0
-            for order in self._all_open(book.session, account_id):
+            for order in self._all_open(book.orm(), account_id):
                 if order.symbol == native and order.algo is algo:
                     order.status, order.reserved, order.updated_ms = "CANCELED", ZERO, self.clock()
                     count += 1

@@ -19,8 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Table, and_, delete, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from marginlab.domain.account import Account, SymbolSettings
@@ -28,16 +27,10 @@ from marginlab.domain.enums import MarginMode, PositionMode, Side
 from marginlab.domain.position import Position
 from marginlab.domain.venue import Venue
 from marginlab.venue.models import AccountRow, PositionRow, SymbolSettingRow
+from marginlab.venue.rawsql import PositionKey, PositionValues, SettingValues, Tx
 
 SETTLE = "USDT"
 ZERO = Decimal(0)
-POSITIONS: Table = PositionRow.__table__  # type: ignore[assignment]  # a declarative class's Table
-SETTINGS: Table = SymbolSettingRow.__table__  # type: ignore[assignment]
-
-PositionKey = tuple[str, str]  # (symbol, side)
-# qty, entry, leverage, margin mode, margin, liquidation-price hint, hint exact
-PositionValues = tuple[Decimal, Decimal, Decimal, str, Decimal, float | None, bool]
-SettingValues = tuple[str, Decimal]  # margin mode, leverage
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,14 +142,13 @@ def total_balance(account: Account) -> Decimal:
     return account.wallet(SETTLE) + sum((p.margin for p in account.positions), ZERO)
 
 
-def save(
-    session: Session, row: AccountRow, account: Account, now_ms: int, stored: Stored | None = None
-) -> Stored:
+def save(tx: Tx, row: AccountRow, account: Account, now_ms: int, stored: Stored | None = None) -> Stored:
     """Write the account's wallet, settings and positions back (with the sweep's liquidation-price hints).
 
     With ``stored`` (the rows' values as this transaction found them) only the rows that changed are
-    written; without, every row of the account is replaced. Bumps the account's ``version`` (the ORM's
-    UPDATE of the account row checks the version it read). Returns what the database now holds.
+    written; without, every row of the account is replaced. Bumps the account's ``version`` on ``row``; the
+    account row itself is written by the caller (the ORM's UPDATE, or :meth:`Tx.update_account`, both check
+    the version read). Returns what the database now holds.
     """
     row.wallet = account.wallet(SETTLE)
     row.updated_ms = now_ms
@@ -179,94 +171,12 @@ def save(
             None if price is None else float(price),
             exact,
         )
-    connection = session.connection()
     if stored is None:
-        connection.execute(delete(POSITIONS).where(POSITIONS.c.account_id == row.id))
-        connection.execute(delete(SETTINGS).where(SETTINGS.c.account_id == row.id))
+        tx.delete_state(row.id)
         old_positions: dict[PositionKey, PositionValues] = {}
         old_settings: dict[str, SettingValues] = {}
     else:
         old_positions, old_settings = stored.positions, stored.settings
-    _write_settings(connection, row.id, old_settings, settings)
-    _write_positions(connection, row.id, old_positions, positions, now_ms)
+    tx.write_settings(row.id, old_settings, settings)
+    tx.write_positions(row.id, old_positions, positions, now_ms)
     return Stored(version=row.version, account=account, positions=positions, settings=settings)
-
-
-def _write_settings(
-    connection: Connection, account_id: int, old: dict[str, SettingValues], new: dict[str, SettingValues]
-) -> None:
-    gone = [symbol for symbol in old if symbol not in new]
-    if gone:
-        connection.execute(
-            delete(SETTINGS).where(SETTINGS.c.account_id == account_id, SETTINGS.c.symbol.in_(gone))
-        )
-    added = [
-        {"account_id": account_id, "symbol": symbol, "margin_mode": mode, "leverage": leverage}
-        for symbol, (mode, leverage) in new.items()
-        if symbol not in old
-    ]
-    if added:
-        connection.execute(insert(SETTINGS), added)
-    for symbol, (mode, leverage) in new.items():
-        if symbol in old and old[symbol] != (mode, leverage):
-            connection.execute(
-                update(SETTINGS)
-                .where(SETTINGS.c.account_id == account_id, SETTINGS.c.symbol == symbol)
-                .values(margin_mode=mode, leverage=leverage)
-            )
-
-
-def _position_columns(values: PositionValues) -> dict[str, object]:
-    qty, entry, leverage, mode, margin, hint, exact = values
-    return {
-        "qty": qty,
-        "entry": entry,
-        "leverage": leverage,
-        "margin_mode": mode,
-        "margin": margin,
-        "liq_price_hint": hint,
-        "hint_exact": exact,
-    }
-
-
-def _write_positions(
-    connection: Connection,
-    account_id: int,
-    old: dict[PositionKey, PositionValues],
-    new: dict[PositionKey, PositionValues],
-    now_ms: int,
-) -> None:
-    for symbol, side in (key for key in old if key not in new):
-        connection.execute(
-            delete(POSITIONS).where(
-                and_(
-                    POSITIONS.c.account_id == account_id,
-                    POSITIONS.c.symbol == symbol,
-                    POSITIONS.c.side == side,
-                )
-            )
-        )
-    added = [
-        {
-            "account_id": account_id,
-            "symbol": key[0],
-            "side": key[1],
-            "updated_ms": now_ms,
-            **_position_columns(v),
-        }
-        for key, v in new.items()
-        if key not in old
-    ]
-    if added:
-        connection.execute(insert(POSITIONS), added)
-    for (symbol, side), values in new.items():
-        if (symbol, side) in old and old[(symbol, side)] != values:
-            connection.execute(
-                update(POSITIONS)
-                .where(
-                    POSITIONS.c.account_id == account_id,
-                    POSITIONS.c.symbol == symbol,
-                    POSITIONS.c.side == side,
-                )
-                .values(updated_ms=now_ms, **_position_columns(values))
-            )

@@ -10,7 +10,7 @@ from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode, PositionMode, Side
 from marginlab.domain.instrument import Instrument
 from marginlab.domain.position import Position
-from marginlab.venue.models import AccountRow, OrderRow
+from marginlab.venue.models import AccountRow
 from marginlab.venue.state import SETTLE, total_balance
 
 ZERO = Decimal(0)
@@ -146,12 +146,15 @@ def position_view(account: Account, pos: Position, open_order_margin: Decimal, n
 
 
 def account_view(
-    account: Account, row: AccountRow, open_orders: Sequence[OrderRow], now_ms: int
+    account: Account, row: AccountRow, open_orders: Sequence[tuple[str, Decimal]], now_ms: int
 ) -> AccountView:
-    """Return the account report: balances from the engine, open-order margin and the bonus from the rows."""
+    """Return the account report: balances from the engine, open-order margin and the bonus from the rows.
+
+    ``open_orders``: (symbol, initial margin reserved) of each open order.
+    """
     reserved_by_symbol: dict[str, Decimal] = {}
-    for order in open_orders:
-        reserved_by_symbol[order.symbol] = reserved_by_symbol.get(order.symbol, ZERO) + order.reserved
+    for symbol, amount in open_orders:
+        reserved_by_symbol[symbol] = reserved_by_symbol.get(symbol, ZERO) + amount
     reserved = sum(reserved_by_symbol.values(), ZERO)
     positions = tuple(
         position_view(account, p, reserved_by_symbol.get(p.symbol, ZERO), now_ms) for p in account.positions
