@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -438,10 +439,20 @@ def main(argv: list[str]) -> None:
     partial = len(names) < len(GROUPS) and OUT.exists()
     results: dict[str, object] = json.loads(OUT.read_text(encoding="utf-8")) if partial else {}
     load_before = os.getloadavg()[0]
+    # when and at what load each group was last measured: a partial run re-stamps only its own groups
+    earlier = results.get("measured_by_group") if partial else None
+    measured: dict[str, object] = dict(earlier) if isinstance(earlier, dict) else {}
     for name in names:
+        start = os.getloadavg()[0]
         results.update(GROUPS[name]())
+        measured[name] = {
+            "utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+            "load_average_1_at_start": round(start, 2),
+            "load_average_1_at_end": round(os.getloadavg()[0], 2),
+        }
     results.update(machine())
     results["load_average_1_at_start"] = round(load_before, 2)
+    results["measured_by_group"] = measured
     OUT.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(results, indent=2))
 

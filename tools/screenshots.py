@@ -146,6 +146,7 @@ def main() -> None:
                 context = browser.new_context(viewport={"width": 1280, "height": 800})
                 page = context.new_page()
                 page.goto(creds["dashboard_url"])
+                page.get_by_role("button", name="Open the dashboard").click()
                 page.wait_for_url("**/account")
                 for name, path, width, height in PAGES:
                     page.set_viewport_size({"width": width, "height": height})

@@ -712,14 +712,15 @@ def sizing_view(sizing: Sizing) -> View:
 
 
 # =========================================================================== advice
-def evidence_json(evidence: Evidence) -> dict[str, float]:
-    """Return Monte Carlo evidence as numbers (probabilities as fractions to 6 places, losses to cents)."""
+def evidence_json(evidence: Evidence) -> dict[str, float | str]:
+    """Return Monte Carlo evidence (probabilities as fractions to 6 places, losses to cents in ``asset``)."""
     return {
         "p_trade_liquidated": round(evidence.p_trade_liquidated, 6),
         "p_wipeout": round(evidence.p_wipeout, 6),
         "expected_loss": round(evidence.expected_loss, 2),
         "es95": round(evidence.es95, 2),
         "es99": round(evidence.es99, 2),
+        "asset": evidence.asset,
     }
 
 
@@ -752,7 +753,8 @@ def advice_view(advice: Advice) -> View:
     for mode, e in advice.evidence.items():
         out.append(
             f"{mode}: P(trade liquidated) {e.p_trade_liquidated:.2%}, P(wiped out) {e.p_wipeout:.2%}, "
-            f"expected loss {e.expected_loss:,.2f} USDT, ES95 {e.es95:,.2f} USDT, ES99 {e.es99:,.2f} USDT "
+            f"expected loss {e.expected_loss:,.2f} {e.asset}, ES95 {e.es95:,.2f} {e.asset}, "
+            f"ES99 {e.es99:,.2f} {e.asset} "
             "(a loss is positive)"
         )
     out += [f"[yellow]revisit:[/yellow] {flag}" for flag in advice.flags]

@@ -119,6 +119,10 @@ def S(open_size: str = 'qty = "0.05"', more: str = "") -> dict[str, str | bytes]
     return {"file.toml": script(open_size, more)}
 
 
+# Multi-Assets: 0.1 BTC backs a 0.1 BTC long (cross)
+MULTI = book('qty = "0.1"\nentry = "100000"\nleverage = "10"').replace(
+    '[balances]\nUSDT = "10000"', 'multi_assets = true\n[balances]\nBTC = "0.1"'
+)
 LIQ, RUN, COMPARE = READERS["liq"], READERS["run"], READERS["compare"]
 RISK = ["risk", "{file}", "--paths", "200"]
 ADVISE = READERS["advise"]
@@ -305,6 +309,30 @@ ROWS = [
     ),
     Row("run-qty-below-one-lot", RUN, S('qty = "0.0001"'), 1, ("steps[0] (open): qty", "0.0001")),
     Row("risk-qty-below-one-lot", RISK, P('qty = "0.0001"\nentry = "100000"'), 2, ("qty", "0.0001")),
+    # Multi-Assets books: risk and advise simulate the pool (issue 8); what is still refused names the field
+    Row("risk-multi-assets-accepted", RISK, {"file.toml": MULTI}, 0),
+    Row("advise-multi-assets-accepted", ADVISE, {"file.toml": MULTI}, 0),
+    Row(
+        "risk-multi-assets-bybit",
+        RISK,
+        {"file.toml": MULTI.replace('"binance"', '"bybit"')},
+        2,
+        ("multi_assets", "Bybit"),
+    ),
+    Row(
+        "risk-multi-assets-doge-collateral",
+        RISK,
+        {"file.toml": MULTI.replace('BTC = "0.1"', 'BTC = "0.1"\nDOGE = "1000"')},
+        2,
+        ("balances.DOGE", "'DOGE'"),
+    ),
+    Row(
+        "risk-multi-assets-isolated-unfunded",
+        [*RISK, "--modes", "isolated"],
+        {"file.toml": MULTI},
+        2,
+        ("modes", "no mode can be simulated", "balances.USDT", "leaves Multi-Assets mode"),
+    ),
     Row(
         "liq-tiers-not-utf8",
         [*LIQ, "--tiers", "{tiers}"],

@@ -229,14 +229,36 @@ def test_modes_says_when_the_settlement_asset_cannot_fund_isolated_margin() -> N
 # ---------------------------------------------------------------- risk
 
 
-def test_risk_refuses_multi_assets_books_in_one_line(tmp_path: Path) -> None:
+def test_risk_simulates_the_pool_with_the_btc_collateral_on_the_paths(tmp_path: Path) -> None:
     path = write(tmp_path, "book.toml", MODES_BOOK)
-    code, out, err = invoke("risk", str(path), "--paths", "100", "--seed", "1")
-    assert code == 2
-    assert "risk does not model Multi-Assets mode" in err
-    assert "marginlab compare" in err
-    assert len(err.strip().splitlines()) == 1
-    assert "Traceback" not in out + err
+    code, out, err = invoke("risk", str(path), "--paths", "2000", "--seed", "1", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["asset"] == "USD"
+    assert set(doc["modes"]) == {"cross", "isolated", "hybrid"}
+    # paths start at the entry: 1 BTC at 100,000 + 2,000 USDT, in USD, in every mode (isolated: 1,000 USDT of
+    # isolated margin, 1,000 USDT of wallet, the BTC idle)
+    for mode in doc["modes"].values():
+        assert mode["start_equity"] == 102000.0
+    assert doc["modes"]["cross"]["positions"][0]["mode"] == "cross"
+    assert doc["modes"]["isolated"]["positions"][0]["mode"] == "isolated"
+    assert "BTC collateral moves with BTCUSDT's simulated path" in doc["notes"]
+    assert any(note.startswith("isolated: leaves Multi-Assets mode") for note in doc["notes"])
+    assert 0.0 <= doc["modes"]["cross"]["p_any_liquidation"] <= 1.0
+
+
+def test_advise_weighs_leaving_the_mode_for_an_isolated_trade(tmp_path: Path) -> None:
+    path = write(tmp_path, "book.toml", MODES_BOOK)
+    trade = "ETHUSDT long notional=5000 leverage=10"
+    code, out, err = invoke("advise", str(path), "--trade", trade, "--paths", "1000", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["recommendation"] in ("cross", "isolated")
+    assert set(doc["evidence"]) == {"cross", "isolated"}
+    assert {e["asset"] for e in doc["evidence"].values()} == {"USD"}
+    reason = next(r for r in doc["reasons"] if r["criterion"] == "Multi-Assets mode")
+    assert reason["weight"] == 0
+    assert "leaving the mode" in reason["text"]
 
 
 # ---------------------------------------------------------------- compare
@@ -319,12 +341,3 @@ def test_venues_lists_the_multi_assets_table_with_its_sources() -> None:
     assert "2021-05-28" in binance["multi_assets"]
     assert any("c983a9268cfa4e70a4916c276bb3b7bc" in s["url"] for s in binance["sources"])
     assert bybit["multi_assets"] is None
-
-
-def test_advise_refuses_multi_assets_books_in_one_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "book.toml", MODES_BOOK)
-    code, out, err = invoke("advise", str(path), "--trade", "ETHUSDT long notional=1000 leverage=10")
-    assert code == 2
-    assert "advise does not model Multi-Assets mode" in err
-    assert len(err.strip().splitlines()) == 1
-    assert "Traceback" not in out + err

@@ -79,6 +79,7 @@ class Evidence:
     expected_loss: float
     es95: float
     es99: float
+    asset: str = "USDT"  # unit of the losses: the settlement asset, USD for a Multi-Assets account
 
 
 @dataclass(frozen=True, slots=True)

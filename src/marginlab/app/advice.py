@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from marginlab.analysis.advisor import Advice, Evidence, Profile, Reason, advise, parse_profile, parse_trade
 from marginlab.app.inputs import venue_for
 from marginlab.app.risk import risk_data, risk_evidence
-from marginlab.errors import InputError
 from marginlab.io.schema import Portfolio, PositionSpec
 
 __all__ = ["Advice", "AdviceRequest", "Evidence", "Profile", "Reason", "recommend"]
@@ -49,21 +48,11 @@ class AdviceRequest:
 def recommend(request: AdviceRequest) -> Advice:
     """Return the recommendation for the request's trade, every reason measured."""
     model = request.portfolio
-    if model.multi_assets:
-        raise InputError(
-            "multi_assets",
-            True,
-            "",
-            problem=(
-                "advise does not model Multi-Assets mode (its Monte Carlo evidence cannot re-value the "
-                "collateral; isolated margin would also mean leaving the mode); see `marginlab modes`"
-            ),
-        )
     venue = venue_for(model.exchange, request.exchange, request.tiers_file)
     data = risk_data(request.scenario, request.datadir)
     trade = parse_trade(request.trade) if isinstance(request.trade, str) else request.trade
     profile = request.profile if isinstance(request.profile, Profile) else parse_profile(request.profile)
-    return advise(
+    advice = advise(
         model,
         trade,
         venue,
@@ -71,3 +60,17 @@ def recommend(request: AdviceRequest) -> Advice:
         profile,
         evidence=risk_evidence(venue, data=data, seed=request.seed, paths=request.paths),
     )
+    if not model.multi_assets:
+        return advice
+    # Multi-Assets mode is cross only: the isolated option is the account leaving it (risk_evidence)
+    return replace(advice, reasons=(*advice.reasons, MULTI_ASSETS_REASON))
+
+
+MULTI_ASSETS_REASON = Reason(
+    "Multi-Assets mode",
+    0,
+    "the account is in Multi-Assets mode, which is cross only: isolated margin means leaving the mode "
+    "(Binance asks for every position in cross first), after which the other coins back nothing and each "
+    "cross position draws on its settlement asset alone; the Monte Carlo evidence values both options in "
+    "USD, the coins re-valued on their simulated paths",
+)

@@ -23,18 +23,29 @@ import numpy.typing as npt
 
 from marginlab.analysis.advisor import Evidence, EvidenceFn
 from marginlab.app.inputs import ProgressFn, load_market, parse_count, parse_modes, venue_for
+from marginlab.domain.account import Account
+from marginlab.domain.enums import MarginMode
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError
 from marginlab.io.bars import CLOSE, Bars, to_decimal
 from marginlab.io.candles import MarketData
 from marginlab.io.history import load_history
-from marginlab.io.portfolio import MODES, instrument_for, name_position, portfolio_for_mode, portfolio_venue
+from marginlab.io.portfolio import (
+    MODES,
+    account_options,
+    instrument_for,
+    name_position,
+    place_positions,
+    portfolio_for_mode,
+    portfolio_venue,
+)
 from marginlab.io.scenarios import DEFAULT_SCENARIO
 from marginlab.io.schema import Portfolio
 from marginlab.sim import dtypes as dt
 from marginlab.sim.api import liquidation_prices
-from marginlab.sim.compile import TierSet, compile_replay, to_float
+from marginlab.sim.compile import PoolPlan, TierSet, compile_pool, compile_replay, to_float
 from marginlab.sim.montecarlo import ChunkResult, Job, execute, expected_shortfall, quantiles, wilson
+from marginlab.sim.montecarlo_nb import PR_COL, PR_SCALE
 from marginlab.sim.paths import DAYS_PER_YEAR, MODELS, ModelParams, estimate_params, parse_vol
 
 REGIMES = ("normal", "crash")
@@ -139,7 +150,6 @@ class RiskResult:
 def risk(request: RiskRequest, *, progress: ProgressFn | None = None) -> RiskResult:
     """Simulate mark-price paths and return the liquidation risk of the portfolio in each margin mode."""
     model = request.portfolio
-    refuse_multi_assets(model)
     parse_count("seed", request.seed, minimum=0, maximum=2**63 - 1)
     parse_count("paths", request.paths, maximum=MAX_PATHS)
     venue = venue_for(model.exchange, request.exchange, request.tiers_file)
@@ -181,23 +191,104 @@ def risk_data(
     return load_history() if regime == "normal" else load_market(scenario=DEFAULT_SCENARIO)
 
 
-def refuse_multi_assets(portfolio: Portfolio) -> None:
-    """Refuse a Multi-Assets portfolio: the Monte Carlo kernel has no collateral model (yet).
+def _collateral_starts(
+    portfolio: Portfolio, venue: Venue, data: MarketData, held: Mapping[str, float]
+) -> dict[str, float]:
+    """Return the start marks of the perpetuals simulated only because they price a collateral coin.
 
-    The kernel values one settlement-asset pool per margin mode in float64; Multi-Assets mode needs every
-    coin of the pool re-valued on the simulated paths with its haircut and bid/ask rates. Not done.
+    A Multi-Assets portfolio's coin (BTC) whose table perpetual (BTCUSDT) no position holds is simulated
+    anyway when the data has it, so that its crash reaches the pool: its path starts at the coin's given
+    ``index_prices`` value over the perpetual's settlement-asset index, else at the data's last mark close.
     """
-    if portfolio.multi_assets:
-        raise InputError(
-            "multi_assets",
-            True,
-            "",
-            problem=(
-                "risk does not model Multi-Assets mode (the Monte Carlo kernel cannot re-value BTC, ETH, "
-                "… collateral on its paths); replay history with `marginlab compare`, or give the balances "
-                "in the settlement asset without multi_assets"
-            ),
+    if not portfolio.multi_assets:
+        return {}
+    table = account_options(portfolio, venue)["collateral"]
+    out: dict[str, float] = {}
+    for asset in portfolio.balances:
+        row = table.row(asset, f"balances.{asset}")
+        perp = row.index_symbol
+        if row.stable or perp is None or perp in held or perp in out or perp not in data.symbols:
+            continue
+        given = portfolio.index_prices.get(asset)
+        if given is None:
+            out[perp] = float(data.ohlc(perp, "mark")[-1, CLOSE])
+        else:
+            quote = portfolio.index_prices.get(venue.instrument(perp).settle, Decimal(1))
+            out[perp] = to_float(given / quote)
+    return out
+
+
+def _multi_assets_modes(
+    portfolio: Portfolio, venue: Venue, modes: Sequence[str], entry: dict[str, Decimal]
+) -> tuple[tuple[str, ...], list[str]]:
+    """Return the modes a Multi-Assets portfolio can be simulated in, and notes (the request otherwise).
+
+    ``isolated`` leaves Multi-Assets mode (isolated margin is paid in the settlement asset): when the
+    settlement wallet cannot pay it, or positions settle in two assets, that mode is left out with the
+    reason, as ``compare`` does.
+    """
+    if not portfolio.multi_assets:
+        return tuple(modes), []
+    notes = [
+        "Multi-Assets mode: the cross pool is valued in USD at every step: each asset's equity at its "
+        "index, times its bid rate and collateral value ratio (a debt at its ask rate), against the "
+        "maintenance at the settlement asset's ask rate; at 100 % the whole pool is lost. Equity and "
+        "losses are in USD at index (no haircut)."
+    ]
+    filled = _fill_entries(portfolio, venue, entry)
+    kept: list[str] = []
+    for mode in modes:
+        try:
+            model = _mode_model(filled, mode, venue)
+            settles = sorted({instrument_for(venue, p.symbol, p).settle for p in model.positions})
+            if not model.multi_assets and len(settles) > 1:
+                raise InputError("positions", settles, "one settlement asset once Multi-Assets mode is left")
+        except InputError as exc:
+            notes.append(f"{mode}: not simulated — {exc}")
+            continue
+        kept.append(mode)
+        if not model.multi_assets:
+            notes.append(
+                f"{mode}: leaves Multi-Assets mode; the other coins stay in the wallet, backing nothing, "
+                "counted in equity at their index (settlement-asset amounts at 1 USD)"
+                + _left_cross_shortfall(model, venue)
+            )
+    if not kept:
+        raise InputError("modes", ",".join(modes), "", problem="no mode can be simulated: " + notes[-1])
+    return tuple(kept), notes
+
+
+def _left_cross_shortfall(model: Portfolio, venue: Venue) -> str:
+    """Return a warning when, out of Multi-Assets mode, the cross book is liquidatable at its entries."""
+    own = portfolio_venue(model, venue)
+    account = Account(own, balances=model.balances, position_mode=model.position_mode)
+    place_positions(account, model)
+    for settle in dict.fromkeys(p.instrument.settle for p in account.positions):
+        balance, maintenance = account.cross_margin_balance(settle), account.cross_maintenance_margin(settle)
+        if account.cross_positions(settle) and balance <= maintenance:
+            return (
+                f"; its cross positions then have {balance:f} {settle} against a maintenance margin of "
+                f"{maintenance:.2f} {settle}: they are liquidated at the start"
+            )
+    return ""
+
+
+def _collateral_notes(pool: PoolPlan, symbols: Sequence[str], extra: Mapping[str, float]) -> list[str]:
+    """Return which coins of the pool move with a simulated path and which keep their index."""
+    notes = []
+    for c, asset in enumerate(pool.assets):
+        col = int(pool.rate[c, PR_COL])
+        if col >= 0:
+            perp = symbols[col]
+            why = " (simulated for the collateral: no position holds it)" if perp in extra else ""
+            notes.append(f"{asset} collateral moves with {perp}'s simulated path{why}")
+    for asset in pool.fixed:
+        index = pool.rate[pool.assets.index(asset), PR_SCALE]
+        notes.append(
+            f"{asset} collateral keeps its index {index:g} USD over the horizon (its perpetual is not "
+            "simulated: the data lacks it)"
         )
+    return notes
 
 
 def risk_evidence(
@@ -233,6 +324,7 @@ def risk_evidence(
                 expected_loss=result.expected_loss,
                 es95=result.es95,
                 es99=result.es99,
+                asset=report.asset,
             )
         return out
 
@@ -446,15 +538,27 @@ def _compile_modes(
     modes: Sequence[str],
     start: dict[str, float],
     entry: dict[str, Decimal],
-) -> tuple[TierSet, dict[str, FloatArray], list[tuple[str, str]]]:
+    extra: dict[str, float],
+) -> tuple[TierSet, dict[str, Any], list[tuple[str, str]]]:
+    """Return the tier set, the kernel arrays of every mode (modes on axis 0) and the position labels.
+
+    A Multi-Assets portfolio adds the pool arrays (``pool_of``, ``pool_wallet``, ``pool_rate``,
+    :func:`marginlab.sim.compile.compile_pool`): its pooled modes value the cross book in USD, and a mode
+    that leaves Multi-Assets mode (``isolated``) keeps its other coins idle, counted in equity at their
+    index. ``extra``: start marks of the perpetuals simulated only because they price a collateral coin.
+    """
     when = np.datetime64("2000-01-01T00:00", "ns")  # the one synthetic bar's time: never reported
-    rows: dict[str, list[Any]] = {k: [] for k in ("qty", "entry", "iso", "margin", "log_lp", "wallet", "eq")}
+    rows: dict[str, list[Any]] = {
+        k: [] for k in ("qty", "entry", "iso", "margin", "log_lp", "wallet", "eq", "pool_of", "pool_wallet")
+    }
     tier_set: TierSet | None = None
     sym = side = None
+    filled = _fill_entries(portfolio, venue, entry)
+    reference: PoolPlan | None = None
     for mode in modes:
-        model = portfolio_for_mode(_fill_entries(portfolio, venue, entry), mode, venue)
+        model = _mode_model(filled, mode, venue)
         model_venue = portfolio_venue(model, venue)
-        plan = compile_replay(model, model_venue, _one_bar(start, when))
+        plan = compile_replay(model, model_venue, _one_bar(start, when), pooled=model.multi_assets)
         if tier_set is None:
             tier_set = plan.tier_set
         elif plan.tier_set.symbols != tier_set.symbols:  # pragma: no cover - same positions in every mode
@@ -476,18 +580,80 @@ def _compile_modes(
             log_lp = np.where(iso & np.isfinite(lp) & (lp > 0), np.log(lp), none)
         wallet = float(plan.acc[dt.A_WALLET])
         eq = wallet + float(np.sum(np.where(iso, margin, 0.0) + side * qty * (marks - ent)))
+        pool_of, pool_wallet = np.full(len(pos), -1, np.int64), np.zeros(0)
+        if portfolio.multi_assets:
+            columns = (*plan.tier_set.symbols, *extra)
+            prices = {**start, **extra}
+            if reference is None:
+                cross = portfolio_for_mode(filled, "cross", venue)  # every coin of the file, in the pool
+                reference = compile_pool(cross, portfolio_venue(cross, venue), columns, prices)
+            pool_of, pool_wallet, value = _mode_pool(model, model_venue, reference, columns, prices)
+            if model.multi_assets:  # the pool holds every wallet and values the cross book in USD
+                wallet, eq = 0.0, value
+            else:
+                eq += value
         for k, v in (("qty", qty), ("entry", ent), ("iso", iso), ("margin", np.where(iso, margin, 0.0))):
             rows[k].append(v)
         rows["log_lp"].append(log_lp)
         rows["wallet"].append(wallet)
         rows["eq"].append(eq)
+        rows["pool_of"].append(pool_of)
+        rows["pool_wallet"].append(pool_wallet)
     assert tier_set is not None and sym is not None and side is not None  # noqa: S101 - modes is non-empty
-    arrays = {k: np.ascontiguousarray(np.array(v)) for k, v in rows.items()}
+    arrays: dict[str, Any] = {k: np.ascontiguousarray(np.array(v)) for k, v in rows.items()}
     arrays["sym"], arrays["side"] = sym, side
+    arrays["pool"] = None
+    if reference is not None:
+        arrays["pool"] = (arrays["pool_of"], arrays["pool_wallet"], np.ascontiguousarray(reference.rate))
+        arrays["pool_plan"] = reference
     labels = [
         (tier_set.symbols[int(s)], "long" if d > 0 else "short") for s, d in zip(sym, side, strict=True)
     ]
     return tier_set, arrays, labels
+
+
+def _mode_pool(
+    model: Portfolio, venue: Venue, reference: PoolPlan, columns: Sequence[str], prices: dict[str, float]
+) -> tuple[npt.NDArray[np.int64], FloatArray, float]:
+    """Return one mode's ``pool_of`` and ``pool_wallet`` rows in ``reference``'s asset order, and its value.
+
+    In Multi-Assets mode every wallet is in the pool (value: its market value at the start, USD); a mode
+    that left it keeps the settlement wallet out of the pool arrays (it is the kernel's cross wallet) and
+    its other coins idle (value: theirs at the start).
+    """
+    pool_wallet = np.zeros(len(reference.assets))
+    if model.multi_assets:
+        pool = compile_pool(model, venue, columns, prices)
+        for c, asset in enumerate(pool.assets):
+            pool_wallet[reference.assets.index(asset)] = pool.wallet[c]
+        pool_of = np.array([reference.assets.index(pool.assets[c]) for c in pool.pool_of], np.int64)
+        return pool_of, pool_wallet, to_float(pool.start_value)
+    settle = {instrument_for(venue, p.symbol, p).settle for p in model.positions}
+    for c, asset in enumerate(reference.assets):
+        if asset not in settle:
+            pool_wallet[c] = to_float(model.balances.get(asset, Decimal(0)))
+    value = float(np.sum(pool_wallet * _start_index(reference, columns, prices)))
+    return np.full(len(model.positions), -1, np.int64), pool_wallet, value
+
+
+def _mode_model(filled: Portfolio, mode: str, venue: Venue) -> Portfolio:
+    """Return the portfolio of ``mode``; a Multi-Assets one with an isolated position leaves the mode.
+
+    Multi-Assets mode is cross only: ``isolated`` leaves it (``portfolio_for_mode``), and so does a
+    ``hybrid`` book written with an isolated position (the advisor's isolated option): the other coins
+    stay in the wallet, backing nothing.
+    """
+    model = portfolio_for_mode(filled, mode, venue)
+    if model.multi_assets and any(p.mode is MarginMode.ISOLATED for p in model.positions):
+        return model.model_copy(update={"multi_assets": False, "index_prices": {}, "collateral": {}})
+    return model
+
+
+def _start_index(pool: PoolPlan, columns: Sequence[str], prices: dict[str, float]) -> FloatArray:
+    """Return each pool asset's USD index at the start prices, as the kernel computes it (float)."""
+    col = pool.rate[:, PR_COL].astype(np.int64)
+    marks = np.array([prices[columns[c]] if c >= 0 else 1.0 for c in col])
+    return np.asarray(pool.rate[:, PR_SCALE] * marks, dtype=np.float64)
 
 
 def _start_prices(
@@ -579,7 +745,10 @@ def run_risk(
 ) -> RiskReport:
     """Simulate mark-price paths and report the liquidation risk of ``portfolio`` in each margin mode.
 
-    A Multi-Assets portfolio is refused (:func:`refuse_multi_assets`).
+    A Multi-Assets portfolio (``multi_assets = true``) is simulated with its pool: cross equity in USD, every
+    collateral coin re-valued at every step from its perpetual's path (simulated even when no position
+    holds it, if the data has it), haircuts and bid/ask rates as the exact engine's; amounts are then in USD
+    (``docs/montecarlo.md``, "Multi-Assets mode").
 
     Parameters
     ----------
@@ -634,7 +803,6 @@ def run_risk(
     InputError
         For an unknown model or mode, bad sizes, or a symbol the data lacks.
     """
-    refuse_multi_assets(portfolio)
     if model not in MODELS:
         raise InputError("model", model, "one of " + ", ".join(MODELS))
     modes = tuple(dict.fromkeys(modes))
@@ -652,8 +820,13 @@ def run_risk(
     if data is None:
         data = load_history()
     start, entry, notes, start_time = _start_prices(portfolio, venue, data, start_from)
-    tier_set, arrays, labels = _compile_modes(portfolio, venue, modes, start, entry)
-    symbols = tier_set.symbols
+    extra = _collateral_starts(portfolio, venue, data, start)
+    modes, pool_notes = _multi_assets_modes(portfolio, venue, modes, entry)
+    tier_set, arrays, labels = _compile_modes(portfolio, venue, modes, start, entry, extra)
+    symbols = (*tier_set.symbols, *extra)
+    start = {**start, **extra}
+    if "pool_plan" in arrays:
+        notes += [*pool_notes, *_collateral_notes(arrays["pool_plan"], symbols, extra)]
     returns = None
     given = resolve_vol(vol, symbols)
     if model == "bootstrap":
@@ -679,6 +852,7 @@ def run_risk(
         iso=arrays["iso"].astype(np.bool_),
         margin=arrays["margin"], log_lp=arrays["log_lp"], wallet=arrays["wallet"], start_equity=arrays["eq"],
         tiers=tier_set.tiers, tables=tier_set.tables, basis_entry=int(tier_set.flags[dt.V_BASIS_ENTRY]),
+        **_pool_fields(arrays["pool"]),
     )  # fmt: skip
     results = execute(job, workers=workers, scheduler=scheduler, progress=progress)
     report = _aggregate(job, results, modes, labels, days, steps_per_day, start_time, symbols, start, notes)
@@ -692,12 +866,16 @@ def run_risk(
     }
     return replace(
         report,
-        asset=tier_set_asset(portfolio, venue),
+        asset="USD" if portfolio.multi_assets else tier_set_asset(portfolio, venue),
         volatility={s: float(v) for s, v in zip(symbols, shown.vol, strict=True)},
         vol_source=sources,
         correlation=[[float(x) for x in row] for row in np.asarray(shown.corr)],
         window=window,
     )
+
+
+def _pool_fields(pool: tuple[Any, ...] | None) -> dict[str, Any]:
+    return {} if pool is None else dict(zip(("pool_of", "pool_wallet", "pool_rate"), pool, strict=True))
 
 
 def tier_set_asset(portfolio: Portfolio, venue: Venue) -> str:

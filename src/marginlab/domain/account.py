@@ -446,9 +446,10 @@ class Account:
         amount = _positive("amount", amount)
         if self.multi_assets:
             self._collateral_row(asset, f"balances.{asset}")
-        self._wallets[asset] = self.wallet(asset) + amount
-        self.deposits += amount
-        return self._record([ev.Deposited(asset=asset, amount=amount)])
+        with self._atomic():  # the engine's precision: a sum of two 1e24-sized amounts stays exact
+            self._wallets[asset] = self.wallet(asset) + amount
+            self.deposits += amount
+            return self._record([ev.Deposited(asset=asset, amount=amount)])
 
     def import_position(
         self,

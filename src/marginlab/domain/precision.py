@@ -50,7 +50,7 @@ rounded to a step: they are solved with 50 digits and returned to 28 significant
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import TypeVar
 
@@ -66,6 +66,7 @@ LARGEST = Decimal("1e24")
 MOST_PLACES = 18
 FINEST = Decimal(1).scaleb(-MOST_PLACES)
 ENGINE_PRECISION = 60
+_QUANTIZE_CONTEXT = Context(prec=ENGINE_PRECISION)  # 1e24 to 18 places is 43 digits: more than the default 28
 NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,9})?")
 """A number as text: ASCII digits only, an optional exponent. Python's ``Decimal`` also takes ``"1_000"``,
 other scripts' digits (``"١٠٠"``), ``"nan"`` and ``"inf"``; none of them is a number a file or an API
@@ -95,7 +96,7 @@ def quantize(value: Decimal, step: Decimal, rounding: str = ROUND_HALF_EVEN) -> 
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and isinstance(places, int) and exponent >= places:
         return value
-    return value.quantize(step, rounding=rounding)
+    return value.quantize(step, rounding=rounding, context=_QUANTIZE_CONTEXT)
 
 
 def to_decimal(field: str, value: object) -> Decimal:

@@ -13,7 +13,7 @@ same way.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from decimal import Decimal
@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from marginlab.domain.account import Account
+from marginlab.domain.collateral import MultiAssetsMargin
 from marginlab.domain.enums import (
     IsolatedFunding,
     LiquidationStyle,
@@ -36,7 +37,7 @@ from marginlab.domain.tiers import TierBasis
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError
 from marginlab.io.bars import OPEN, Bars, to_decimal
-from marginlab.io.portfolio import place_positions
+from marginlab.io.portfolio import account_options, place_positions
 from marginlab.io.schema import Portfolio, PositionSpec
 from marginlab.sim import dtypes as dt
 
@@ -192,13 +193,17 @@ def bar_arrays(bars: Bars, symbols: Sequence[str]) -> tuple[FloatArray, FloatArr
     return last, mark, funding
 
 
-def compile_replay(model: Portfolio, venue: Venue, bars: Bars) -> ReplayPlan:
+def compile_replay(model: Portfolio, venue: Venue, bars: Bars, *, pooled: bool = False) -> ReplayPlan:
     """Compile one mode's portfolio (``portfolio_for_mode``) on its replay venue and bars.
+
+    ``pooled``: the positions may settle in several assets (a Multi-Assets pool, :func:`compile_pool`);
+    the account arrays then hold the first settlement asset's wallet only.
 
     Raises
     ------
     InputError
-        If a symbol has no bars, the positions settle in more than one asset, or a quantity is invalid.
+        If a symbol has no bars, the positions settle in more than one asset (unless ``pooled``), or a
+        quantity is invalid.
     """
     natives = [venue.resolve_symbol(s.symbol) for s in model.positions]
     for i, native in enumerate(natives):
@@ -209,12 +214,12 @@ def compile_replay(model: Portfolio, venue: Venue, bars: Bars) -> ReplayPlan:
                 f"one of the data's symbols {bars.symbols}",
             )
     settles = {venue.instrument(s).settle for s in natives}
-    if len(settles) > 1:
+    if len(settles) > 1 and not pooled:
         raise InputError("positions", sorted(settles), "one settlement asset per replay (fast core)")
     # positions with an entry are placed by the exact engine itself, exactly as replay_exact does
     account = Account(venue, balances=model.balances, position_mode=model.position_mode)
     place_positions(account, model)
-    settle = next(iter(settles)) if settles else "USDT"
+    settle = venue.instrument(natives[0]).settle if natives else "USDT"
     tier_set = compile_tiers(venue, natives, hedge=model.position_mode is PositionMode.HEDGE)
     symbols = tier_set.symbols
     n_pos, n_sym = len(natives), len(symbols)
@@ -284,4 +289,116 @@ def compile_replay(model: Portfolio, venue: Venue, bars: Bars) -> ReplayPlan:
         funding=funding,
         keys=tuple(keys),
         start_equity=start_equity,
+    )
+
+
+# =========================================================================== Multi-Assets pool (Monte Carlo)
+@dataclass(frozen=True, slots=True)
+class PoolPlan:
+    """A Multi-Assets mode's collateral pool as :func:`marginlab.sim.montecarlo_nb.mc_run_nb` reads it.
+
+    Attributes
+    ----------
+    assets : tuple of str
+        Collateral assets (wallets and settlement assets); row ``c`` of ``wallet`` and ``rate``.
+    pool_of : int64 (P,)
+        Row of each position's settlement asset (positions in the portfolio's order).
+    wallet : float64 (C,)
+        Wallet per asset, asset units.
+    rate : float64 (C, 4)
+        ``(column, scale, bid factor, ask factor)`` (``montecarlo_nb.PR_*``): a coin whose perpetual is
+        simulated column ``column`` is worth ``scale * price[column]`` USD (``scale`` the USD index of the
+        perpetual's settlement asset); otherwise ``column`` is -1 and ``scale`` its constant USD index. Bid
+        factor ``(1 - bid buffer) * value ratio``, ask factor ``1 + ask buffer``.
+    start_value : Decimal
+        Market value of the pool at the start prices (every asset's equity at its index, no haircut), USD.
+    start_equity, start_maintenance : Decimal
+        Binance's ``accountEquity`` (haircuts, bid/ask) and ``accountMM`` at the start prices, USD.
+    fixed : tuple of str
+        Coins (not stablecoins) whose index stays constant: no simulated perpetual prices them.
+    """
+
+    assets: tuple[str, ...]
+    pool_of: IntArray
+    wallet: FloatArray
+    rate: FloatArray
+    start_value: Decimal
+    start_equity: Decimal
+    start_maintenance: Decimal
+    fixed: tuple[str, ...]
+
+
+def compile_pool(
+    model: Portfolio, venue: Venue, columns: Sequence[str], start: Mapping[str, float]
+) -> PoolPlan:
+    """Compile the Multi-Assets pool of ``model`` (``multi_assets = true``) for the Monte Carlo kernel.
+
+    The exact engine places the positions (its checks apply: cross only, collateral assets of the venue's
+    table, indices known) and values the pool at the start prices, so the table's haircuts, buffers and
+    ``[collateral.*]`` overrides and the ``index_prices`` come from one place (:mod:`marginlab.domain
+    .collateral`). A coin's index follows its table perpetual when that perpetual is one of the simulated
+    ``columns`` (BTC: BTCUSDT mark times the USDT index); otherwise it keeps the engine's index.
+
+    Parameters
+    ----------
+    model : Portfolio
+        One mode's portfolio, every position with an ``entry``.
+    venue : Venue
+        Its venue (``portfolio_venue``), with a collateral table.
+    columns : sequence of str
+        The simulated perpetuals, in kernel column order.
+    start : mapping of str to float
+        Start mark of every column, quote units.
+
+    Raises
+    ------
+    InputError
+        A settlement asset priced by a simulated perpetual, or a coin whose USD index is unknown (names
+        ``index_prices.ASSET``).
+    """
+    account = Account(
+        venue, balances=model.balances, position_mode=model.position_mode, **account_options(model, venue)
+    )
+    place_positions(account, model)
+    table = account.collateral
+    if table is None:  # pragma: no cover - account_options refuses a venue without a table
+        raise InputError("multi_assets", True, "a venue with a Multi-Assets collateral table")
+    marks = {s: to_decimal(start[s]) for s in columns}
+    column = {s: c for c, s in enumerate(columns)}
+    positions = [p.with_mark(marks[p.symbol]) for p in account.positions]
+    settles = [venue.instrument(venue.resolve_symbol(spec.symbol)).settle for spec in model.positions]
+    assets = tuple(dict.fromkeys([*account.wallets, *settles]))
+    rates, rows, fixed = [], [], []
+    for asset in assets:
+        row = table.row(asset, f"balances.{asset}")
+        perp = row.index_symbol
+        if perp is not None and perp in column:
+            if asset in settles:
+                raise InputError(
+                    f"balances.{asset}", asset, "a settlement asset with a constant index (a stablecoin)"
+                )
+            scale = account.index_price(venue.instrument(perp).settle)
+            index, col = marks[perp] * scale, float(column[perp])
+        else:
+            index, col = account.index_price(asset), -1.0
+            scale = index
+            if not row.stable:
+                fixed.append(asset)
+        rate = row.rate(index)
+        rates.append(rate)
+        rows.append(
+            [col, float(scale), float((1 - rate.bid_buffer) * rate.value_ratio), float(1 + rate.ask_buffer)]
+        )
+    pool = MultiAssetsMargin(
+        rates=rates, wallets=account.wallets, positions=positions, maintenance=account.maintenance_margin
+    )
+    return PoolPlan(
+        assets=assets,
+        pool_of=np.array([assets.index(a) for a in settles], np.int64),
+        wallet=np.array([float(account.wallets.get(a, ZERO)) for a in assets]),
+        rate=np.array(rows, np.float64).reshape(-1, 4),
+        start_value=pool.market_value(),
+        start_equity=pool.account_equity(),
+        start_maintenance=pool.account_maintenance_margin(),
+        fixed=tuple(fixed),
     )

@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine, and_, delete, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from marginlab.domain import events as ev
@@ -427,6 +427,18 @@ class VenueService:
             )
         return token
 
+    def sign_in_link_account(self, token: str) -> int | None:
+        """Return the account a live one-time link opens, without spending it (None: unknown, used, expired).
+
+        The dashboard's GET of the link only asks the browser to confirm; the POST of that confirmation
+        spends it, so a link-preview bot or a mail scanner that fetches the link cannot use it up.
+        """
+        with self._read() as session:
+            link = session.get(SignInLinkRow, token_hash(token))
+            if link is None or link.used_ms is not None or link.expires_ms < self.clock():
+                return None
+            return link.account_id
+
     def redeem_sign_in_link(self, token: str) -> DashboardSession:
         """Spend a one-time link and open a session; raise -2015 if it is unknown, used or expired."""
         now = self.clock()
@@ -449,6 +461,13 @@ class VenueService:
 
     @staticmethod
     def _open_session(session: Session, account_id: int, now: int) -> DashboardSession:
+        # rows that can never open anything again go when a new session opens (rare: sign-ins only)
+        session.execute(delete(SignInLinkRow).where(SignInLinkRow.expires_ms < now))
+        session.execute(
+            delete(DashboardSessionRow).where(
+                or_(DashboardSessionRow.expires_ms < now, DashboardSessionRow.ended_ms.is_not(None))
+            )
+        )
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(32)
         expires = now + DASHBOARD_SESSION_MS

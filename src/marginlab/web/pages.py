@@ -214,28 +214,44 @@ def signin(request: Request, service: ServiceDep, form: FormDep) -> Response:
     return page(request, "signin.html", context, status=400)
 
 
+LINK_REFUSED = {
+    "active": "",
+    "venue_pages": False,
+    "heading": "This sign-in link does not work",
+    "message": "It was already used, has expired (links work once, for 15 minutes) or is "
+    "incomplete. Create a new one, or sign in with the API key and secret.",
+    "link": "/signin",
+    "link_text": "Sign in with the API key",
+}
+
+
 @router.get("/signin/link")
 def signin_link(request: Request, service: ServiceDep, token: str = "") -> Response:
-    """Spend a one-time link, set the session cookie, then open the account page.
+    """Ask the browser to confirm a one-time link; the link is not spent by this GET.
 
-    The account page is opened by a same-site refresh from this page rather than by a redirect: a
-    SameSite=Strict cookie set while following a link from elsewhere is not sent along that link's
-    redirects, but it is sent on a navigation the page itself starts.
+    Mail scanners and chat link previews fetch links they see: if the GET spent the link, the trader's own
+    click would find it used. The confirmation is a same-origin POST (below), which those fetchers do not
+    send.
+    """
+    account_id = service.sign_in_link_account(token[:200])
+    if account_id is None:
+        return page(request, "message.html", LINK_REFUSED, status=400)
+    context = {"active": "", "venue_pages": False, "account_id": account_id, "token": token[:200]}
+    return page(request, "signin_link.html", context)
+
+
+@router.post("/signin/link")
+def redeem_signin_link(request: Request, service: ServiceDep, form: FormDep) -> Response:
+    """Spend the one-time link confirmed by the browser, set the session cookie, open the account page.
+
+    A same-origin POST (``form_data`` refuses others), so the 303 to the account page is a same-site
+    navigation and carries the new SameSite=Strict cookie.
     """
     try:
-        session = service.redeem_sign_in_link(token[:200])
+        session = service.redeem_sign_in_link(form.get("token", "")[:200])
     except MarginLabError:
-        context = {
-            "active": "",
-            "venue_pages": False,
-            "heading": "This sign-in link does not work",
-            "message": "It was already used, has expired (links work once, for 15 minutes) or is "
-            "incomplete. Create a new one, or sign in with the API key and secret.",
-            "link": "/signin",
-            "link_text": "Sign in with the API key",
-        }
-        return page(request, "message.html", context, status=400)
-    response = page(request, "signed_in.html", {"active": "", "session": session})
+        return page(request, "message.html", LINK_REFUSED, status=400)
+    response = RedirectResponse("/account", status_code=303)
     auth.set_session_cookie(request, response, session, service.clock())
     return response
 

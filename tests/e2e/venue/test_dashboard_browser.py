@@ -53,7 +53,9 @@ def test_position_gauge_live_marks_refused_switch_add_margin_and_liquidation(
     ex.create_order(ETH, "market", "sell", 1)  # a cross position, so the account gauge has something to show
 
     page = context.new_page()
-    page.goto(creds["dashboard_url"])
+    page.goto(creds["dashboard_url"])  # the link asks to confirm (a preview bot's GET does not spend it)
+    expect(page.locator("h1")).to_have_text(f"Sign in to account {creds['account_id']}")
+    page.get_by_role("button", name="Open the dashboard").click()
     page.wait_for_url("**/account")
     expect(page.locator("h1")).to_have_text(f"Account {creds['account_id']}")
     expect(page.locator("#live-status")).to_have_text("live")

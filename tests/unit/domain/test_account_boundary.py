@@ -26,6 +26,14 @@ def test_int_and_str_balances_are_exact() -> None:
     assert Account(VENUE, balances={"USDT": "10000.5"}).wallet("USDT") == D("10000.5")
 
 
+def test_large_amounts_with_more_than_18_places_are_rounded_not_refused() -> None:
+    # 12 integer digits + 19 places: rounding to 18 places needs more than Decimal's default 28 digits
+    wallet = Account(VENUE, balances={"USDT": "999999999999.1234567890123456789"}).wallet("USDT")
+    assert wallet == D("999999999999.123456789012345679")
+    huge = Account(VENUE, balances={"USDT": "100000000000000000000000.3333333333333333333"})
+    assert huge.wallet("USDT") == D("100000000000000000000000.333333333333333333")  # 42 digits, exact
+
+
 def test_a_float_is_refused_with_the_reason() -> None:
     with pytest.raises(
         InputError, match=r"balances.USDT: binary floats are not exact .*pass a str or Decimal"

@@ -24,25 +24,30 @@ chol_dt = np.ascontiguousarray(np.linalg.cholesky(corr) * (np.array([0.8, 0.9, 1
 drift_dt = -0.5 * np.array([0.8, 0.9, 1.2]) ** 2 * dt
 sym = np.array([0, 1, 2, 0], np.int64)
 side = np.array([1.0, -1.0, 1.0, -1.0])
-qty = np.array([[1.0, 10.0, 50000.0, 0.5]] * 2)
-entry = np.array([[60000.0, 3000.0, 0.2, 61000.0]] * 2)
-iso = np.array([[False, False, False, False], [True, True, True, True]])
+qty = np.array([[1.0, 10.0, 50000.0, 0.5]] * 3)
+entry = np.array([[60000.0, 3000.0, 0.2, 61000.0]] * 3)
+iso = np.array([[False, False, False, False], [True, True, True, True], [False, False, False, False]])
 margin = np.where(iso, qty * entry / 20.0, 0.0)
 lp = entry * (1.0 - side * 0.045)
 log_lp = np.where(iso, np.log(lp), np.where(side > 0, -np.inf, np.inf))
-wallet = np.array([8000.0, 0.0])
+wallet = np.array([8000.0, 0.0, 0.0])
+# mode 2: a Multi-Assets pool of 300 USDT and 0.03 BTC (moving with column 0); mode 1 holds 0.1 BTC idle
+pool_of, pool_wallet, pool_rate = no_pool(3, 4)
+pool_of[2] = 0
+pool_wallet = np.array([[0.0, 0.0], [0.0, 0.1], [300.0, 0.03]])
+pool_rate = np.array([[-1.0, 1.0, 0.9999, 1.0], [0.0, 1.0, 0.95, 1.0]])
 out = {}
 for threads in (1, 2, 4):
     numba.set_num_threads(threads)
-    liq = np.empty((2, n, 4), np.int32)
-    final = np.empty((2, n))
-    low = np.empty((2, n))
+    liq = np.empty((3, n, 4), np.int32)
+    final = np.empty((3, n))
+    low = np.empty((3, n))
     code = mc_run_nb(True, np.zeros((0, 0, 0)), n, steps, np.uint64(2024), 17, x0, drift_dt, chol_dt,
                      *ziggurat_tables(), sym, side, qty, entry, iso, margin, log_lp, wallet,
-                     tiers.tiers, tiers.tables, 0, *no_pool(2, 4), liq, final, low)
+                     tiers.tiers, tiers.tables, 0, pool_of, pool_wallet, pool_rate, liq, final, low)
     assert code == 0, code
     digest = hashlib.sha256(liq.tobytes() + final.tobytes() + low.tobytes()).hexdigest()
-    out[threads] = {"digest": digest, "liquidated": int((liq >= 0).sum())}
+    out[threads] = {"digest": digest, "liquidated": int((liq >= 0).sum()), "pooled": int((liq[2] >= 0).sum())}
 print(json.dumps(out))
 """
 
@@ -59,3 +64,4 @@ def test_one_two_and_four_threads_give_byte_identical_results() -> None:
     runs = json.loads(done.stdout)
     assert runs["1"] == runs["2"] == runs["4"]
     assert runs["1"]["liquidated"] > 100  # the paths do liquidate: the digests cover real outcomes
+    assert runs["1"]["pooled"] > 10  # the Multi-Assets pool too

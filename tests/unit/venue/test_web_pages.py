@@ -73,7 +73,9 @@ def signed_in(http: TestClient, account_id: int) -> TestClient:
     """Sign ``http`` in to ``account_id`` by a one-time link (the client keeps the cookie)."""
     token = service_of(http).create_sign_in_link(account_id)
     landing = http.get(f"/signin/link?token={token}")
-    assert landing.status_code == 200 and 'url=/account"' in landing.text
+    assert landing.status_code == 200 and 'action="/signin/link"' in landing.text
+    opened = http.post("/signin/link", data={"token": token}, follow_redirects=False)
+    assert opened.status_code == 303 and opened.headers["location"] == "/account"
     return http
 
 
@@ -88,21 +90,63 @@ def test_one_time_link_sets_a_strict_httponly_cookie_once(http: TestClient, cloc
     new = service.create_account(deposit=D(10000), bonus=D(5500))
     token = service.create_sign_in_link(new.account_id)
     assert http.get("/account").headers["location"] == "/signin"
-    first = http.get(f"/signin/link?token={token}")
+    # a GET (a link preview, a mail scanner) only asks for a confirmation: no cookie, the link stays good
+    for _ in range(2):
+        preview = http.get(f"/signin/link?token={token}")
+        assert preview.status_code == 200 and "set-cookie" not in preview.headers
+        assert "Sign in to account 1" in preview.text and 'name="robots" content="noindex' in preview.text
+    assert http.get("/account").headers["location"] == "/signin"
+    first = http.post("/signin/link", data={"token": token}, follow_redirects=False)
     cookie = first.headers["set-cookie"]
-    assert first.status_code == 200 and "HttpOnly" in cookie and "SameSite=strict" in cookie
-    assert token not in first.text and new.api_secret not in first.text
+    assert first.status_code == 303 and first.headers["location"] == "/account"
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
     page = http.get("/account")
     assert page.status_code == 200 and "Account 1" in page.text
     assert "15,500.00 USDT" in page.text and "5,500.00 USDT" in page.text  # equity, bonus left
     assert new.api_secret not in page.text and new.api_key not in page.text
     http.cookies.clear()
-    again = http.get(f"/signin/link?token={token}")
+    assert http.get(f"/signin/link?token={token}").status_code == 400  # spent: not even a confirmation
+    again = http.post("/signin/link", data={"token": token}, follow_redirects=False)
     assert again.status_code == 400 and "set-cookie" not in again.headers
     late = service.create_sign_in_link(new.account_id)
     clock.now += 15 * 60_000 + 1
     assert http.get(f"/signin/link?token={late}").status_code == 400
+    assert http.post("/signin/link", data={"token": late}).status_code == 400
     assert http.get("/signin/link?token=nonsense").status_code == 400
+
+
+def test_a_cross_site_post_cannot_spend_a_link(http: TestClient) -> None:
+    service = priced(http)
+    token = service.create_sign_in_link(service.create_account(deposit=D(100), bonus=D(0)).account_id)
+    forged = http.post(
+        "/signin/link",
+        data={"token": token},
+        headers={"origin": "https://evil.example", "sec-fetch-site": "cross-site"},
+        follow_redirects=False,
+    )
+    assert forged.status_code != 303 and "set-cookie" not in forged.headers
+    assert service.sign_in_link_account(token) == 1  # still good for the trader's own click
+
+
+def test_dead_links_and_sessions_are_deleted_when_a_session_opens(http: TestClient, clock: Any) -> None:
+    from sqlalchemy import func, select
+
+    from marginlab.venue.models import DashboardSessionRow, SignInLinkRow
+
+    service = priced(http)
+    account = service.create_account(deposit=D(100), bonus=D(0)).account_id
+    signed_in(http, account)
+    http.post("/signout", data={"csrf": csrf(http.get("/account").text)})
+    service.create_sign_in_link(account)  # never used: expires
+    clock.now += 15 * 60_000 + 1
+    signed_in(http, account)
+
+    def rows(table: type) -> int:
+        with service._read() as session:
+            return int(session.scalar(select(func.count()).select_from(table)))
+
+    assert rows(SignInLinkRow) == 1  # the link just spent (it dies with its 15 minutes)
+    assert rows(DashboardSessionRow) == 1  # the new session; the signed-out one is gone
 
 
 def test_sign_in_with_key_and_secret_and_sign_out_ends_the_session(http: TestClient) -> None:

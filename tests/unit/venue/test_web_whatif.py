@@ -29,7 +29,7 @@ def http(engine: Engine, clock: Any, tmp_path: Path) -> Iterator[TestClient]:
 
 def sign_in(http: TestClient, account_id: int) -> None:
     token = http.app.state.service.create_sign_in_link(account_id)  # type: ignore[attr-defined]
-    assert http.get(f"/signin/link?token={token}").status_code == 200
+    assert http.post("/signin/link", data={"token": token}).headers["location"] == "/account"
 
 
 def test_the_whatif_page_moves_the_signed_in_accounts_book_with_the_venues_figures(http: TestClient) -> None:
