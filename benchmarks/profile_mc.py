@@ -1,10 +1,11 @@
 """Where the Monte Carlo kernel's time goes: ``python benchmarks/profile_mc.py [paths]``.
 
 Times, on one thread, kernels that do a growing share of :func:`marginlab.sim.montecarlo_nb.mc_run_nb`'s
-work per path step, built from the same inline helpers: the random numbers alone, plus the Cholesky
-product, plus one ``exp`` per asset, then the real kernel with the isolated mode only, the cross mode only
-and both (the bench's six-asset book, GBM, 288 steps). Prints CPU nanoseconds per path step (median of 3;
-CPU time rather than wall time, so that a shared machine's other load does not count).
+work per path step, built from the same inline helpers and the same blocks of paths: the random normals
+alone, plus the Cholesky product, plus one ``exp`` per asset, then the real kernel with the isolated
+mode only, the cross mode only and both (the bench's six-asset book, GBM, 288 steps). Prints CPU
+nanoseconds per path step (median of 3; CPU time rather than wall time, so that a shared machine's other
+load does not count).
 ``--reference`` adds the one-path-at-a-time reference kernel (:func:`mc_run_ref_nb`). Written up in
 ``docs/montecarlo.md``.
 """
@@ -25,13 +26,10 @@ from numba import njit
 from marginlab.app import risk as risk_app
 from marginlab.sim import montecarlo as mc
 from marginlab.sim.montecarlo_nb import (
-    _GAMMA,
-    _LOW32,
-    _S32,
-    _gbm_step_nb,
-    _mix_nb,
-    _normal_nb,
-    exp_nb,
+    BLOCK,
+    _block_gbm_step_nb,
+    _block_normals_nb,
+    _block_prices_nb,
     mc_run_ref_nb,
     path_state_nb,
 )
@@ -44,37 +42,33 @@ from marginlab.sim.paths import ModelParams
 
 
 @njit  # not cached: its inlined helpers live in other files, which numba's cache key does not cover
-def rng_only(key, n, steps, n_assets, zk, zw, zf):
-    total = 0.0
-    for i in range(n):
-        s = path_state_nb(key, i)
-        for _ in range(steps):
-            for _b in range(0, n_assets, 2):
-                s = s + _GAMMA
-                u = _mix_nb(s)
-                s, z0 = _normal_nb(s, u & _LOW32, zk, zw, zf)
-                s, z1 = _normal_nb(s, u >> _S32, zk, zw, zf)
-                total += z0 + z1
-    return total
+def block_stages(key, n, steps, x0, drift_dt, chol_dt, zk, zw, zf, stage):
+    """Walk ``n`` paths in the kernel's blocks doing only the first stages of a step.
 
-
-@njit  # not cached: its inlined helpers live in other files, which numba's cache key does not cover
-def rng_cholesky(key, n, steps, x0, drift_dt, chol_dt, zk, zw, zf, with_exp):
-    total = 0.0
+    ``stage`` 0: the normals; 1: the GBM step (normals and root product); 2: the step and the prices.
+    """
     n_assets = x0.shape[0]
-    price = np.empty(n_assets)
-    for i in range(n):
-        s = path_state_nb(key, i)
-        x = x0.copy()
-        z = np.empty(n_assets)
+    total = 0.0
+    state = np.empty(BLOCK, np.uint64)
+    x = np.empty((n_assets, BLOCK))
+    z = np.zeros((n_assets, BLOCK))
+    acc = np.empty(BLOCK)
+    price = np.zeros((n_assets, BLOCK))
+    ubuf = np.empty(BLOCK, np.uint64)
+    for i0 in range(0, n, BLOCK):
+        nb = min(BLOCK, n - i0)
+        for i in range(nb):
+            state[i] = path_state_nb(key, i0 + i)
+            for a in range(n_assets):
+                x[a, i] = x0[a]
         for _ in range(steps):
-            s = _gbm_step_nb(s, x, z, drift_dt, chol_dt, False, zk, zw, zf)
-            if with_exp:
-                for a in range(n_assets):
-                    price[a] = exp_nb(x[a])
-                total += price[0]
+            if stage == 0:
+                _block_normals_nb(state, z, nb, ubuf, zk, zw, zf)
             else:
-                total += x[0]
+                _block_gbm_step_nb(state, x, z, acc, ubuf, nb, drift_dt, chol_dt, False, zk, zw, zf)
+                if stage == 2:
+                    _block_prices_nb(x, price, nb)
+        total += z[0, 0] + x[0, 0] + price[0, 0]
     return total
 
 
@@ -121,16 +115,11 @@ def main(paths: int, *, reference: bool = False) -> None:
     zig = mc._ZIG
     key = np.uint64(12345)
     steps = job.steps
+    args = (key, paths, steps, job.x0, drift_dt, chol_dt, *zig)
     rows = {
-        "random normals (ziggurat, splitmix64)": per_step_ns(
-            lambda: rng_only(key, paths, steps, 6, *zig), paths, steps
-        ),
-        "+ Cholesky product": per_step_ns(
-            lambda: rng_cholesky(key, paths, steps, job.x0, drift_dt, chol_dt, *zig, False), paths, steps
-        ),
-        "+ exp per asset": per_step_ns(
-            lambda: rng_cholesky(key, paths, steps, job.x0, drift_dt, chol_dt, *zig, True), paths, steps
-        ),
+        "random normals (blocks of 32 paths)": per_step_ns(lambda: block_stages(*args, 0), paths, steps),
+        "+ Cholesky product": per_step_ns(lambda: block_stages(*args, 1), paths, steps),
+        "+ exp per asset (exp_nb)": per_step_ns(lambda: block_stages(*args, 2), paths, steps),
     }
     kernels = {
         "kernel, isolated mode only": ("isolated",),

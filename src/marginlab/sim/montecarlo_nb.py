@@ -542,6 +542,42 @@ def _block_normals_nb(state, z, nb, ubuf, zk, zw, zf):
 
 
 @njit(cache=True, inline="always")
+def _block_gbm_step_nb(state, x, z, acc, ubuf, nb, drift_dt, chol_dt, upper, zk, zw, zf):
+    """Advance the block's log prices ``x[:, :nb]`` (A, B) by one GBM step, as :func:`_gbm_step_nb` does.
+
+    The normals come from :func:`_block_normals_nb`; the product with the root is one loop over the block's
+    paths per (row, column) of the root (it vectorises), each path summing in the one-path kernel's order.
+    """
+    n_assets = x.shape[0]
+    _block_normals_nb(state, z, nb, ubuf, zk, zw, zf)
+    for a in range(n_assets):
+        d = drift_dt[a]
+        for i in range(nb):
+            acc[i] = d
+        for b in range(a + 1):
+            c = chol_dt[a, b]
+            for i in range(nb):
+                acc[i] += c * z[b, i]
+        if upper:
+            for b in range(a + 1, n_assets):
+                c = chol_dt[a, b]
+                for i in range(nb):
+                    acc[i] += c * z[b, i]
+        for i in range(nb):
+            x[a, i] += acc[i]
+    return 0
+
+
+@njit(cache=True, inline="always")
+def _block_prices_nb(x, price, nb):
+    """Set ``price[:, :nb] = exp(x[:, :nb])`` with :func:`exp_nb` (one vectorised loop per asset)."""
+    for a in range(x.shape[0]):
+        for i in range(nb):
+            price[a, i] = exp_nb(x[a, i])
+    return 0
+
+
+@njit(cache=True, inline="always")
 def _walk_tier_nb(tiers, first, last, size, monotone):
     """Return (row, lower, upper): the tier row of ``size`` and the band of sizes that keep it.
 
@@ -662,6 +698,7 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
         mmv = np.empty(BLOCK)
         gross = np.empty(BLOCK)
         hit = np.zeros(BLOCK, np.bool_)
+        outp = np.zeros(BLOCK, np.bool_)  # a cross leg of the path left its tier's band this step
         ubuf = np.empty(BLOCK, np.uint64)
         low = np.full((n_modes, BLOCK), np.inf)
         alive = np.ones((n_modes, n_pos, BLOCK), np.bool_)  # isolated legs (by list index j)
@@ -684,29 +721,12 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
                 if n_open == 0 and not keep_walking:
                     break
                 if gbm:
-                    _block_normals_nb(state, z, nb, ubuf, zk, zw, zf)
-                    for a in range(n_assets):
-                        d = drift_dt[a]
-                        for i in range(nb):
-                            acc[i] = d
-                        for b in range(a + 1):
-                            c = chol_dt[a, b]
-                            for i in range(nb):
-                                acc[i] += c * z[b, i]
-                        if upper:
-                            for b in range(a + 1, n_assets):
-                                c = chol_dt[a, b]
-                                for i in range(nb):
-                                    acc[i] += c * z[b, i]
-                        for i in range(nb):
-                            x[a, i] += acc[i]
+                    _block_gbm_step_nb(state, x, z, acc, ubuf, nb, drift_dt, chol_dt, upper, zk, zw, zf)
                 else:
                     for i in range(nb):
                         for a in range(n_assets):
                             x[a, i] += incr[i0 + i, t - 1, a]
-                for a in range(n_assets):
-                    for i in range(nb):
-                        price[a, i] = exp_nb(x[a, i])
+                _block_prices_nb(x, price, nb)
             for m in range(n_modes):
                 for i in range(nb):
                     eq[i] = 0.0
@@ -740,6 +760,7 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
                         ceq[i] = w
                         mmv[i] = 0.0
                         gross[i] = 0.0
+                        outp[i] = False
                     n_out = 0
                     for j in range(n_cr[m]):
                         p = cr_p[m, j]
@@ -753,18 +774,26 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
                             contracts[p],
                             mmf[m, p],
                         )
+                        # one output array per loop: LLVM vectorises a loop only if it can rule out overlaps
+                        # between the arrays it writes and reads with few run-time checks (measured: the
+                        # fused loop ran scalar)
+                        for i in range(nb):
+                            ceq[i] += sqp * (price[a, i] - e)
                         for i in range(nb):
                             pa = price[a, i]
-                            ceq[i] += sqp * (pa - e)
                             basis = e if basis_entry else pa
-                            size = sc if con else q * basis
-                            out = (not (size <= t_hi[m, j, i])) | (size <= t_lo[m, j, i])
                             mmv[i] += leg_requirement(q, basis, pa, t_mmr[m, j, i], t_cum[m, j, i], f) * mf
-                            gross[i] += q * (pa + e)
-                            n_out += out & calive[m, i]
+                        for i in range(nb):
+                            gross[i] += q * (price[a, i] + e)
+                        for i in range(nb):
+                            pa = price[a, i]
+                            size = sc if con else q * (e if basis_entry else pa)
+                            out = ((not (size <= t_hi[m, j, i])) | (size <= t_lo[m, j, i])) & calive[m, i]
+                            outp[i] |= out
+                            n_out += out
                     if n_out > 0:  # a leg left its tier's band (or the first step): walk the tiers again
                         for i in range(nb):
-                            if not calive[m, i]:
+                            if not outp[i]:  # in band (or closed): the sum above used the right tiers
                                 continue
                             mm = 0.0
                             for j in range(n_cr[m]):
