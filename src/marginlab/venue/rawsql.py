@@ -143,7 +143,7 @@ class RawSQL:
                 tx.abandon()
                 if self.postgres:
                     raw.rollback()
-                else:
+                elif getattr(raw.driver_connection, "in_transaction", True):  # SQLite may have rolled back
                     cursor.execute("ROLLBACK")
                 raise
             if self.postgres:

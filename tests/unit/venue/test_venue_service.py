@@ -285,6 +285,25 @@ def test_the_account_cache_sees_writes_of_another_process(
     assert service.symbol_configs(aid, "ETHUSDT")[0][1] is MarginMode.ISOLATED
 
 
+def test_a_duplicate_client_order_id_rolls_back_the_whole_order(service: VenueService) -> None:
+    """The duplicate is found by the order's INSERT, after the fill was computed and its writes queued
+    (PostgreSQL: in psycopg's pipeline, raised at the commit): nothing of it may remain."""
+    aid = service.create_account(deposit=D(10000), bonus=D(0)).account_id
+    service.place_order(aid, market("BTCUSDT", "BUY", "0.01", "c1"))
+    before = service.account(aid)
+    with pytest.raises(VenueError) as duplicate:
+        service.place_order(aid, market("BTCUSDT", "BUY", "0.02", "c1"))  # would fill if it were new
+    assert code_of(duplicate) == -4116
+    after = service.account(aid)
+    assert (after.wallet_balance, after.positions) == (before.wallet_balance, before.positions)
+    assert [t.qty for t in service.trades(aid, "BTCUSDT", 10)] == [D("0.01")]
+    assert service.ledger_total(aid) == after.wallet_balance
+    fresh = VenueService(service.engine, service.settings, clock=service.clock)  # nothing cached
+    assert fresh.account(aid).positions == before.positions
+    service.place_order(aid, market("BTCUSDT", "SELL", "0.01", "c2"))  # the account still trades
+    assert service.account(aid).positions == ()
+
+
 def test_a_refused_operation_leaves_the_cached_account_unchanged(service: VenueService) -> None:
     aid = service.create_account(deposit=D(10000), bonus=D(0)).account_id
     service.place_order(aid, market("BTCUSDT", "BUY", "0.01", "a1"))
