@@ -29,36 +29,16 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class WalletEvent(Event):
-    """Base class: an amount of ``asset`` (asset units) entered or left a wallet."""
+class Deposited(Event):
+    """Money entered the cross wallet from outside."""
 
+    kind: ClassVar[str] = "deposited"
     asset: str
     amount: Decimal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Deposited(WalletEvent):
-    """Money entered the cross wallet from outside."""
-
-    kind: ClassVar[str] = "deposited"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SymbolEvent(Event):
-    """Base class: an event about one symbol's settings or market."""
-
-    symbol: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PositionEvent(SymbolEvent):
-    """Base class: an event about one position (``symbol`` and ``side``)."""
-
-    side: Side
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PositionImported(PositionEvent):
+class PositionImported(Event):
     """An existing position was placed in the account as it stands (no fill, no fee).
 
     ``liquidatable`` is True when the position's margin pool was already at or below its maintenance
@@ -66,6 +46,8 @@ class PositionImported(PositionEvent):
     """
 
     kind: ClassVar[str] = "position_imported"
+    symbol: str
+    side: Side
     qty: Decimal
     entry: Decimal
     mode: MarginMode
@@ -75,10 +57,12 @@ class PositionImported(PositionEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Filled(PositionEvent):
+class Filled(Event):
     """A trade filled: a position was opened, increased, reduced or closed."""
 
     kind: ClassVar[str] = "filled"
+    symbol: str
+    side: Side
     qty: Decimal
     price: Decimal
     fee: Decimal
@@ -105,63 +89,60 @@ class PositionIncreased(Filled):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Released(Filled):
-    """Base class: a fill closed part or all of a position; ``margin_released`` went to the cross wallet."""
+class PositionReduced(Filled):
+    """Part of a position was closed; ``margin_released`` went back to the cross wallet."""
 
+    kind: ClassVar[str] = "reduced"
     margin_released: Decimal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PositionReduced(Released):
-    """Part of a position was closed."""
-
-    kind: ClassVar[str] = "reduced"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PositionClosed(Released):
-    """A position was closed in full."""
+class PositionClosed(Filled):
+    """A position was closed in full; ``margin_released`` went back to the cross wallet."""
 
     kind: ClassVar[str] = "closed"
+    margin_released: Decimal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MarginMoved(PositionEvent):
-    """Base class: ``amount`` moved between the cross wallet and an isolated position (now ``margin``)."""
+class MarginAdded(Event):
+    """Margin moved from the cross wallet into an isolated position (``auto`` by the auto-add policy)."""
 
+    kind: ClassVar[str] = "margin_added"
+    symbol: str
+    side: Side
+    amount: Decimal
+    margin: Decimal
+    auto: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarginRemoved(Event):
+    """Margin moved from an isolated position back to the cross wallet."""
+
+    kind: ClassVar[str] = "margin_removed"
+    symbol: str
+    side: Side
     amount: Decimal
     margin: Decimal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MarginAdded(MarginMoved):
-    """Margin moved from the cross wallet into an isolated position (``auto`` by the auto-add policy)."""
-
-    kind: ClassVar[str] = "margin_added"
-    auto: bool = False
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MarginRemoved(MarginMoved):
-    """Margin moved from an isolated position back to the cross wallet."""
-
-    kind: ClassVar[str] = "margin_removed"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LeverageChanged(SymbolEvent):
+class LeverageChanged(Event):
     """A symbol's leverage setting changed; ``margin_added`` topped up isolated positions."""
 
     kind: ClassVar[str] = "leverage_changed"
+    symbol: str
     leverage: Decimal
     margin_added: Decimal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MarginModeChanged(SymbolEvent):
+class MarginModeChanged(Event):
     """A symbol's margin mode changed; ``margin_moved`` is what went to (+) or left (-) isolated margin."""
 
     kind: ClassVar[str] = "margin_mode_changed"
+    symbol: str
     mode: MarginMode
     margin_moved: Decimal
 
@@ -175,28 +156,33 @@ class PositionModeChanged(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class FundingSettled(PositionEvent):
+class FundingSettled(Event):
     """Funding was exchanged; ``amount`` > 0 received, < 0 paid. Isolated funding moves its margin."""
 
     kind: ClassVar[str] = "funding_settled"
+    symbol: str
+    side: Side
     rate: Decimal
     mark: Decimal
     amount: Decimal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MarkUpdated(SymbolEvent):
+class MarkUpdated(Event):
     """A symbol's mark price changed."""
 
     kind: ClassVar[str] = "mark_updated"
+    symbol: str
     mark: Decimal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PartiallyLiquidated(PositionEvent):
+class PartiallyLiquidated(Event):
     """A liquidation stepped a position down a tier by closing ``qty`` at the mark price."""
 
     kind: ClassVar[str] = "partially_liquidated"
+    symbol: str
+    side: Side
     qty: Decimal
     mark: Decimal
     liquidation_fee: Decimal
@@ -204,7 +190,7 @@ class PartiallyLiquidated(PositionEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Liquidated(PositionEvent):
+class Liquidated(Event):
     """A position was liquidated in full.
 
     ``price`` is where the trader's position was closed (the bankruptcy price on venues that take it over
@@ -214,6 +200,8 @@ class Liquidated(PositionEvent):
     """
 
     kind: ClassVar[str] = "liquidated"
+    symbol: str
+    side: Side
     mode: MarginMode
     qty: Decimal
     entry: Decimal
@@ -227,25 +215,29 @@ class Liquidated(PositionEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AutoDeleveraged(PositionEvent):
+class AutoDeleveraged(Event):
     """The insurance fund could not cover a deficit: ``qty`` was closed against counterparties at ``price``.
 
     ``shortfall`` is the part of the deficit borne by the deleveraged counterparties.
     """
 
     kind: ClassVar[str] = "auto_deleveraged"
+    symbol: str
+    side: Side
     qty: Decimal
     price: Decimal
     shortfall: Decimal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CollateralSeized(WalletEvent):
+class CollateralSeized(Event):
     """Multi-Assets mode: a liquidation of the account took this wallet (asset units; negative: a debt).
 
     ``value`` is its USD market value at ``index_price`` (no buffer, no haircut).
     """
 
     kind: ClassVar[str] = "collateral_seized"
+    asset: str
+    amount: Decimal
     index_price: Decimal
     value: Decimal
