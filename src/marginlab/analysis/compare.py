@@ -17,6 +17,7 @@ from marginlab.io.results import ModeResult
 from marginlab.io.schema import Portfolio
 
 ReplayFn = Callable[[Portfolio, Venue, Bars, str], ModeResult]
+ReplayModesFn = Callable[[Portfolio, Venue, Bars, Sequence[str]], dict[str, ModeResult]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,20 +77,25 @@ def compare(
     replay: ReplayFn | None = None,
     on_mode_done: Callable[[str], None] | None = None,
     open_at_start: bool = False,
+    replay_modes: ReplayModesFn | None = None,
 ) -> Comparison:
     """Replay ``portfolio`` once per mode on ``bars`` and return the results with verdicts.
 
     The portfolio first goes through the replay's opening rules (:func:`prepare_replay`: positions in
     symbols the data lacks are skipped, far entries warned about, ``open_at_start`` opens everything at
     the first bar, isolated margin sits on top of the balances). ``replay`` defaults to the exact engine;
-    the CLI passes the fast core.
+    the CLI passes the fast core as ``replay_modes``, which replays every mode in one pass over the bars
+    (``replay`` is then not used).
     """
     prepared = prepare_replay(portfolio, venue, bars, open_at_start=open_at_start)
     warnings = prepared.warnings + tuple(start_warnings(prepared.portfolio, venue))
     run = replay or (lambda p, v, b, m: replay_exact(p, v, b, m))
     results: dict[str, ModeResult] = {}
+    if replay_modes is not None:
+        results = replay_modes(prepared.portfolio, venue, bars, tuple(modes))
     for mode in modes:
-        results[mode] = run(prepared.portfolio, venue, bars, mode)
+        if replay_modes is None:
+            results[mode] = run(prepared.portfolio, venue, bars, mode)
         if on_mode_done is not None:
             on_mode_done(mode)
     outcomes = {m: position_outcomes(r, bars) for m, r in results.items()}

@@ -16,6 +16,7 @@ from marginlab.analysis.compare import (
     CLOSEST_CALL_DEFINITION,
     Comparison,
     PositionOutcome,
+    ReplayModesFn,
     closest_text,
     compare,
 )
@@ -24,7 +25,7 @@ from marginlab.analysis.report import comparison_figure, render_html, summary_ht
 from marginlab.app.inputs import ProgressFn, load_market, parse_modes, venue_for
 from marginlab.domain.venue import Venue
 from marginlab.errors import DataError, InputError
-from marginlab.io.bars import bars_from_market
+from marginlab.io.bars import Bars, bars_from_market
 from marginlab.io.candles import MarketData
 from marginlab.io.portfolio import MODES, instrument_for, portfolio_for_mode
 from marginlab.io.results import ModeResult
@@ -325,18 +326,22 @@ def compare_history(
     """
     if engine not in ("fast", "exact"):
         raise InputError("--engine", engine, "fast or exact")
-    run: Callable[..., ModeResult] = replay_exact
+    replay_modes: ReplayModesFn | None = None
     if engine == "fast" and not portfolio.multi_assets:  # the fast core does not model Multi-Assets
-        from marginlab.sim.api import replay_fast  # numba compiles on first use
+        from marginlab.sim.api import replay_fast_modes  # numba compiles on first use
 
-        run = replay_fast
+        def replay_modes(p: Portfolio, v: Venue, b: Bars, m: Sequence[str]) -> dict[str, ModeResult]:
+            # every mode in one pass over the bars
+            fast = replay_fast_modes(p, v, b, m, extremes=extremes)
+            return {mode: result.to_mode_result() for mode, result in fast.items()}
 
     return compare(
         portfolio,
         venue,
         bars_from_market(market),
         modes,
-        replay=lambda p, v, b, m: run(p, v, b, m, extremes=extremes),
+        replay=lambda p, v, b, m: replay_exact(p, v, b, m, extremes=extremes),
         on_mode_done=on_mode_done,
         open_at_start=open_at_start,
+        replay_modes=replay_modes,
     )

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -28,6 +29,7 @@ from marginlab.io.results import Closest, Liquidation, ModeResult, position_labe
 from marginlab.io.schema import Portfolio
 from marginlab.sim import dtypes as dt
 from marginlab.sim.compile import (
+    BarArrays,
     ReplayPlan,
     TierSet,
     compile_replay,
@@ -47,6 +49,7 @@ __all__ = [
     "raise_for_status",
     "replay_fast",
     "replay_fast_arrays",
+    "replay_fast_modes",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -303,6 +306,8 @@ class FastResult:
 
 @dataclass(slots=True)
 class _Run:
+    """One mode's outputs of a :func:`_run_modes` pass."""
+
     code: int
     equity: FloatArray
     ratio: FloatArray
@@ -314,49 +319,75 @@ class _Run:
     info: FloatArray
 
 
-def _run(plan: ReplayPlan, n: int, extremes: bool) -> _Run:
+def _run_modes(plans: Sequence[ReplayPlan], n: int, extremes: bool) -> list[_Run]:
+    """Replay every plan (one per mode, the same symbols and tiers) in one pass over the bars."""
     # room for auto-add and partial-liquidation events of long replays, so one pass almost always suffices
     # (an overflow reruns the whole kernel); zeroed pages are only touched when written
-    capacity = 64 + 4 * len(plan.positions) + n // 32
+    first = plans[0]
+    m, n_keys = len(plans), max(len(first.keys), 1)
+    capacity = 64 + 4 * len(first.positions) + n // 32
     while True:
-        cnt = plan.cnt.copy()
-        run = _Run(
-            code=0,
-            equity=np.empty(n),
-            ratio=np.empty(n),
-            liq=np.empty((n, max(len(plan.keys), 1))),
-            key_first=np.empty(max(len(plan.keys), 1), np.int64),
-            closest=np.empty(3),
-            events=np.zeros(capacity, dt.EVENT_DT),
-            acc=plan.acc.copy(),
-            info=np.zeros(dt.N_INFO),
-        )
-        run.code = replay_nb(
-            plan.positions,
-            plan.st.copy(),
-            plan.sym_st.copy(),
-            run.acc,
-            plan.book.copy(),
+        cnt = np.stack([plan.cnt for plan in plans])
+        acc = np.stack([plan.acc for plan in plans])
+        equity, ratio = np.empty((m, n)), np.empty((m, n))
+        liq = np.empty((m, n, n_keys))
+        key_first = np.empty((m, n_keys), np.int64)
+        closest = np.empty((m, 3))
+        events = np.zeros((m, capacity), dt.EVENT_DT)
+        info = np.zeros((m, dt.N_INFO))
+        codes = np.zeros(m, np.int64)
+        replay_nb(
+            np.stack([plan.positions for plan in plans]),
+            np.stack([plan.st for plan in plans]),
+            np.stack([plan.sym_st for plan in plans]),
+            acc,
+            np.stack([plan.book for plan in plans]),
             cnt,
-            plan.tier_set.tiers,
-            plan.tier_set.tables,
-            plan.tier_set.flags,
-            plan.last,
-            plan.mark,
-            plan.funding,
+            first.tier_set.tiers,
+            first.tier_set.tables,
+            first.tier_set.flags,
+            first.last,
+            first.mark,
+            first.funding,
             extremes,
-            run.equity,
-            run.ratio,
-            run.liq,
-            run.key_first,
-            run.closest,
-            run.events,
-            run.info,
+            equity,
+            ratio,
+            liq,
+            key_first,
+            closest,
+            events,
+            info,
+            codes,
         )
-        if run.code != dt.Status.EVENT_OVERFLOW:
-            run.events = run.events[: min(int(cnt[dt.C_NEV]), capacity)]
-            return run
-        capacity = int(cnt[dt.C_NEV]) + 16
+        if not (codes == dt.Status.EVENT_OVERFLOW).any():
+            return [
+                _Run(
+                    code=int(codes[k]),
+                    equity=equity[k],
+                    ratio=ratio[k],
+                    liq=liq[k],
+                    key_first=key_first[k],
+                    closest=closest[k],
+                    events=events[k, : min(int(cnt[k, dt.C_NEV]), capacity)],
+                    acc=acc[k],
+                    info=info[k],
+                )
+                for k in range(m)
+            ]
+        capacity = int(cnt[:, dt.C_NEV].max()) + 16
+
+
+def _shares_pass(a: ReplayPlan, b: ReplayPlan) -> bool:
+    """Whether two modes' plans can run in one pass (the same symbols, tiers, policies and positions)."""
+    x, y = a.tier_set, b.tier_set
+    return (
+        x.symbols == y.symbols
+        and np.array_equal(x.tiers, y.tiers)
+        and np.array_equal(x.tables, y.tables)
+        and np.array_equal(x.flags, y.flags)
+        and a.positions.shape == b.positions.shape
+        and len(a.keys) == len(b.keys)
+    )
 
 
 def _describe(plan: ReplayPlan, bars: Bars, info: FloatArray) -> str:
@@ -415,11 +446,47 @@ def replay_fast_arrays(
     MarginLabError
         Whatever the exact replay raises for the same input (the kernel's status codes, mapped).
     """
-    model = portfolio_for_mode(portfolio, mode, venue)
-    replay = portfolio_venue(model, venue)
-    plan = compile_replay(model, replay, bars)
+    return replay_fast_modes(portfolio, venue, bars, (mode,), extremes=extremes)[mode]
+
+
+def replay_fast_modes(
+    portfolio: Portfolio, venue: Venue, bars: Bars, modes: Sequence[str], *, extremes: bool = True
+) -> dict[str, FastResult]:
+    """Replay ``portfolio`` in several margin modes in one pass over the bars; see :func:`replay_fast_arrays`.
+
+    The bars are converted once and read once; each mode's result is exactly the one it gets alone. Errors
+    are raised as a run of the modes one after the other would raise them: the first mode (in ``modes``
+    order) that fails, whether it failed compiling or in the kernel.
+    """
+    plans: dict[str, ReplayPlan] = {}
+    failed: dict[str, MarginLabError] = {}
+    arrays: BarArrays | None = None
+    for mode in dict.fromkeys(modes):
+        try:
+            model = portfolio_for_mode(portfolio, mode, venue)
+            plan = compile_replay(model, portfolio_venue(model, venue), bars, arrays=arrays)
+        except MarginLabError as exc:
+            failed[mode] = exc
+            continue
+        arrays = plan.bar_arrays
+        plans[mode] = plan
+    runs: dict[str, _Run] = {}
+    pending = list(plans)
+    while pending:  # one pass per group of modes that share symbols and tiers (in practice: all of them)
+        group = [m for m in pending if _shares_pass(plans[pending[0]], plans[m])]
+        runs.update(zip(group, _run_modes([plans[m] for m in group], len(bars), extremes), strict=True))
+        pending = [m for m in pending if m not in runs]
+    results: dict[str, FastResult] = {}
+    for mode in dict.fromkeys(modes):
+        if mode in failed:
+            raise failed[mode]
+        results[mode] = _result(mode, plans[mode], runs[mode], bars)
+    return results
+
+
+def _result(mode: str, plan: ReplayPlan, run: _Run, bars: Bars) -> FastResult:
+    """Return one mode's :class:`FastResult` (raising its kernel status as an error)."""
     n = len(bars)
-    run = _run(plan, n, extremes)
     raise_for_status(run.code, run.info, where=_describe(plan, bars, run.info))
     symbols = plan.tier_set.symbols
     liquidations: list[Liquidation] = []

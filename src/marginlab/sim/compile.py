@@ -141,6 +141,9 @@ def position_arrays(
     return table, side, qty, entry, mark, margin
 
 
+BarArrays = tuple[tuple[str, ...], FloatArray, FloatArray, FloatArray]
+
+
 @dataclass(frozen=True, slots=True)
 class ReplayPlan:
     """Everything ``replay_nb`` needs for one mode, plus what the result needs to be read back.
@@ -161,6 +164,11 @@ class ReplayPlan:
     funding: FloatArray
     keys: tuple[tuple[str, str], ...]
     start_equity: Decimal
+
+    @property
+    def bar_arrays(self) -> BarArrays:
+        """Return ``(symbols, last, mark, funding)``: the bars as converted for this plan's symbols."""
+        return self.tier_set.symbols, self.last, self.mark, self.funding
 
 
 def _spec_qty(spec: PositionSpec, venue: Venue, price: Decimal) -> Decimal:
@@ -193,11 +201,20 @@ def bar_arrays(bars: Bars, symbols: Sequence[str]) -> tuple[FloatArray, FloatArr
     return last, mark, funding
 
 
-def compile_replay(model: Portfolio, venue: Venue, bars: Bars, *, pooled: bool = False) -> ReplayPlan:
+def compile_replay(
+    model: Portfolio,
+    venue: Venue,
+    bars: Bars,
+    *,
+    pooled: bool = False,
+    arrays: BarArrays | None = None,
+) -> ReplayPlan:
     """Compile one mode's portfolio (``portfolio_for_mode``) on its replay venue and bars.
 
     ``pooled``: the positions may settle in several assets (a Multi-Assets pool, :func:`compile_pool`);
-    the account arrays then hold the first settlement asset's wallet only.
+    the account arrays then hold the first settlement asset's wallet only. ``arrays``: another mode's
+    :attr:`ReplayPlan.bar_arrays` on the same bars, reused when it holds the same symbols in the same
+    order (the modes of one portfolio do), so several modes convert the bars once.
 
     Raises
     ------
@@ -267,7 +284,8 @@ def compile_replay(model: Portfolio, venue: Venue, bars: Bars, *, pooled: bool =
         positions[p]["entry"] = float(pos.entry)
         st[p] = (1.0, float(pos.qty), float(pos.entry), float(pos.margin), float(pos.leverage), 0.0)
         sym_st[tier_set.index(pos.symbol), dt.Y_MARK] = float(pos.mark)
-    cnt = np.array([len(account.positions), 0], np.int64)
+    cnt = np.zeros(dt.N_CNT, np.int64)
+    cnt[dt.C_NBOOK] = len(account.positions)
     wallets = account.wallets
     other = sum((v for k, v in wallets.items() if k != settle), ZERO)
     acc = np.array([float(account.wallet(settle)), 0.0, 0.0, float(other)])
@@ -275,7 +293,10 @@ def compile_replay(model: Portfolio, venue: Venue, bars: Bars, *, pooled: bool =
     for pos in account.positions:
         start_equity += pos.unrealized_pnl() + (pos.margin if pos.mode is MarginMode.ISOLATED else ZERO)
 
-    last, mark, funding = bar_arrays(bars, symbols)
+    if arrays is not None and arrays[0] == symbols and arrays[1].shape[0] == len(bars):
+        _, last, mark, funding = arrays
+    else:
+        last, mark, funding = bar_arrays(bars, symbols)
     return ReplayPlan(
         tier_set=tier_set,
         positions=positions,

@@ -62,8 +62,15 @@ N_SYM_STATE = 5
 # account scalars, float64 (4,): cross wallet, fees paid, funding received, other assets' wallets
 A_WALLET, A_FEES, A_FUNDING, A_OTHER = 0, 1, 2, 3
 N_ACC = 4
-# counters, int64 (2,): open positions at the head of ``book`` (in the order opened), events written
-C_NBOOK, C_NEV = 0, 1
+# counters, int64 (3,): open positions at the head of ``book`` (in the order opened), events written, and 1
+# while the derived values (``DV_UPNL``, ``DV_MM``) hold every open position's figures at the current marks
+C_NBOOK, C_NEV, C_DERIVED = 0, 1, 2
+N_CNT = 3
+# per-position derived values and the liquidation-price memo, float64 (7, P): uPnL and maintenance margin at
+# the marks; the inputs of the last liquidation price solved (qty, entry, the pool's fixed equity, and the
+# mark it was picked nearest to, NaN when the solve found at most one root so the mark did not matter) and it
+DV_UPNL, DV_MM, DV_QTY, DV_ENTRY, DV_FIXED, DV_REF, DV_PRICE = 0, 1, 2, 3, 4, 5, 6
+N_DV = 7
 # closest call, float64 (3,): distance |mark - liq| / mark, symbol row, bar
 CL_DISTANCE, CL_SYM, CL_BAR = 0, 1, 2
 
@@ -168,3 +175,6 @@ ROOT_EPS = 1e-12
 # difference is within this fraction of the magnitudes summed into it (``nb.touches``): an exact tie computed
 # in float64 lands a few ulps (~1e-16 relative) either side of zero
 TIE_EPS = 1e-12
+# named float tolerance: how far (relative to the terms' magnitude) the replay's tier-band bounds are widened
+# (``nb._near_bands_nb``) so that a tier they rule out cannot hold a root; float rounding is ~1e-16 of them
+NEAR_EPS = 1e-12

@@ -16,51 +16,48 @@ Each formula is written once in the fast core (``@njit(inline="always")`` helper
 inlined; :mod:`marginlab.sim.montecarlo_nb` calls the same helpers) and mirrors one exact function.
 ``tests/unit/sim/test_formula_map.py`` reads this table and fails when a name on either side is renamed:
 
-==========================================  ===================================================
-fast core (``marginlab.sim.nb``)            exact function it mirrors (``marginlab.``)
-==========================================  ===================================================
-``_tier_size_nb``                           ``domain.instrument.Instrument.tier_size``
-``tier_row``, ``_tier_at_nb``               ``domain.liquidation.Leg.tier_at``
-``_tier_for_nb``                            ``domain.tiers.TierTable.tier_for``
-``leg_requirement``, ``_maintenance_nb``    ``domain.liquidation.Leg.maintenance``
-``touches``                                 ``domain.account.Account.is_liquidatable``
-``_iso_liquidatable``                       ``domain.account.Account.is_liquidatable``
-``_cross_liquidatable``                     ``domain.account.Account.is_liquidatable``
-``_band``, ``_root_above``, ``_has_slope``  ``domain.liquidation.solve_price``
-``_solve_one_nb``, ``_solve_two_nb``        ``domain.liquidation.solve_price``
-``_keep_nearest``                           ``domain.liquidation.solve_price``
-``_one_leg_bounds_nb``, ``_liq_unique_nb``  ``domain.liquidation.solve_price``
-``_liq_unique_one_nb``                      ``domain.liquidation.solve_price``
-``_liq_price_general_nb``                   ``domain.liquidation.solve_price``
-``liq_prices_nb``                           ``domain.account.Account.liquidation_price``
-``cross_fixed_nb``, ``_pool_values``        ``domain.account.Account._liquidation_group``
-``_pool_price``                             ``domain.account.Account.liquidation_price``
-``_pool_price``                             ``domain.account.Account.bankruptcy_price``
-``_upnl``                                   ``domain.position.Position.unrealized_pnl``
-``_mm``                                     ``domain.account.Account.maintenance_margin``
-``_cross_sums``                             ``domain.account.Account.cross_margin_balance``
-``_cross_sums``                             ``domain.account.Account.cross_maintenance_margin``
-``_cross_sums``                             ``domain.account.Account.cross_initial_margin``
-``_round_lot_down``                         ``domain.instrument.Instrument.round_qty_down``
-``_step_down``                              ``domain.account.Account._step_down``
-``_forfeit``                                ``domain.account.Account._settle_forfeit``
-``_liquidate_isolated``                     ``domain.account.Account._liquidate_isolated``
-``_liquidate_cross``, ``_ranks_above``      ``domain.account.Account._liquidate_cross``
-``_sweep``                                  ``domain.account.Account._liquidation_sweep``
-``_auto_add``                               ``domain.account.Account._auto_add``
-``_update_marks``                           ``domain.account.Account.update_marks``
-``_open``                                   ``domain.account.Account.open``
-``_funding``                                ``domain.account.Account.apply_funding``
-``_available``                              ``domain.account.Account.available_balance``
-``_stops``                                  ``analysis.replay._stops``
-``_book_prices``                            ``analysis.replay._record_liquidation_prices``
-``_equity``                                 ``analysis.replay._equity``
-``_worst_ratio``                            ``analysis.replay._worst_ratio``
-``replay_nb``, ``_replay_loop_nb``          ``analysis.replay.replay_exact``
-==========================================  ===================================================
+=====================================================  ===================================================
+fast core (``marginlab.sim.nb``)                       exact function it mirrors (``marginlab.``)
+=====================================================  ===================================================
+``_tier_size_nb``                                      ``domain.instrument.Instrument.tier_size``
+``tier_row``, ``_tier_at_nb``                          ``domain.liquidation.Leg.tier_at``
+``_tier_for_nb``                                       ``domain.tiers.TierTable.tier_for``
+``leg_requirement``, ``_maintenance_nb``, ``_mm``      ``domain.liquidation.Leg.maintenance``
+``touches``                                            ``domain.account.Account.is_liquidatable``
+``_iso_liquidatable``, ``_cross_liquidatable``         ``domain.account.Account.is_liquidatable``
+``_band``, ``_root_above``, ``_has_slope``             ``domain.liquidation.solve_price``
+``_keep_nearest``, ``_solve_one_nb``                   ``domain.liquidation.solve_price``
+``_solve_two_nb``, ``_near_bands_nb``                  ``domain.liquidation.solve_price``
+``_one_leg_bounds_nb``, ``_liq_unique_nb``             ``domain.liquidation.solve_price``
+``_liq_unique_one_nb``, ``_liq_price_general_nb``      ``domain.liquidation.solve_price``
+``liq_prices_nb``, ``_pool_price``                     ``domain.account.Account.liquidation_price``
+``cross_fixed_nb``, ``_pool_values``, ``_pool_fixed``  ``domain.account.Account._liquidation_group``
+``_pool_price``                                        ``domain.account.Account.bankruptcy_price``
+``_upnl``                                              ``domain.position.Position.unrealized_pnl``
+``_mm``, ``_derive``                                   ``domain.account.Account.maintenance_margin``
+``_cross_sums``                                        ``domain.account.Account.cross_margin_balance``
+``_cross_sums``, ``_worst_ratio``                      ``domain.account.Account.cross_maintenance_margin``
+``_cross_sums``                                        ``domain.account.Account.cross_initial_margin``
+``_round_lot_down``                                    ``domain.instrument.Instrument.round_qty_down``
+``_step_down``                                         ``domain.account.Account._step_down``
+``_forfeit``                                           ``domain.account.Account._settle_forfeit``
+``_liquidate_isolated``                                ``domain.account.Account._liquidate_isolated``
+``_liquidate_cross``, ``_ranks_above``                 ``domain.account.Account._liquidate_cross``
+``_sweep``, ``_quiet``                                 ``domain.account.Account._liquidation_sweep``
+``_auto_add``                                          ``domain.account.Account._auto_add``
+``_update_marks``                                      ``domain.account.Account.update_marks``
+``_open``                                              ``domain.account.Account.open``
+``_funding``                                           ``domain.account.Account.apply_funding``
+``_available``                                         ``domain.account.Account.available_balance``
+``_stops``                                             ``analysis.replay._stops``
+``_book_prices``                                       ``analysis.replay._record_liquidation_prices``
+``_equity``                                            ``analysis.replay._equity``
+``_worst_ratio``                                       ``analysis.replay._worst_ratio``
+``replay_nb``, ``_replay_loop_nb``                     ``analysis.replay.replay_exact``
+=====================================================  ===================================================
 
 Bookkeeping without an exact counterpart (the engine's dicts and lists do it): ``_book_remove``, ``_emit``,
-``_close_slot``; data layout: ``_pack_bands_nb``.
+``_close_slot``; data layout and input checks: ``_pack_bands_nb``, ``_compact_ok``.
 
 Tolerances (named in :mod:`marginlab.sim.dtypes`): ``TIE_EPS`` (a float tie of equity and requirement is a
 tie: touching liquidates), ``ROOT_EPS`` (a price below this fraction of the entry is no price), ``LOT_EPS``.
@@ -79,6 +76,7 @@ from marginlab.sim.dtypes import (
     A_FUNDING,
     A_OTHER,
     A_WALLET,
+    C_DERIVED,
     C_NBOOK,
     C_NEV,
     CAP,
@@ -88,6 +86,13 @@ from marginlab.sim.dtypes import (
     CLOSE,
     CROSS,
     CUM,
+    DV_ENTRY,
+    DV_FIXED,
+    DV_MM,
+    DV_PRICE,
+    DV_QTY,
+    DV_REF,
+    DV_UPNL,
     FLOOR,
     HIGH,
     I_AVAILABLE,
@@ -100,6 +105,8 @@ from marginlab.sim.dtypes import (
     LOW,
     MAX_LEV,
     MMR,
+    N_DV,
+    NEAR_EPS,
     OPEN,
     ROOT_EPS,
     S_ENTRY,
@@ -134,6 +141,16 @@ from marginlab.sim.dtypes import (
     Status,
 )
 
+NO_NEAR = np.empty((0, 2, 3))  # ``near`` of :func:`_solve_one_nb` without band bounds
+
+_OPENED = int(EventKind.OPENED)
+_LIQUIDATED = int(EventKind.LIQUIDATED)
+_PARTIAL = int(EventKind.PARTIALLY_LIQUIDATED)
+_STOP = int(EventKind.STOP_LOSS)
+_TAKE = int(EventKind.TAKE_PROFIT)
+_STOP_REJECTED = int(EventKind.STOP_REJECTED)
+_ADDED = int(EventKind.MARGIN_ADDED)
+
 _OK = int(Status.OK)
 _BAD_PRICE = int(Status.BAD_PRICE)
 _LEVERAGE = int(Status.LEVERAGE_TOO_HIGH)
@@ -146,14 +163,6 @@ _BALANCE = int(Status.INSUFFICIENT_BALANCE)
 _ON_FILL = int(Status.LIQUIDATED_ON_FILL)
 _EV_OVERFLOW = int(Status.EVENT_OVERFLOW)
 _BAD_INPUT = int(Status.BAD_INPUT)
-
-_OPENED = int(EventKind.OPENED)
-_LIQUIDATED = int(EventKind.LIQUIDATED)
-_PARTIAL = int(EventKind.PARTIALLY_LIQUIDATED)
-_STOP = int(EventKind.STOP_LOSS)
-_TAKE = int(EventKind.TAKE_PROFIT)
-_STOP_REJECTED = int(EventKind.STOP_REJECTED)
-_ADDED = int(EventKind.MARGIN_ADDED)
 
 
 # =========================================================================== tiers and maintenance
@@ -265,12 +274,18 @@ def _root_above(intercept, slope, floor, qty):
 
 
 @njit(cache=True)
-def _solve_one_nb(tiers, tables, basis_entry, t, s, q, e, fixed, ref, maintenance):
-    """Return the price at which one leg's pool equity meets its requirement (NaN: none)."""
+def _solve_one_nb(tiers, tables, basis_entry, t, s, q, e, fixed, ref, maintenance, near):
+    """Return ``(price, ambiguous)``: where one leg's pool equity meets its requirement (NaN: none).
+
+    ``ambiguous`` is true when several prices do and ``ref`` (the mark) picked the nearest: otherwise the
+    price does not depend on ``ref`` (the replay's memo relies on it). ``near`` (:func:`_near_bands_nb`, or
+    ``NO_NEAR``) lets the tier loop skip tiers whose root cannot lie on them and stop early; the tiers it
+    does solve are solved as without it, so the price is the same float.
+    """
     floor = ROOT_EPS * e
     if not maintenance:
         root = e - s * fixed / q
-        return root if root > floor else np.nan
+        return (root if root > floor else np.nan), False
     f = tables[t, T_CLOSE_FEE]
     if basis_entry or tables[t, T_CONTRACTS] != 0.0:
         # the tier does not move with the price: one linear piece
@@ -282,20 +297,66 @@ def _solve_one_nb(tiers, tables, basis_entry, t, s, q, e, fixed, ref, maintenanc
         else:
             slope = s * q - q * m - q * f
             intercept = fixed - s * q * e + c
-        return _root_above(intercept, slope, floor, q)
+        return _root_above(intercept, slope, floor, q), False
     # in notional N = q * P on tier k: (s - m_k - f) N = s q E - fixed - cum_k, valid in [floor_k, cap_k]
     start = int(tables[t, T_START])
     last = start + int(tables[t, T_COUNT]) - 1
     y = s * q * e - fixed
     best = np.nan
+    roots = 0
+    c = 0 if s > 0 else 1
+    slack = NEAR_EPS * abs(y)
     for k in range(start, last + 1):
+        if near.shape[0] > 0:
+            below, above = y < near[k, c, 0] - slack, y > near[k, c, 1] + slack
+            if below or above:
+                if near[k, c, 2] != 0.0 and (below if s > 0 else above):
+                    break  # sorted bands: every later tier's lies further from y
+                continue
         d, lo, hi = _band(tiers, k, last, s, f)
         if d == 0.0:
             continue
         yk = y - tiers[k, CUM]
         if lo <= yk <= hi:
-            best = _keep_nearest(yk / d / q, best, ref, floor)
-    return best
+            root = yk / d / q
+            roots += root > floor
+            best = _keep_nearest(root, best, ref, floor)
+    return best, roots > 1
+
+
+@njit(cache=True)
+def _near_bands_nb(tiers, tables, basis_entry):
+    """Return float64 (K, 2, 3): per tier row and side (0 long, 1 short), bounds on ``y = s q E - fixed``
+    outside which the tier holds no root of :func:`_solve_one_nb`, and whether the table's bands are sorted.
+
+    A root lies on tier ``k`` iff ``lo_k <= y - cum_k <= hi_k`` (:func:`_band`); the bounds are
+    :func:`_one_leg_bounds_nb`'s ``lo_k + cum_k`` and ``hi_k + cum_k`` widened by ``NEAR_EPS`` of the terms'
+    magnitude (far more than their float rounding), so a tier outside them cannot hold a root. Sorted (1.0):
+    the lower bounds ascend (longs) or the upper bounds descend (shorts) with the tier, as with a continuous
+    requirement, so once ``y`` is below (long) or above (short) a tier's band it is beyond every later one.
+    Rows of tables whose tier does not move with the price are NaN (not read).
+    """
+    ylo, yhi, slope, _, _, _ = _one_leg_bounds_nb(tiers, tables, basis_entry)
+    near = np.full((tiers.shape[0], 2, 3), np.nan)
+    for t in range(tables.shape[0]):
+        if basis_entry or tables[t, T_CONTRACTS] != 0.0:
+            continue
+        start = int(tables[t, T_START])
+        stop = start + int(tables[t, T_COUNT])
+        for c in range(2):
+            ordered = 1.0
+            for k in range(start, stop):
+                scale = 3.0 * abs(tiers[k, CUM])  # bounds |lo|, |hi| and |cum| in every sum above
+                for x in (ylo[k, c], yhi[k, c]):
+                    if abs(x) < np.inf:
+                        scale += abs(x)
+                near[k, c, 0] = ylo[k, c] - NEAR_EPS * scale
+                near[k, c, 1] = yhi[k, c] + NEAR_EPS * scale
+                later = near[k, c, 0] < near[k - 1, c, 0] if c == 0 else near[k, c, 1] > near[k - 1, c, 1]
+                if slope[k, c] == 0.0 or (k > start and later):
+                    ordered = 0.0  # no root on a flat tier (its bounds are empty), or bands out of order
+            near[start:stop, c, 2] = ordered
+    return near
 
 
 @njit(cache=True)
@@ -431,22 +492,32 @@ def _pack_bands_nb(lower, bands):
     return packed
 
 
-@njit(cache=True, error_model="numpy")  # bad rows divide by zero harmlessly: the Status reports them
+@njit(cache=True)
+def _compact_ok(table, side, qty, n_tables):
+    """Return whether every row names a known table, a side of +-1 and a size > 0 (one streaming pass)."""
+    bad = False
+    for i in range(qty.shape[0]):
+        t, s = table[i], side[i]
+        bad |= (t < 0) | (t >= n_tables) | (s * s != 1) | (not qty[i] > 0.0)
+    return not bad
+
+
+@njit(cache=True, error_model="numpy")  # no zero-division check per position (the slopes are never 0)
 def _liq_unique_nb(table, side, qty, entry, fixed, lower, bands, out):
     """The one-root-per-band case of :func:`liq_prices_nb`: a branch-free loop over compact inputs.
 
     Same arithmetic as :func:`_liq_unique_one_nb`, on the packed rows of :func:`_pack_bands_nb` indexed with
-    unsigned integers (no negative-index wraparound code). Bad input does not leave the loop: it is noted,
-    the row index is clamped to a valid row, and the Status says BAD_INPUT once the loop is done.
+    unsigned integers (no negative-index wraparound code). The inputs are checked first, in a pass of their
+    own that the compiler vectorises (``out`` is left untouched on BAD_INPUT), so the solving loop carries
+    no checks: it is ~20 % faster than with the checks folded in.
     """
-    n_tables = lower.shape[0] // 2
+    if not _compact_ok(table, side, qty, lower.shape[0] // 2):
+        return _BAD_INPUT
     packed = _pack_bands_nb(lower, bands)
-    bad = False
+    row = np.uint64(_ROW)
     for i in range(qty.shape[0]):
-        t, si, q = np.int64(table[i]), np.int64(side[i]), qty[i]
-        ok = (t >= 0) & (t < n_tables) & (q > 0.0) & (si * si == 1)
-        bad |= not ok
-        base = np.uint64(2 * t + ((1 - si) >> 1)) * np.uint64(_ROW) if ok else np.uint64(0)
+        si, q = side[i], qty[i]
+        base = (np.uint64(2 * table[i]) + np.uint64(si < 0)) * row
         s = np.float64(si)
         e = entry[i]
         y = s * q * e - fixed[i]
@@ -459,7 +530,7 @@ def _liq_unique_nb(table, side, qty, entry, fixed, lower, bands, out):
         root = (y - packed[b + np.uint64(2)]) / (packed[b + np.uint64(3)] * q)
         hit = (packed[b] <= y) & (y <= packed[b + np.uint64(1)]) & (root > ROOT_EPS * e)
         out[i] = root if hit else np.nan
-    return _BAD_INPUT if bad else _OK
+    return _OK
 
 
 @njit(cache=True)
@@ -472,7 +543,9 @@ def _liq_price_general_nb(
             tiers, tables, basis_entry, t, s, q, entry[i], side[j], qty[j], entry[j], fixed[i], mark[i], True
         )
     if basis_entry or tables[t, T_CONTRACTS] != 0.0:  # the tier does not move with the price
-        return _solve_one_nb(tiers, tables, basis_entry, t, s, q, entry[i], fixed[i], mark[i], True)
+        return _solve_one_nb(tiers, tables, basis_entry, t, s, q, entry[i], fixed[i], mark[i], True, NO_NEAR)[
+            0
+        ]
     c = (1 - s) >> 1
     y = s * q * entry[i] - fixed[i]
     start = int(tables[t, T_START])
@@ -629,6 +702,28 @@ def _pool_values(pos, st, sym_st, tiers, tables, flags, book, cnt, maintenance, 
 
 
 @njit(cache=True)
+def _pool_fixed(pos, st, acc, book, cnt, val, p):
+    """Return ``(fixed, other)``: the price-independent equity of ``p``'s margin pool, and the other cross
+    leg of its symbol sharing the price (-1: none).
+
+    Isolated: the margin. Cross: the wallet and the other symbols' ``val`` (:func:`_pool_values`).
+    """
+    if pos[p].mode == ISOLATED:
+        return st[p, S_MARGIN], -1
+    fixed = acc[A_WALLET]
+    other = -1
+    for c in range(cnt[C_NBOOK]):
+        o = book[c]
+        if pos[o].mode != CROSS or o == p:
+            continue
+        if pos[o].sym == pos[p].sym:
+            other = o
+        else:
+            fixed += val[c]
+    return fixed, other
+
+
+@njit(cache=True)
 def _pool_price(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, p, maintenance):
     """Return the liquidation (or, without maintenance, bankruptcy) price of position ``p``; NaN: none.
 
@@ -638,21 +733,9 @@ def _pool_price(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, p, m
     mark = sym_st[sym, Y_MARK]
     basis_entry = flags[V_BASIS_ENTRY]
     s, q, e = pos[p].side, st[p, S_QTY], st[p, S_ENTRY]
-    if pos[p].mode == ISOLATED:
-        return _solve_one_nb(tiers, tables, basis_entry, sym, s, q, e, st[p, S_MARGIN], mark, maintenance)
-    # cross: the wallet and the other symbols' values back every cross position of this symbol
-    fixed = acc[A_WALLET]
-    other = -1
-    for c in range(cnt[C_NBOOK]):
-        o = book[c]
-        if pos[o].mode != CROSS or o == p:
-            continue
-        if pos[o].sym == sym:
-            other = o
-        else:
-            fixed += val[c]
+    fixed, other = _pool_fixed(pos, st, acc, book, cnt, val, p)
     if other < 0:
-        return _solve_one_nb(tiers, tables, basis_entry, sym, s, q, e, fixed, mark, maintenance)
+        return _solve_one_nb(tiers, tables, basis_entry, sym, s, q, e, fixed, mark, maintenance, NO_NEAR)[0]
     # the engine lists the group in book order; the solution does not depend on it
     return _solve_two_nb(
         tiers, tables, basis_entry, sym, s, q, e, pos[other].side, st[other, S_QTY], st[other, S_ENTRY],
@@ -661,11 +744,78 @@ def _pool_price(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, p, m
 
 
 @njit(cache=True)
-def _book_prices(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, out):
-    """Write the liquidation price of every open position (book order) to ``out[b]``; NaN: none."""
-    _pool_values(pos, st, sym_st, tiers, tables, flags, book, cnt, True, val)
+def _book_prices(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, out, dv, near):
+    """Write the liquidation price of every open position (book order) to ``out[b]``; NaN: none.
+
+    Reads uPnL and maintenance from ``dv`` (:func:`_derive`, computed here if stale). A single leg's price
+    is solved again only when its inputs changed (quantity, entry, the pool's fixed equity, and the mark
+    when it picked among several roots): an isolated position's price stays put while only its mark moves.
+    The memo returns the very float the solver would.
+    """
+    if cnt[C_DERIVED] == 0:
+        _derive(pos, st, sym_st, tiers, tables, flags, book, cnt, dv)
     for b in range(cnt[C_NBOOK]):
-        out[b] = _pool_price(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, book[b], True)
+        p = book[b]
+        if pos[p].mode == CROSS:
+            val[b] = dv[DV_UPNL, p] - dv[DV_MM, p]  # what _pool_values writes
+    for b in range(cnt[C_NBOOK]):
+        p = book[b]
+        fixed, other = _pool_fixed(pos, st, acc, book, cnt, val, p)
+        if other >= 0:  # hedged cross legs of one symbol: not memoised
+            out[b] = _pool_price(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, p, True)
+            continue
+        q, e, mark = st[p, S_QTY], st[p, S_ENTRY], sym_st[pos[p].sym, Y_MARK]
+        same = q == dv[DV_QTY, p] and e == dv[DV_ENTRY, p] and fixed == dv[DV_FIXED, p]
+        if same and (math.isnan(dv[DV_REF, p]) or dv[DV_REF, p] == mark):
+            out[b] = dv[DV_PRICE, p]
+            continue
+        price, ambiguous = _solve_one_nb(
+            tiers, tables, flags[V_BASIS_ENTRY], pos[p].sym, pos[p].side, q, e, fixed, mark, True, near
+        )
+        dv[DV_QTY, p], dv[DV_ENTRY, p], dv[DV_FIXED, p] = q, e, fixed
+        dv[DV_REF, p] = mark if ambiguous else np.nan
+        dv[DV_PRICE, p] = price
+        out[b] = price
+
+
+@njit(cache=True)
+def _derive(pos, st, sym_st, tiers, tables, flags, book, cnt, dv):
+    """Write every open position's uPnL and maintenance margin at the current marks to ``dv``."""
+    for b in range(cnt[C_NBOOK]):
+        p = book[b]
+        dv[DV_UPNL, p] = _upnl(pos, st, sym_st, p)
+        dv[DV_MM, p] = _mm(pos, st, sym_st, tiers, tables, flags, p)
+    cnt[C_DERIVED] = 1
+
+
+@njit(cache=True)
+def _quiet(pos, st, sym_st, book, cnt, acc, dv):
+    """Return whether neither auto-add nor a liquidation acts at the current marks (``dv`` up to date).
+
+    The same tests, on the same floats, as :func:`_auto_add`, :func:`_iso_liquidatable` and
+    :func:`_cross_liquidatable` (cross sums in book order, as :func:`_cross_sums`); when it says no, the
+    replay runs those: this only spares them when they would change nothing.
+    """
+    n_cross, upnl, mm, gross = 0, 0.0, 0.0, 0.0
+    for b in range(cnt[C_NBOOK]):
+        p = book[b]
+        t = pos[p].sym
+        u, m = dv[DV_UPNL, p], dv[DV_MM, p]
+        size = st[p, S_QTY] * (sym_st[t, Y_MARK] + st[p, S_ENTRY])
+        if pos[p].mode == CROSS:
+            n_cross += 1
+            upnl += u
+            mm += m
+            gross += size
+            continue
+        margin = st[p, S_MARGIN]
+        equity = margin + u
+        if sym_st[t, Y_AA_ON] != 0.0 and not (equity > 0.0 and m / equity < sym_st[t, Y_AA_TRIG]):
+            return False
+        if touches(equity, m, abs(margin) + size + m):
+            return False
+    wallet = acc[A_WALLET]
+    return not (n_cross > 0 and touches(wallet + upnl, mm, abs(wallet) + gross + mm))
 
 
 @njit(cache=True)
@@ -892,14 +1042,22 @@ def _auto_add(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar):
 
 
 @njit(cache=True)
-def _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, mark, columns, wk):
-    """Move every held symbol's mark to ``mark[bar, sym, columns[sym]]``, then auto-add and sweep."""
+def _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, mark, columns, wk, dv):
+    """Move every held symbol's mark to ``mark[bar, sym, columns[sym]]``, then auto-add and sweep.
+
+    When :func:`_quiet` says neither would act, they are skipped and ``dv`` stays valid for the bar's
+    bookkeeping (``cnt[C_DERIVED]``).
+    """
     for b in range(cnt[C_NBOOK]):
         t = pos[book[b]].sym
         price = mark[bar, t, columns[t]]
         if not (price > 0.0 and price < np.inf):
             return _BAD_PRICE
         sym_st[t, Y_MARK] = price
+    _derive(pos, st, sym_st, tiers, tables, flags, book, cnt, dv)
+    if _quiet(pos, st, sym_st, book, cnt, acc, dv):
+        return _OK
+    cnt[C_DERIVED] = 0
     _auto_add(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar)
     return _sweep(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, wk)
 
@@ -1034,28 +1192,37 @@ def _stops(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, bar, last)
 
 # =========================================================================== one bar's bookkeeping
 @njit(cache=True)
-def _equity(pos, st, sym_st, book, cnt, acc):
+def _equity(pos, st, book, cnt, acc, dv):
+    """Return wallets + isolated margins + uPnL (``dv`` up to date)."""
     total = acc[A_WALLET] + acc[A_OTHER]
     for b in range(cnt[C_NBOOK]):
         p = book[b]
-        total += _upnl(pos, st, sym_st, p)
+        total += dv[DV_UPNL, p]
         if pos[p].mode == ISOLATED:
             total += st[p, S_MARGIN]
     return total
 
 
 @njit(cache=True)
-def _worst_ratio(pos, st, sym_st, tiers, tables, flags, book, cnt, acc):
+def _worst_ratio(pos, st, book, cnt, acc, dv):
+    """Return the highest maintenance / equity of any margin pool (``dv`` up to date; cross sums in book
+    order, as :func:`_cross_sums`)."""
     worst = 0.0
-    n_cross, upnl, mm_cross, _, _ = _cross_sums(pos, st, sym_st, tiers, tables, flags, book, cnt)
+    n_cross, upnl, mm_cross = 0, 0.0, 0.0
+    for b in range(cnt[C_NBOOK]):
+        p = book[b]
+        if pos[p].mode == CROSS:
+            n_cross += 1
+            upnl += dv[DV_UPNL, p]
+            mm_cross += dv[DV_MM, p]
     if n_cross > 0 and acc[A_WALLET] + upnl > 0.0:
         worst = max(worst, mm_cross / (acc[A_WALLET] + upnl))
     for b in range(cnt[C_NBOOK]):
         p = book[b]
         if pos[p].mode == ISOLATED:
-            equity = st[p, S_MARGIN] + _upnl(pos, st, sym_st, p)
+            equity = st[p, S_MARGIN] + dv[DV_UPNL, p]
             if equity > 0.0:
-                worst = max(worst, _mm(pos, st, sym_st, tiers, tables, flags, p) / equity)
+                worst = max(worst, dv[DV_MM, p] / equity)
     return worst
 
 
@@ -1082,157 +1249,177 @@ def _funding(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, held, fundin
 @njit(cache=True)
 def replay_nb(
     pos, st, sym_st, acc, book, cnt, tiers, tables, flags, last, mark, funding, extremes,
-    equity, ratio, liq, key_first, closest, ev, info,
+    equity, ratio, liq, key_first, closest, ev, info, code,
 ):  # fmt: skip
-    """Replay one margin mode over every bar, mirroring ``replay_exact``; return a Status code.
+    """Replay ``M`` margin modes of one portfolio over every bar in one pass, mirroring ``replay_exact``.
+
+    The bars are read once: each bar is played in every mode before the next one. Modes do not interact
+    (each has its own state and outputs; one that stops on an error does not stop the others), so mode
+    ``m`` gives exactly what a run of that mode alone gives. Arrays with a leading ``M`` axis hold one row
+    per mode.
 
     Parameters
     ----------
-    pos : POSITION_DT (P,)
-        Positions in portfolio order.
-    st : float64 (P, 6)
+    pos : POSITION_DT (M, P)
+        Positions in portfolio order (the same slots in every mode; ``mode`` and margins differ).
+    st : float64 (M, P, 6)
         Dynamic position state (``S_*`` columns), positions open at the start already filled in.
-    sym_st : float64 (S, 5)
+    sym_st : float64 (M, S, 5)
         Per-symbol mark, leverage setting and auto-add policy (``Y_*`` columns).
-    acc : float64 (4,)
+    acc : float64 (M, 4)
         Cross wallet, fees paid, funding received, other assets' wallets (settle asset units).
-    book : int64 (P,), cnt : int64 (2,)
+    book : int64 (M, P), cnt : int64 (M, 3)
         Open positions in the order they were opened, and counters (``C_*``).
     tiers, tables, flags : ndarray
-        Tier arrays, table rows (one per symbol) and venue flags (``dtypes`` layout).
+        Tier arrays, table rows (one per symbol) and venue flags (``dtypes`` layout), shared by the modes.
     last, mark : float64 (n, S, 4)
         Last-price and mark-price OHLC per bar and symbol.
     funding : float64 (n, S)
         Funding rate settled in each bar (fraction; positive: longs pay).
     extremes : bool
         Check liquidation at the adverse mark extreme (True) or at the mark close.
-    equity, ratio : float64 (n,)
+    equity, ratio : float64 (M, n)
         Written: equity (wallets + isolated margins + uPnL at mark close) and the highest margin ratio.
-    liq : float64 (n, K)
+    liq : float64 (M, n, K)
         Written: liquidation price per (symbol, side) key at the bar's close; NaN when none or flat.
-    key_first : int64 (K,)
+    key_first : int64 (M, K)
         Written: first bar a key is open at a close (-1: never).
-    closest : float64 (3,)
+    closest : float64 (M, 3)
         Written: smallest distance |mark - liq| / mark at an adverse extreme, its symbol and bar.
-    ev : EVENT_DT (E,)
-        Written: events; ``cnt[C_NEV]`` counts them even beyond the buffer (EVENT_OVERFLOW).
-    info : float64 (4,)
+    ev : EVENT_DT (M, E)
+        Written: events; ``cnt[m, C_NEV]`` counts them even beyond the buffer (EVENT_OVERFLOW).
+    info : float64 (M, 4)
         Written on error: bar, position slot, required and available amounts.
+    code : int64 (M,)
+        Written: each mode's Status code.
     """
     # scratch for the loop, allocated once: the loop itself runs without the runtime's reference counting
-    n_sym = sym_st.shape[0]
-    n_pos = pos.shape[0]
-    held = np.zeros(n_sym, np.bool_)
-    net = np.zeros(n_sym)
-    adverse = np.empty(n_sym, np.int64)
+    n_modes, n_pos = pos.shape[0], pos.shape[1]
+    n_sym = sym_st.shape[1]
+    held = np.zeros((n_modes, n_sym), np.bool_)
+    net = np.zeros((n_modes, n_sym))
+    adverse = np.empty((n_modes, n_sym), np.int64)
     at_open = np.full(n_sym, OPEN, np.int64)
     at_close = np.full(n_sym, CLOSE, np.int64)
-    val = np.empty(max(n_pos, 1))
-    prices = np.empty(max(n_pos, 1))
-    wk = np.empty((5, max(n_pos, 1)))
-    return _replay_loop_nb(
+    val = np.empty((n_modes, max(n_pos, 1)))
+    prices = np.empty((n_modes, max(n_pos, 1)))
+    wk = np.empty((n_modes, 5, max(n_pos, 1)))
+    dv = np.full((n_modes, N_DV, max(n_pos, 1)), np.nan)
+    near = _near_bands_nb(tiers, tables, flags[V_BASIS_ENTRY])
+    _replay_loop_nb(
         pos, st, sym_st, acc, book, cnt, tiers, tables, flags, last, mark, funding, extremes,
-        equity, ratio, liq, key_first, closest, ev, info,
-        held, net, adverse, at_open, at_close, val, prices, wk,
+        equity, ratio, liq, key_first, closest, ev, info, code,
+        held, net, adverse, at_open, at_close, val, prices, wk, dv, near,
     )  # fmt: skip
 
 
-# ``_nrt=False``: no atomic reference counting of the ~20 array arguments at every helper call (that was
-# ~1.4 us per bar, most of the replay's time); nothing here or in its callees allocates (scratch is passed in)
+# ``_nrt=False``: no atomic reference counting of the ~30 array arguments and per-mode views at every helper
+# call (that was ~1.4 us per bar, most of the replay's time); nothing here or in its callees allocates
 @njit(cache=True, _nrt=False)  # type: ignore[call-overload]  # numba option, not in its stubs
 def _replay_loop_nb(
-    pos, st, sym_st, acc, book, cnt, tiers, tables, flags, last, mark, funding, extremes,
-    equity, ratio, liq, key_first, closest, ev, info,
-    held, net, adverse, at_open, at_close, val, prices, wk,
+    pos_m, st_m, sym_st_m, acc_m, book_m, cnt_m, tiers, tables, flags, last, mark, funding, extremes,
+    equity_m, ratio_m, liq_m, key_first_m, closest_m, ev_m, info_m, code,
+    held_m, net_m, adverse_m, at_open, at_close, val_m, prices_m, wk_m, dv_m, near,
 ):  # fmt: skip
     n = last.shape[0]
-    n_sym = sym_st.shape[0]
-    n_pos = pos.shape[0]
-    closest[CL_DISTANCE], closest[CL_SYM], closest[CL_BAR] = np.inf, -1.0, -1.0
-    for k in range(key_first.shape[0]):
-        key_first[k] = -1
+    n_modes, n_pos = pos_m.shape[0], pos_m.shape[1]
+    n_sym = sym_st_m.shape[1]
+    for m in range(n_modes):
+        code[m] = _OK
+        closest_m[m, CL_DISTANCE], closest_m[m, CL_SYM], closest_m[m, CL_BAR] = np.inf, -1.0, -1.0
+        for k in range(key_first_m.shape[1]):
+            key_first_m[m, k] = -1
     for i in range(n):
-        info[I_BAR] = i
-        # 1. positions due open at the bar's last-price open
-        for p in range(n_pos):
-            if pos[p].open_bar == i:
-                code = _open(
-                    pos,
-                    st,
-                    sym_st,
-                    tiers,
-                    tables,
-                    flags,
-                    book,
-                    cnt,
-                    acc,
-                    ev,
-                    info,
-                    i,
-                    p,
-                    last[i, pos[p].sym, OPEN],
-                    wk,
-                )
-                if code != _OK:
-                    return code
-        # 2. mark open, then funding at it
-        for t in range(n_sym):
-            held[t] = False
-        for b in range(cnt[C_NBOOK]):
-            held[pos[book[b]].sym] = True
-        code = _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, mark, at_open, wk)
-        if code != _OK:
-            return code
-        any_rate = False
-        for t in range(n_sym):
-            if held[t] and funding[i, t] != 0.0:
-                any_rate = True
-        if any_rate:
-            _funding(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, held, funding, i)
-            code = _sweep(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, wk)
-            if code != _OK:
-                return code
-        # 3. adverse extremes (net long: mark low; net short: mark high) or closes
-        for t in range(n_sym):
-            net[t] = 0.0
-        for b in range(cnt[C_NBOOK]):
-            p = book[b]
-            net[pos[p].sym] += pos[p].side * st[p, S_QTY]
-        for t in range(n_sym):
-            adverse[t] = CLOSE if not extremes else (LOW if net[t] >= 0.0 else HIGH)
-        code = _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, mark, adverse, wk)
-        if code != _OK:
-            return code
-        _book_prices(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, prices)
-        for b in range(cnt[C_NBOOK]):
-            p = book[b]
-            price = prices[b]
-            if math.isnan(price):
+        for m in range(n_modes):
+            if code[m] != _OK:
                 continue
-            m = sym_st[pos[p].sym, Y_MARK]
-            distance = abs(m - price) / m
-            if distance < closest[CL_DISTANCE]:
-                closest[CL_DISTANCE], closest[CL_SYM], closest[CL_BAR] = distance, pos[p].sym, i
-        # 4. stops then take-profits on last price; a stop's realised loss can leave the cross wallet short
-        #    of the rest's maintenance: the engine's close sweeps at the marks it holds (the adverse ones)
-        if _stops(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, last) > 0:
-            code = _sweep(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, wk)
-            if code != _OK:
-                return code
-        # 5. mark close, equity, worst margin ratio, liquidation prices
-        code = _update_marks(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, mark, at_close, wk)
-        if code != _OK:
-            return code
-        equity[i] = _equity(pos, st, sym_st, book, cnt, acc)
-        ratio[i] = _worst_ratio(pos, st, sym_st, tiers, tables, flags, book, cnt, acc)
-        for k in range(liq.shape[1]):
-            liq[i, k] = np.nan
-        _book_prices(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, prices)
-        for b in range(cnt[C_NBOOK]):
-            k = pos[book[b]].key
-            if key_first[k] < 0:
-                key_first[k] = i
-            liq[i, k] = prices[b]
-    if cnt[C_NEV] > ev.shape[0]:
-        return _EV_OVERFLOW
-    return _OK
+            # this mode's rows (views: no copy, no allocation)
+            pos, st, sym_st, acc, book, cnt = pos_m[m], st_m[m], sym_st_m[m], acc_m[m], book_m[m], cnt_m[m]
+            ev, info, held, net, adverse = ev_m[m], info_m[m], held_m[m], net_m[m], adverse_m[m]
+            val, prices, wk, dv, closest = val_m[m], prices_m[m], wk_m[m], dv_m[m], closest_m[m]
+            info[I_BAR] = i
+            # 1. positions due open at the bar's last-price open
+            c = _OK
+            for p in range(n_pos):
+                if pos[p].open_bar == i and c == _OK:
+                    c = _open(
+                        pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, info, i, p,
+                        last[i, pos[p].sym, OPEN], wk,
+                    )  # fmt: skip
+            if c != _OK:
+                code[m] = c
+                continue
+            # 2. mark open, then funding at it
+            for t in range(n_sym):
+                held[t] = False
+            for b in range(cnt[C_NBOOK]):
+                held[pos[book[b]].sym] = True
+            c = _update_marks(
+                pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, mark, at_open, wk, dv
+            )
+            if c != _OK:
+                code[m] = c
+                continue
+            any_rate = False
+            for t in range(n_sym):
+                if held[t] and funding[i, t] != 0.0:
+                    any_rate = True
+            if any_rate:
+                _funding(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, held, funding, i)
+                c = _sweep(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, wk)
+                if c != _OK:
+                    code[m] = c
+                    continue
+            # 3. adverse extremes (net long: mark low; net short: mark high) or closes
+            for t in range(n_sym):
+                net[t] = 0.0
+            for b in range(cnt[C_NBOOK]):
+                p = book[b]
+                net[pos[p].sym] += pos[p].side * st[p, S_QTY]
+            for t in range(n_sym):
+                adverse[t] = CLOSE if not extremes else (LOW if net[t] >= 0.0 else HIGH)
+            c = _update_marks(
+                pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, mark, adverse, wk, dv
+            )
+            if c != _OK:
+                code[m] = c
+                continue
+            _book_prices(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, prices, dv, near)
+            for b in range(cnt[C_NBOOK]):
+                p = book[b]
+                price = prices[b]
+                if math.isnan(price):
+                    continue
+                mk = sym_st[pos[p].sym, Y_MARK]
+                distance = abs(mk - price) / mk
+                if distance < closest[CL_DISTANCE]:
+                    closest[CL_DISTANCE], closest[CL_SYM], closest[CL_BAR] = distance, pos[p].sym, i
+            # 4. stops then take-profits on last price; a stop's realised loss can leave the cross wallet
+            #    short of the rest's maintenance: the engine's close sweeps at the marks it holds (adverse)
+            if _stops(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, last) > 0:
+                c = _sweep(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, wk)
+                if c != _OK:
+                    code[m] = c
+                    continue
+            # 5. mark close, equity, worst margin ratio, liquidation prices
+            c = _update_marks(
+                pos, st, sym_st, tiers, tables, flags, book, cnt, acc, ev, i, mark, at_close, wk, dv
+            )
+            if c != _OK:
+                code[m] = c
+                continue
+            if cnt[C_DERIVED] == 0:
+                _derive(pos, st, sym_st, tiers, tables, flags, book, cnt, dv)
+            equity_m[m, i] = _equity(pos, st, book, cnt, acc, dv)
+            ratio_m[m, i] = _worst_ratio(pos, st, book, cnt, acc, dv)
+            for k in range(liq_m.shape[2]):
+                liq_m[m, i, k] = np.nan
+            _book_prices(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, prices, dv, near)
+            for b in range(cnt[C_NBOOK]):
+                k = pos[book[b]].key
+                if key_first_m[m, k] < 0:
+                    key_first_m[m, k] = i
+                liq_m[m, i, k] = prices[b]
+    for m in range(n_modes):
+        if code[m] == _OK and cnt_m[m, C_NEV] > ev_m.shape[1]:
+            code[m] = _EV_OVERFLOW

@@ -22,7 +22,7 @@ from marginlab.io.results import ModeResult
 from marginlab.io.scenarios import load_scenario
 from marginlab.io.schema import Portfolio, parse
 from marginlab.rules import VENUES, get_venue
-from marginlab.sim.api import FastResult, replay_fast, replay_fast_arrays
+from marginlab.sim.api import FastResult, replay_fast, replay_fast_arrays, replay_fast_modes
 from support import flat_bars
 
 REL = 1e-9
@@ -213,8 +213,8 @@ def test_fast_replay_matches_the_exact_replay_on_other_venues(
     check_parity(doc, venue, bars)
 
 
-def test_a_crash_liquidates_the_same_positions_in_the_same_bar_both_ways() -> None:
-    # Arrange: the seed's habit: cross core longs, a 50x isolated DOGE long, then a crash
+def crash_case(n: int) -> tuple[dict[str, Any], Bars]:
+    """Return the seed's habit (cross core longs, a 50x isolated DOGE long) and ``n`` bars crashing at 5."""
     doc = {
         "balances": {"USDT": "10000"},
         "position_mode": "hedge",
@@ -225,11 +225,16 @@ def test_a_crash_liquidates_the_same_positions_in_the_same_bar_both_ways() -> No
             {"symbol": "DOGEUSDT", "side": "long", "notional": "3000", "leverage": "50", "mode": "isolated"},
         ],
     }
-    n = 10
     bars = make_bars(7, n, BASE_PRICES)
     for symbol in BASE_PRICES:
         for table in (bars.last, bars.mark):
             table[symbol][5:, :] *= 0.7
+    return doc, bars
+
+
+def test_a_crash_liquidates_the_same_positions_in_the_same_bar_both_ways() -> None:
+    # Arrange
+    doc, bars = crash_case(10)
     # Act
     seen = check_parity(doc, BINANCE, bars)
     # Assert
@@ -359,3 +364,59 @@ def test_bybit_isolated_funding_beyond_the_available_balance_is_the_same_both_wa
         Decimal("2739.9"),
     ]
     assert_same(replay_fast_arrays(portfolio, bybit, bars, "isolated"), exact)
+
+
+def assert_identical(one_pass: FastResult, alone: FastResult) -> None:
+    """Assert two fast results are the same, field by field and bit for bit (NaN equal to NaN)."""
+    for name in ("mode", "start_equity", "final_equity", "fees", "funding", "max_drawdown", "stops"):
+        assert getattr(one_pass, name) == getattr(alone, name), name
+    assert one_pass.liquidations == alone.liquidations
+    assert one_pass.closest_to_liquidation == alone.closest_to_liquidation
+    assert np.array_equal(one_pass.times, alone.times)
+    assert one_pass.equity.tobytes() == alone.equity.tobytes()
+    assert one_pass.margin_ratio.tobytes() == alone.margin_ratio.tobytes()
+    assert list(one_pass.liquidation_prices) == list(alone.liquidation_prices)
+    for label, series in alone.liquidation_prices.items():
+        assert one_pass.liquidation_prices[label].tobytes() == series.tobytes(), label
+    assert one_pass.events.tobytes() == alone.events.tobytes()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1), n=st.integers(8, 24))
+def test_the_three_modes_in_one_pass_equal_three_single_mode_runs(
+    data: st.DataObject, seed: int, n: int
+) -> None:
+    # Arrange
+    bars = make_bars(seed, n, BASE_PRICES)
+    first = {s: float(bars.last[s][0, 0]) for s in BASE_PRICES}
+    portfolio = parse(Portfolio, data.draw(portfolios(BINANCE, list(BASE_PRICES), first)))
+    alone: dict[str, FastResult | type[MarginLabError]] = {}
+    for mode in MODES:
+        try:
+            alone[mode] = replay_fast_arrays(portfolio, BINANCE, bars, mode)
+        except MarginLabError as exc:
+            alone[mode] = type(exc)
+    # Act / Assert: a mode that fails alone makes the pass raise the first such error, in mode order
+    failing = [mode for mode in MODES if not isinstance(alone[mode], FastResult)]
+    if failing:
+        with pytest.raises(alone[failing[0]]):  # type: ignore[call-overload]
+            replay_fast_modes(portfolio, BINANCE, bars, MODES)
+        return
+    one_pass = replay_fast_modes(portfolio, BINANCE, bars, MODES)
+    assert list(one_pass) == list(MODES)
+    for mode in MODES:
+        assert_identical(one_pass[mode], alone[mode])  # type: ignore[arg-type]
+
+
+def test_one_pass_over_a_crash_equals_single_mode_runs_with_liquidations_in_each_mode() -> None:
+    # Arrange: the crash case, DOGE with an auto-add policy; every mode liquidates something
+    doc, bars = crash_case(12)
+    doc["positions"][3]["auto_add_margin"] = {"trigger": "0.8", "target": "0.5"}
+    portfolio = parse(Portfolio, doc)
+    # Act
+    one_pass = replay_fast_modes(portfolio, BINANCE, bars, ("hybrid", "isolated", "cross"))
+    # Assert
+    assert list(one_pass) == ["hybrid", "isolated", "cross"]
+    for mode, result in one_pass.items():
+        assert result.liquidations, mode
+        assert_identical(result, replay_fast_arrays(portfolio, BINANCE, bars, mode))
