@@ -261,6 +261,19 @@ def test_advise_weighs_leaving_the_mode_for_an_isolated_trade(tmp_path: Path) ->
     assert "leaving the mode" in reason["text"]
 
 
+def test_advise_says_when_leaving_the_mode_would_liquidate_the_open_cross_book(tmp_path: Path) -> None:
+    # 0.1 BTC is the only collateral: out of Multi-Assets mode the long has no USDT behind it
+    text = MODES_BOOK.replace('BTC = "1"\nUSDT = "2000"', 'BTC = "0.1"')
+    path = write(tmp_path, "btc_only.toml", text)
+    trade = "ETHUSDT long notional=5000 leverage=10"
+    code, out, err = invoke("advise", str(path), "--trade", trade, "--paths", "500", "--json")
+    assert code == 0, err
+    reason = next(r for r in json.loads(out)["reasons"] if r["criterion"] == "Multi-Assets mode")
+    # no USDT (uPnL 0 at the entry) against 0.1 x 100,000 x 0.4 % (BTCUSDT's first tier) = 40 USDT
+    assert "cross positions then have 0.00 USDT against a maintenance margin of 40.00 USDT" in reason["text"]
+    assert "liquidated at the start" in reason["text"]
+
+
 # ---------------------------------------------------------------- compare
 
 WINDOW = ("--scenario", "2025-10-10", "--start", "2025-10-10T18:00", "--end", "2025-10-11T00:00")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from marginlab.analysis.advisor import Advice, Evidence, Profile, Reason, advise, parse_profile, parse_trade
 from marginlab.app.inputs import venue_for
-from marginlab.app.risk import risk_data, risk_evidence
+from marginlab.app.risk import left_cross_shortfall, risk_data, risk_evidence
 from marginlab.io.schema import Portfolio, PositionSpec
 
 __all__ = ["Advice", "AdviceRequest", "Evidence", "Profile", "Reason", "recommend"]
@@ -63,7 +63,12 @@ def recommend(request: AdviceRequest) -> Advice:
     if not model.multi_assets:
         return advice
     # Multi-Assets mode is cross only: the isolated option is the account leaving it (risk_evidence)
-    return replace(advice, reasons=(*advice.reasons, MULTI_ASSETS_REASON))
+    left = model.model_copy(update={"multi_assets": False, "index_prices": {}, "collateral": {}})
+    warning = left_cross_shortfall(left, venue).removeprefix("; ")
+    reason = MULTI_ASSETS_REASON
+    if warning:
+        reason = replace(reason, text=f"{reason.text}; out of the mode the open {warning}")
+    return replace(advice, reasons=(*advice.reasons, reason))
 
 
 MULTI_ASSETS_REASON = Reason(

@@ -251,15 +251,19 @@ def _multi_assets_modes(
             notes.append(
                 f"{mode}: leaves Multi-Assets mode; the other coins stay in the wallet, backing nothing, "
                 "counted in equity at their index (settlement-asset amounts at 1 USD)"
-                + _left_cross_shortfall(model, venue)
+                + left_cross_shortfall(model, venue)
             )
     if not kept:
         raise InputError("modes", ",".join(modes), "", problem="no mode can be simulated: " + notes[-1])
     return tuple(kept), notes
 
 
-def _left_cross_shortfall(model: Portfolio, venue: Venue) -> str:
-    """Return a warning when, out of Multi-Assets mode, the cross book is liquidatable at its entries."""
+def left_cross_shortfall(model: Portfolio, venue: Venue) -> str:
+    """Return a warning clause when the cross book of ``model`` (out of Multi-Assets mode) is liquidatable.
+
+    ``"; its cross positions then have …: they are liquidated at the start"`` when its cross wallet and uPnL
+    are at or below its maintenance at the positions' entries and marks, else ``""``.
+    """
     own = portfolio_venue(model, venue)
     account = Account(own, balances=model.balances, position_mode=model.position_mode)
     place_positions(account, model)
@@ -267,7 +271,7 @@ def _left_cross_shortfall(model: Portfolio, venue: Venue) -> str:
         balance, maintenance = account.cross_margin_balance(settle), account.cross_maintenance_margin(settle)
         if account.cross_positions(settle) and balance <= maintenance:
             return (
-                f"; its cross positions then have {balance:f} {settle} against a maintenance margin of "
+                f"; its cross positions then have {balance:.2f} {settle} against a maintenance margin of "
                 f"{maintenance:.2f} {settle}: they are liquidated at the start"
             )
     return ""

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+from dataclasses import fields
 from decimal import Decimal
 
+import numba
 import numpy as np
 import pytest
 from scipy.stats import norm
 
+from marginlab.app import risk as risk_app
 from marginlab.app.risk import parse_horizon, run_risk
 from marginlab.errors import InputError
 from marginlab.io.history import load_history
@@ -17,7 +20,14 @@ from marginlab.io.schema import Portfolio, parse
 from marginlab.render import risk_json
 from marginlab.rules import get_venue
 from marginlab.sim.api import compile_tiers, liquidation_prices
-from marginlab.sim.montecarlo import expected_shortfall, wilson
+from marginlab.sim.montecarlo import (
+    ChunkResult,
+    Job,
+    expected_shortfall,
+    run_chunk,
+    run_chunk_one_thread,
+    wilson,
+)
 from marginlab.sim.paths import ModelParams
 
 VENUE = get_venue("binance")
@@ -200,3 +210,29 @@ def test_volatility_per_coin_overrides_the_estimate_of_that_coin_only() -> None:
     assert set(every.volatility.values()) == {0.5}
     with pytest.raises(InputError, match="a coin of the portfolio"):
         run_risk(book(), VENUE, paths=10, vol={"ADA": 0.5})
+
+
+def test_a_dask_task_computes_the_chunk_on_one_thread_with_the_same_numbers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Arrange: the compiled job of a GBM run (run_risk stops before simulating)
+    jobs: list[Job] = []
+
+    def keep(job: Job, **_: object) -> list[ChunkResult]:
+        jobs.append(job)
+        raise StopIteration
+
+    monkeypatch.setattr(risk_app, "execute", keep)
+    with pytest.raises(StopIteration):
+        run_risk(book(), VENUE, horizon="1d", paths=600, seed=2, chunk_size=300, data=CRASH,
+                 modes=("cross", "isolated"))  # fmt: skip
+    job = jobs[0]
+    threads = numba.get_num_threads()
+    # Act
+    pairs = [(run_chunk(job, c), run_chunk_one_thread(job, c)) for c in range(job.n_chunks)]
+    # Assert: the same tallies and losses, liquidations among them, and the caller's thread count kept
+    for every, one in pairs:
+        for f in fields(ChunkResult):
+            assert getattr(every, f.name).tobytes() == getattr(one, f.name).tobytes()
+    assert sum(int(every.liq_hist.sum()) for every, _ in pairs) > 0
+    assert numba.get_num_threads() == threads
