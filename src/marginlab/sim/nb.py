@@ -28,6 +28,7 @@ fast core (``marginlab.sim.nb``)                       exact function it mirrors
 ``_band``, ``_root_above``, ``_has_slope``             ``domain.liquidation.solve_price``
 ``_keep_nearest``, ``_solve_one_nb``                   ``domain.liquidation.solve_price``
 ``_solve_two_nb``, ``_near_bands_nb``                  ``domain.liquidation.solve_price``
+``_steepness_nb``                                      ``domain.liquidation.solve_price``
 ``_one_leg_bounds_nb``, ``_liq_unique_nb``             ``domain.liquidation.solve_price``
 ``_liq_unique_one_nb``, ``_liq_price_general_nb``      ``domain.liquidation.solve_price``
 ``liq_prices_nb``, ``_pool_price``                     ``domain.account.Account.liquidation_price``
@@ -357,6 +358,35 @@ def _near_bands_nb(tiers, tables, basis_entry):
                     ordered = 0.0  # no root on a flat tier (its bounds are empty), or bands out of order
             near[start:stop, c, 2] = ordered
     return near
+
+
+@njit(cache=True)
+def _steepness_nb(tiers, tables, basis_entry):
+    """Return float64 (T,): per table, a bound on how fast a single leg's pool slack moves with the price,
+    per unit of size: ``1 + max mmr + close fee``; NaN where the requirement is not continuous in the price
+    (the bound does not hold across a jump) or the tier does not move with the price.
+
+    The slack ``fixed + s q (P - E) - (q P mmr_k(P) - cum_k(P) + q P f)`` then changes by at most
+    ``q * steepness`` per unit of price, so a pool with slack ``S > 0`` at mark ``m`` is liquidated no
+    nearer than ``S / (q * steepness)`` from ``m``.
+    """
+    out = np.full(tables.shape[0], np.nan)
+    for t in range(tables.shape[0]):
+        if basis_entry or tables[t, T_CONTRACTS] != 0.0:
+            continue
+        start = int(tables[t, T_START])
+        last = start + int(tables[t, T_COUNT]) - 1
+        steep = 1.0 + tiers[start, MMR] + tables[t, T_CLOSE_FEE]
+        continuous = True
+        for k in range(start + 1, last + 1):
+            floor = tiers[k, FLOOR]
+            below = floor * tiers[k - 1, MMR] - tiers[k - 1, CUM]
+            above = floor * tiers[k, MMR] - tiers[k, CUM]
+            continuous &= abs(below - above) <= 1e-9 * (abs(below) + abs(above))
+            steep = max(steep, 1.0 + tiers[k, MMR] + tables[t, T_CLOSE_FEE])
+        if continuous:
+            out[t] = steep
+    return out
 
 
 @njit(cache=True)
@@ -744,20 +774,34 @@ def _pool_price(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, p, m
 
 
 @njit(cache=True)
-def _book_prices(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, out, dv, near):
+def _book_prices(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, out, dv, near, steep, beyond):
     """Write the liquidation price of every open position (book order) to ``out[b]``; NaN: none.
 
     Reads uPnL and maintenance from ``dv`` (:func:`_derive`, computed here if stale). A single leg's price
     is solved again only when its inputs changed (quantity, entry, the pool's fixed equity, and the mark
     when it picked among several roots): an isolated position's price stays put while only its mark moves.
     The memo returns the very float the solver would.
+
+    A cross leg whose price would lie further than ``beyond`` (a distance ``|mark - price| / mark``) from
+    its mark is not solved (NaN): its pool slack ``S`` bounds the distance from below by
+    ``S / (q * mark * steepness)`` (:func:`_steepness_nb`; a safety margin covers float rounding). The
+    replay passes the closest call so far at the adverse extreme (a price that cannot beat it is not needed)
+    and ``inf`` at the close.
     """
     if cnt[C_DERIVED] == 0:
         _derive(pos, st, sym_st, tiers, tables, flags, book, cnt, dv)
+    slack, scale = acc[A_WALLET], abs(acc[A_WALLET])
     for b in range(cnt[C_NBOOK]):
         p = book[b]
         if pos[p].mode == CROSS:
             val[b] = dv[DV_UPNL, p] - dv[DV_MM, p]  # what _pool_values writes
+            slack += val[b]
+            scale += (
+                abs(dv[DV_UPNL, p])
+                + dv[DV_MM, p]
+                + st[p, S_QTY] * (sym_st[pos[p].sym, Y_MARK] + st[p, S_ENTRY])
+            )
+    slack -= 1e-9 * scale  # far beyond the float rounding of the sums
     for b in range(cnt[C_NBOOK]):
         p = book[b]
         fixed, other = _pool_fixed(pos, st, acc, book, cnt, val, p)
@@ -765,6 +809,13 @@ def _book_prices(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, out
             out[b] = _pool_price(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, p, True)
             continue
         q, e, mark = st[p, S_QTY], st[p, S_ENTRY], sym_st[pos[p].sym, Y_MARK]
+        if (
+            pos[p].mode == CROSS
+            and slack > 0.0
+            and slack / (q * mark * steep[pos[p].sym]) > beyond * (1.0 + 1e-9)
+        ):
+            out[b] = np.nan
+            continue
         same = q == dv[DV_QTY, p] and e == dv[DV_ENTRY, p] and fixed == dv[DV_FIXED, p]
         if same and (math.isnan(dv[DV_REF, p]) or dv[DV_REF, p] == mark):
             out[b] = dv[DV_PRICE, p]
@@ -1306,10 +1357,11 @@ def replay_nb(
     wk = np.empty((n_modes, 5, max(n_pos, 1)))
     dv = np.full((n_modes, N_DV, max(n_pos, 1)), np.nan)
     near = _near_bands_nb(tiers, tables, flags[V_BASIS_ENTRY])
+    steep = _steepness_nb(tiers, tables, flags[V_BASIS_ENTRY])
     _replay_loop_nb(
         pos, st, sym_st, acc, book, cnt, tiers, tables, flags, last, mark, funding, extremes,
         equity, ratio, liq, key_first, closest, ev, info, code,
-        held, net, adverse, at_open, at_close, val, prices, wk, dv, near,
+        held, net, adverse, at_open, at_close, val, prices, wk, dv, near, steep,
     )  # fmt: skip
 
 
@@ -1319,7 +1371,7 @@ def replay_nb(
 def _replay_loop_nb(
     pos_m, st_m, sym_st_m, acc_m, book_m, cnt_m, tiers, tables, flags, last, mark, funding, extremes,
     equity_m, ratio_m, liq_m, key_first_m, closest_m, ev_m, info_m, code,
-    held_m, net_m, adverse_m, at_open, at_close, val_m, prices_m, wk_m, dv_m, near,
+    held_m, net_m, adverse_m, at_open, at_close, val_m, prices_m, wk_m, dv_m, near, steep,
 ):  # fmt: skip
     n = last.shape[0]
     n_modes, n_pos = pos_m.shape[0], pos_m.shape[1]
@@ -1384,7 +1436,10 @@ def _replay_loop_nb(
             if c != _OK:
                 code[m] = c
                 continue
-            _book_prices(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, prices, dv, near)
+            _book_prices(
+                pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, prices, dv, near, steep,
+                closest[CL_DISTANCE],
+            )  # fmt: skip
             for b in range(cnt[C_NBOOK]):
                 p = book[b]
                 price = prices[b]
@@ -1414,7 +1469,9 @@ def _replay_loop_nb(
             ratio_m[m, i] = _worst_ratio(pos, st, book, cnt, acc, dv)
             for k in range(liq_m.shape[2]):
                 liq_m[m, i, k] = np.nan
-            _book_prices(pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, prices, dv, near)
+            _book_prices(
+                pos, st, sym_st, tiers, tables, flags, book, cnt, acc, val, prices, dv, near, steep, np.inf
+            )
             for b in range(cnt[C_NBOOK]):
                 k = pos[book[b]].key
                 if key_first_m[m, k] < 0:

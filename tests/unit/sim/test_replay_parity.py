@@ -22,7 +22,15 @@ from marginlab.io.results import ModeResult
 from marginlab.io.scenarios import load_scenario
 from marginlab.io.schema import Portfolio, parse
 from marginlab.rules import VENUES, get_venue
-from marginlab.sim.api import FastResult, replay_fast, replay_fast_arrays, replay_fast_modes
+from marginlab.sim import dtypes as dt
+from marginlab.sim import nb
+from marginlab.sim.api import (
+    FastResult,
+    compile_tiers,
+    replay_fast,
+    replay_fast_arrays,
+    replay_fast_modes,
+)
 from support import flat_bars
 
 REL = 1e-9
@@ -420,3 +428,19 @@ def test_one_pass_over_a_crash_equals_single_mode_runs_with_liquidations_in_each
     for mode, result in one_pass.items():
         assert result.liquidations, mode
         assert_identical(result, replay_fast_arrays(portfolio, BINANCE, bars, mode))
+
+
+def test_the_distance_bound_holds_only_for_a_continuous_requirement() -> None:
+    # Arrange: Binance's tables (cum makes the requirement continuous), and the same BTC table with one
+    # tier's cum off by 1,000 USDT: the requirement jumps there, so no slope bound holds across it
+    tiers = compile_tiers(BINANCE, ["BTCUSDT", "ETHUSDT"])
+    jumpy = tiers.tiers.copy()
+    jumpy[2, dt.CUM] += 1000.0
+    # Act
+    steep = nb._steepness_nb(tiers.tiers, tiers.tables, 0)
+    broken = nb._steepness_nb(jumpy, tiers.tables, 0)
+    entry_basis = nb._steepness_nb(tiers.tiers, tiers.tables, 1)
+    # Assert: 1 + the largest maintenance rate (BTC's last tier: 50 %), no close fee on Binance
+    assert steep[0] == 1.0 + float(BINANCE.instrument("BTCUSDT").tiers.tiers[-1].mmr)
+    assert np.isnan(broken[0]) and broken[1] == steep[1]
+    assert np.isnan(entry_basis).all()
