@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -163,30 +164,52 @@ def _portfolio_request(path: Path, exchange: str | None, tiers: Path | None) -> 
     return calculator.PortfolioRequest(portfolio=read_portfolio(path), exchange=exchange, tiers_file=tiers)
 
 
-@cli.command(short_help="Liquidation prices, margins and ratios of a portfolio.")
-def liq(
-    portfolio: PortfolioArg, exchange: ExchangeOpt = None, tiers: TiersOpt = None, as_json: JsonOpt = False
+def _portfolio_command(
+    name: str,
+    short_help: str,
+    doc: str,
+    use_case: Callable[[calculator.PortfolioRequest], T],
+    to_json: Callable[[T], Any],
+    view: Callable[[T, str], render.View],
 ) -> None:
-    """Liquidation and bankruptcy prices, margins and ratios of every position in PORTFOLIO."""
-    _answer(
-        lambda: calculator.liquidation(_portfolio_request(portfolio, exchange, tiers)),
-        as_json=as_json,
-        to_json=render.liquidation_json,
-        view=lambda r: render.liquidation_view(r, title=f"{r.exchange}: {portfolio.name}"),
-    )
+    """Register command ``name``: read PORTFOLIO, run ``use_case`` on it, print the result.
+
+    ``view(result, file_name)`` draws the tables.
+    """
+
+    def command(
+        portfolio: PortfolioArg,
+        exchange: ExchangeOpt = None,
+        tiers: TiersOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        _answer(
+            lambda: use_case(_portfolio_request(portfolio, exchange, tiers)),
+            as_json=as_json,
+            to_json=to_json,
+            view=lambda r: view(r, portfolio.name),
+        )
+
+    command.__doc__ = doc
+    cli.command(name, short_help=short_help)(command)
 
 
-@cli.command(short_help="The positions all-cross vs all-isolated, side by side.")
-def modes(
-    portfolio: PortfolioArg, exchange: ExchangeOpt = None, tiers: TiersOpt = None, as_json: JsonOpt = False
-) -> None:
-    """The same positions all-cross vs all-isolated, side by side: liquidation price and what is at stake."""
-    _answer(
-        lambda: calculator.modes(_portfolio_request(portfolio, exchange, tiers)),
-        as_json=as_json,
-        to_json=render.modes_json,
-        view=lambda r: render.modes_view(r, title=f"{r.venue_title}: {portfolio.name}"),
-    )
+_portfolio_command(
+    "liq",
+    "Liquidation prices, margins and ratios of a portfolio.",
+    "Liquidation and bankruptcy prices, margins and ratios of every position in PORTFOLIO.",
+    calculator.liquidation,
+    render.liquidation_json,
+    lambda r, name: render.liquidation_view(r, title=f"{r.exchange}: {name}"),
+)
+_portfolio_command(
+    "modes",
+    "The positions all-cross vs all-isolated, side by side.",
+    "The same positions all-cross vs all-isolated, side by side: liquidation price and what is at stake.",
+    calculator.modes,
+    render.modes_json,
+    lambda r, name: render.modes_view(r, title=f"{r.venue_title}: {name}"),
+)
 
 
 @cli.command(short_help="Drive the exact engine through a what-if script.")
@@ -249,14 +272,9 @@ def compare(
 
     --scenario all replays every bundled scenario and prints one summary table.
     """
-    if scenario == "all":
-        _compare_all(
-            portfolio, start, end, exchange, tiers, modes_, closes, engine, open_at_start, as_json, report
-        )
-        return
 
-    def body() -> replay.ReplayReport:
-        request = replay.ReplayRequest(
+    def request() -> replay.ReplayRequest:
+        return replay.ReplayRequest(
             portfolio=read_portfolio(portfolio),
             scenario=scenario,
             datadir=datadir,
@@ -270,8 +288,15 @@ def compare(
             timeframe=timeframe,
             open_at_start=open_at_start,
         )
+
+    if scenario == "all":
+        one_scenario_only = report is not None or start is not None or end is not None
+        _compare_all(portfolio.name, request, one_scenario_only=one_scenario_only, as_json=as_json)
+        return
+
+    def body() -> replay.ReplayReport:
         with _progress(quiet=as_json) as progress:
-            result = replay.replay(request, progress=progress)
+            result = replay.replay(request(), progress=progress)
         if report is not None:
             title = f"{portfolio.name} on {result.data_name} ({result.exchange})"
             replay.write_report(result, report, title=title)
@@ -287,42 +312,28 @@ def compare(
 
 
 def _compare_all(
-    portfolio: Path,
-    start: str | None,
-    end: str | None,
-    exchange: str | None,
-    tiers: Path | None,
-    modes_: str,
-    closes: bool,
-    engine: str,
-    open_at_start: bool,
-    as_json: bool,
-    report: Path | None,
+    name: str, request: Callable[[], replay.ReplayRequest], *, one_scenario_only: bool, as_json: bool
 ) -> None:
-    """Replay through every bundled scenario and print one summary table (``--scenario all``)."""
+    """Replay through every bundled scenario and print one summary table (``--scenario all``).
+
+    ``one_scenario_only``: an option that needs one scenario (--report, --start, --end) was given.
+    """
 
     def body() -> list[replay.ScenarioRun]:
-        if report is not None or start is not None or end is not None:
+        if one_scenario_only:
             raise InputError(
                 "--scenario all", "all", "", problem="--report, --start and --end need one scenario"
             )
-        request = replay.ReplayRequest(
-            portfolio=read_portfolio(portfolio),
-            exchange=exchange,
-            tiers_file=tiers,
-            modes=modes_,
-            engine=engine,
-            extremes=not closes,
-            open_at_start=open_at_start,
-        )
+        # the data options name one data set: every bundled scenario replaces them
+        every = replace(request(), scenario=None, datadir=None, timeframe=None)
         with _progress(quiet=as_json) as progress:
-            return replay.replay_all(request, progress=progress)
+            return replay.replay_all(every, progress=progress)
 
     runs = _guarded(body)
     if as_json:
         _print_json(render.replay_all_json(runs))
     else:
-        _show(render.replay_all_view(runs, title=f"{portfolio.name} through every bundled scenario"))
+        _show(render.replay_all_view(runs, title=f"{name} through every bundled scenario"))
 
 
 @cli.command(short_help="Size a position to risk R % of equity to its stop.")

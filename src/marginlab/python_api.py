@@ -16,6 +16,7 @@ import math
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import TypedDict
 
 from marginlab.app import advice as advice_case
 from marginlab.app import replay as replay_case
@@ -79,13 +80,9 @@ def replay(
     """
     request = replay_case.ReplayRequest(
         portfolio=read_portfolio(portfolio),
-        scenario=_optional_text("scenario", scenario),
-        datadir=_optional_path("datadir", datadir),
+        **_data_and_rules(scenario, datadir, modes, exchange, tiers_file),
         start=_optional_text("start", start),
         end=_optional_text("end", end),
-        modes=_modes(modes),
-        exchange=_optional_text("exchange", exchange),
-        tiers_file=_optional_path("tiers_file", tiers_file),
         engine=parse_choice_text("engine", engine, ("fast", "exact")),
         extremes=_flag("extremes", extremes),
     )
@@ -148,11 +145,7 @@ def risk(
         vol=None if vol is None else _real("vol", vol, positive=True),
         drift=_real("drift", drift),
         steps_per_day=parse_count("steps_per_day", steps_per_day),
-        scenario=_optional_text("scenario", scenario),
-        datadir=_optional_path("datadir", datadir),
-        modes=_modes(modes),
-        exchange=_optional_text("exchange", exchange),
-        tiers_file=_optional_path("tiers_file", tiers_file),
+        **_data_and_rules(scenario, datadir, modes, exchange, tiers_file),
         workers=None if workers is None else parse_count("workers", workers),
         scheduler=_optional_text("scheduler", scheduler),
     )
@@ -267,6 +260,28 @@ def _text(name: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InputError(name, value, "a non-empty str")
     return value
+
+
+class _DataAndRules(TypedDict):
+    """The inputs :func:`replay` and :func:`risk` share, validated: the data, the modes, the rule set."""
+
+    scenario: str | None
+    datadir: Path | None
+    modes: str | tuple[str, ...]
+    exchange: str | None
+    tiers_file: Path | None
+
+
+def _data_and_rules(
+    scenario: object, datadir: object, modes: object, exchange: object, tiers_file: object
+) -> _DataAndRules:
+    return _DataAndRules(
+        scenario=_optional_text("scenario", scenario),
+        datadir=_optional_path("datadir", datadir),
+        modes=_modes(modes),
+        exchange=_optional_text("exchange", exchange),
+        tiers_file=_optional_path("tiers_file", tiers_file),
+    )
 
 
 def _optional_text(name: str, value: object) -> str | None:

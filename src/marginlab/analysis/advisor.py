@@ -127,14 +127,16 @@ def parse_trade(text: str) -> PositionSpec:
         if not sep or key not in {"notional", "qty", "leverage", "entry", "margin"}:
             raise InputError("--trade", word, "key=value with key notional, qty, leverage, entry or margin")
         if key in fields:
-            raise InputError(
-                f"--trade {key}",
-                value,
-                "",
-                problem=f"{key} given twice ({shown(fields[key])}, {shown(value)})",
-            )
+            raise _given_twice("--trade", key, value, fields[key], value)
         fields[key] = value
     return parse(PositionSpec, fields, where="--trade")
+
+
+def _given_twice(option: str, key: str, value: str, first: object, second: object) -> InputError:
+    """Return the error for ``key`` given twice in ``option`` (``value``: the second, as written)."""
+    return InputError(
+        f"{option} {key}", value, "", problem=f"{key} given twice ({shown(first)}, {shown(second)})"
+    )
 
 
 def parse_profile(text: str | None) -> Profile:
@@ -145,12 +147,7 @@ def parse_profile(text: str | None) -> Profile:
         if not sep or key not in {"experience", "risk", "monitoring"}:
             raise InputError("--profile", part, "experience=..., risk=... or monitoring=...")
         if key in values:
-            raise InputError(
-                f"--profile {key}",
-                value,
-                "",
-                problem=f"{key} given twice ({shown(values[key])}, {shown(value.strip())})",
-            )
+            raise _given_twice("--profile", key, value, values[key], value.strip())
         values[key] = value.strip().lower()
     try:
         experience = Experience(values.get("experience", "intermediate"))

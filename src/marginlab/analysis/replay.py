@@ -24,7 +24,7 @@ whose perpetual the data lacks is refused. Equity is in USD: every asset at its 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC
 from decimal import Decimal
@@ -224,7 +224,7 @@ def replay_exact(
     )
     pooled = set(coins.values()) if account.multi_assets else set()
     if pooled:  # the coins are priced from the data from the first bar on
-        account.update_marks({s: to_decimal(bars.mark[s][0, OPEN]) for s in pooled})
+        account.update_marks(_marks_at(bars, pooled, 0, OPEN))
     usd = _usd_prices(portfolio, account, coins, bars)
     fees_by_key: dict[tuple[str, Side], Decimal] = {}
     pending = place_positions(account, model)
@@ -248,13 +248,7 @@ def replay_exact(
             # the fill's fee, and whatever the open's liquidation sweep liquidated
             _collect(_open(account, venue, spec, price), result, time, i, fees_by_key)
         held = {p.symbol for p in account.positions}
-        _collect(
-            account.update_marks({s: to_decimal(bars.mark[s][i, OPEN]) for s in held | pooled}),
-            result,
-            time,
-            i,
-            fees_by_key,
-        )
+        _collect(account.update_marks(_marks_at(bars, held | pooled, i, OPEN)), result, time, i, fees_by_key)
         rates = {
             s: to_decimal(bars.funding[s][i]) for s in held if s in bars.funding and bars.funding[s][i] != 0
         }
@@ -265,13 +259,7 @@ def replay_exact(
         _closest(account, result, time)
         _stops(account, model, bars, i, result, fees_by_key)
         held = {p.symbol for p in account.positions}
-        _collect(
-            account.update_marks({s: to_decimal(bars.mark[s][i, CLOSE]) for s in held | pooled}),
-            result,
-            time,
-            i,
-            fees_by_key,
-        )
+        _collect(account.update_marks(_marks_at(bars, held | pooled, i, CLOSE)), result, time, i, fees_by_key)
         equity = _equity(account, usd(i, CLOSE))
         peak = max(peak, equity)
         if peak > ZERO:
@@ -307,6 +295,11 @@ def _open(
     return events
 
 
+def _marks_at(bars: Bars, symbols: Iterable[str], i: int, column: int) -> dict[str, Decimal]:
+    """Return the marks of ``symbols`` at bar ``i``'s ``column`` (``OPEN``, ``CLOSE`` …), exact."""
+    return {s: to_decimal(bars.mark[s][i, column]) for s in symbols}
+
+
 def _adverse_marks(account: Account, bars: Bars, i: int, extremes: bool) -> dict[str, Decimal]:
     net: dict[str, Decimal] = {}
     for p in account.positions:
@@ -318,7 +311,7 @@ def _adverse_marks(account: Account, bars: Bars, i: int, extremes: bool) -> dict
             if symbol is not None and symbol in bars.mark and amount != ZERO:
                 net[symbol] = net.get(symbol, ZERO) + amount
     if not extremes:
-        return {s: to_decimal(bars.mark[s][i, CLOSE]) for s in net}
+        return _marks_at(bars, net, i, CLOSE)
     return {s: to_decimal(bars.mark[s][i, LOW if q >= 0 else HIGH]) for s, q in net.items()}
 
 

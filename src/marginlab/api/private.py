@@ -6,6 +6,7 @@ key's own (no route takes an account id), so no key can read or change another a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +16,7 @@ from marginlab.api import shapes
 from marginlab.api.public import ServiceDep
 from marginlab.api.signing import Caller, SignedDep
 from marginlab.venue.errors import VenueError
+from marginlab.venue.models import OrderRow
 from marginlab.venue.orders import OrderRequest
 from marginlab.venue.service import VenueService
 from marginlab.venue.vocabulary import MarginMode
@@ -165,27 +167,51 @@ def cancel_order(caller: SignedDep, service: ServiceDep) -> dict[str, Any]:
     return shapes.order(row)
 
 
-@router.delete("/fapi/v1/allOpenOrders")
-def cancel_all(caller: SignedDep, service: ServiceDep) -> dict[str, Any]:
-    """Cancel every open order of a symbol."""
-    service.cancel_all(caller.account_id, caller.text("symbol"), algo=False)
-    return {"code": 200, "msg": "The operation of cancel all open order is done."}
+def _order_routes(*, algo: bool, open_path: str, all_path: str, cancel_all_path: str) -> None:
+    """Serve the lists and the cancel-all of plain orders, or with ``algo`` of conditional ones.
+
+    ``open_path``: the open orders of the optional ``symbol`` (else all); ``all_path``: all orders of the
+    required ``symbol``, the newest ``limit`` (default 500, at most 1000), oldest first; ``cancel_all_path``:
+    cancel every open order of the required ``symbol``.
+    """
+    shape: Callable[[OrderRow], dict[str, Any]] = shapes.algo_order if algo else shapes.order
+    what, suffix = ("conditional orders", "_algo") if algo else ("orders", "")
+
+    def open_orders(caller: SignedDep, service: ServiceDep) -> list[dict[str, Any]]:
+        rows = service.orders(caller.account_id, caller.optional("symbol"), open_only=True, algo=algo)
+        return [shape(r) for r in rows]
+
+    def all_orders(caller: SignedDep, service: ServiceDep) -> list[dict[str, Any]]:
+        symbol = caller.text("symbol")
+        rows = service.orders(
+            caller.account_id, symbol, open_only=False, algo=algo, limit=_limit(caller, 500, 1000)
+        )
+        return [shape(r) for r in rows]
+
+    def cancel_all(caller: SignedDep, service: ServiceDep) -> dict[str, Any]:
+        service.cancel_all(caller.account_id, caller.text("symbol"), algo=algo)
+        return {"code": 200, "msg": "The operation of cancel all open order is done."}
+
+    open_orders.__doc__ = f"Return the open {what} (of one symbol, or all)."
+    all_orders.__doc__ = f"Return the {what} of a symbol, newest ``limit`` (at most 1000), oldest first."
+    cancel_all.__doc__ = f"Cancel every open {what.removesuffix('s')} of a symbol."
+    router.get(open_path, name=f"open{suffix}_orders")(open_orders)
+    router.get(all_path, name=f"all{suffix}_orders")(all_orders)
+    router.delete(cancel_all_path, name=f"cancel_all{suffix}")(cancel_all)
 
 
-@router.get("/fapi/v1/openOrders")
-def open_orders(caller: SignedDep, service: ServiceDep) -> list[dict[str, Any]]:
-    """Return the open orders (of one symbol, or all)."""
-    rows = service.orders(caller.account_id, caller.optional("symbol"), open_only=True, algo=False)
-    return [shapes.order(r) for r in rows]
-
-
-@router.get("/fapi/v1/allOrders")
-def all_orders(caller: SignedDep, service: ServiceDep) -> list[dict[str, Any]]:
-    """Return the orders of a symbol, newest ``limit`` (default 500, at most 1000), oldest first."""
-    rows = service.orders(
-        caller.account_id, caller.text("symbol"), open_only=False, algo=False, limit=_limit(caller, 500, 1000)
-    )
-    return [shapes.order(r) for r in rows]
+_order_routes(
+    algo=False,
+    open_path="/fapi/v1/openOrders",
+    all_path="/fapi/v1/allOrders",
+    cancel_all_path="/fapi/v1/allOpenOrders",
+)
+_order_routes(
+    algo=True,
+    open_path="/fapi/v1/openAlgoOrders",
+    all_path="/fapi/v1/allAlgoOrders",
+    cancel_all_path="/fapi/v1/algoOpenOrders",
+)
 
 
 @router.get("/fapi/v1/userTrades")
@@ -306,26 +332,3 @@ def cancel_algo_order(caller: SignedDep, service: ServiceDep) -> dict[str, Any]:
     row = service.get_algo_order(caller.account_id, caller.optional("symbol"), algo_id, client)
     row = service.cancel_order(caller.account_id, row.symbol, row.id, None, algo=True)
     return {"algoId": row.id, "clientAlgoId": row.client_order_id, "code": "200", "msg": "success"}
-
-
-@router.get("/fapi/v1/openAlgoOrders")
-def open_algo_orders(caller: SignedDep, service: ServiceDep) -> list[dict[str, Any]]:
-    """Return the open conditional orders."""
-    rows = service.orders(caller.account_id, caller.optional("symbol"), open_only=True, algo=True)
-    return [shapes.algo_order(r) for r in rows]
-
-
-@router.get("/fapi/v1/allAlgoOrders")
-def all_algo_orders(caller: SignedDep, service: ServiceDep) -> list[dict[str, Any]]:
-    """Return the conditional orders of a symbol."""
-    rows = service.orders(
-        caller.account_id, caller.text("symbol"), open_only=False, algo=True, limit=_limit(caller, 500, 1000)
-    )
-    return [shapes.algo_order(r) for r in rows]
-
-
-@router.delete("/fapi/v1/algoOpenOrders")
-def cancel_all_algo(caller: SignedDep, service: ServiceDep) -> dict[str, Any]:
-    """Cancel every open conditional order of a symbol."""
-    service.cancel_all(caller.account_id, caller.text("symbol"), algo=True)
-    return {"code": 200, "msg": "The operation of cancel all open order is done."}

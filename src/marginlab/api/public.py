@@ -210,30 +210,26 @@ Interval = Annotated[str, Query(max_length=4)]
 TimeMs = Annotated[int | None, Query(ge=0, le=2**62)]
 
 
-@router.get("/fapi/v1/klines")
-def klines(
-    service: ServiceDep,
-    interval: Interval,
-    symbol: Symbol = None,
-    startTime: TimeMs = None,
-    endTime: TimeMs = None,
-    limit: Limit = 500,
-) -> list[list[Any]]:
-    """Return last-price candles built from the venue's recorded price updates."""
-    return _klines(service, symbol, interval, startTime, endTime, limit, mark=False)
+def _klines_route(path: str, name: str, *, mark: bool) -> None:
+    """Serve ``path``: last-price (or, with ``mark``, mark-price) candles of the recorded price updates."""
+
+    def candles(
+        service: ServiceDep,
+        interval: Interval,
+        symbol: Symbol = None,
+        startTime: TimeMs = None,
+        endTime: TimeMs = None,
+        limit: Limit = 500,
+    ) -> list[list[Any]]:
+        return _klines(service, symbol, interval, startTime, endTime, limit, mark=mark)
+
+    price = "mark-price" if mark else "last-price"
+    candles.__doc__ = f"Return {price} candles built from the venue's recorded price updates."
+    router.get(path, name=name)(candles)
 
 
-@router.get("/fapi/v1/markPriceKlines")
-def mark_price_klines(
-    service: ServiceDep,
-    interval: Interval,
-    symbol: Symbol = None,
-    startTime: TimeMs = None,
-    endTime: TimeMs = None,
-    limit: Limit = 500,
-) -> list[list[Any]]:
-    """Return mark-price candles built from the venue's recorded price updates."""
-    return _klines(service, symbol, interval, startTime, endTime, limit, mark=True)
+_klines_route("/fapi/v1/klines", "klines", mark=False)
+_klines_route("/fapi/v1/markPriceKlines", "mark_price_klines", mark=True)
 
 
 @router.get("/sapi/v1/capital/config/getall")

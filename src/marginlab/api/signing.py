@@ -93,14 +93,19 @@ class Caller:
 
     def optional(self, name: str) -> str | None:
         """Return an optional parameter (None if absent or empty)."""
-        return self.params.get(name) or None
+        return self._given(name, required=False)
+
+    def _given(self, name: str, required: bool) -> str | None:
+        """Return a parameter's text, None if absent or empty (-1102 if also required)."""
+        raw = self.params.get(name)
+        if not raw and required:
+            raise missing(name)
+        return raw or None
 
     def decimal(self, name: str, *, required: bool = True) -> Decimal | None:
         """Return a decimal parameter (-1102 if malformed, or absent and required)."""
-        raw = self.params.get(name)
-        if not raw:
-            if required:
-                raise missing(name)
+        raw = self._given(name, required)
+        if raw is None:
             return None
         try:
             value = Decimal(raw)
@@ -112,10 +117,8 @@ class Caller:
 
     def integer(self, name: str, *, required: bool = True) -> int | None:
         """Return an integer parameter (-1102 if malformed, or absent and required)."""
-        raw = self.params.get(name)
-        if not raw:
-            if required:
-                raise missing(name)
+        raw = self._given(name, required)
+        if raw is None:
             return None
         if not raw.lstrip("-").isdigit() or len(raw) > 19:
             raise missing(name)

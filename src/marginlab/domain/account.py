@@ -81,6 +81,37 @@ class AutoAddMargin:
             )
 
 
+def _liquidated(
+    pos: Position,
+    price: Decimal,
+    bankruptcy: Decimal | None,
+    realized: Decimal,
+    loss: Decimal,
+    *,
+    fee: Decimal,
+    fund: Decimal,
+) -> ev.Liquidated:
+    """The ``Liquidated`` event of ``pos`` (its fields as it stood) closed at ``price``.
+
+    ``realized`` is the PnL realized (< 0: lost), ``loss`` the collateral lost (= -realized, passed as
+    computed so its sign of zero is kept), ``fee`` the liquidation fee, ``fund`` the insurance fund's delta.
+    """
+    return ev.Liquidated(
+        symbol=pos.symbol,
+        side=pos.side,
+        mode=pos.mode,
+        qty=pos.qty,
+        entry=pos.entry,
+        mark=pos.mark,
+        price=price,
+        bankruptcy_price=bankruptcy,
+        realized_pnl=realized,
+        liquidation_fee=fee,
+        insurance_fund_delta=fund,
+        loss=loss,
+    )
+
+
 def _positive(field: str, value: object) -> Decimal:
     return positive(field, value)
 
@@ -594,6 +625,13 @@ class Account:
         if self.multi_assets:
             self._index_marks[symbol] = mark  # the mark of a coin's table perpetual prices that coin
 
+    def _entry_filled(self, key: Key, fill: ev.Filled, what: str) -> list[ev.Event]:
+        """Finish an opening or increasing fill: the fill price becomes the symbol's mark, the filled
+        position must stay solvent there, and the other positions are checked for liquidation."""
+        self._sync_marks(fill.symbol, fill.price)
+        self._require_solvent_after_fill(key, what)
+        return self._record([fill, *self._liquidation_sweep()])
+
     def open(
         self,
         symbol: str,
@@ -659,22 +697,18 @@ class Account:
                 mode=mode,
                 margin=margin,
             )
-            self._sync_marks(instrument.symbol, price)
-            self._require_solvent_after_fill((instrument.symbol, side), f"opening {symbol}")
-            events: list[ev.Event] = [
-                ev.PositionOpened(
-                    symbol=instrument.symbol,
-                    side=side,
-                    qty=qty,
-                    price=price,
-                    fee=fee,
-                    realized_pnl=ZERO,
-                    mode=mode,
-                    leverage=leverage,
-                    margin=margin,
-                )
-            ]
-            return self._record(events + self._liquidation_sweep())
+            opened = ev.PositionOpened(
+                symbol=instrument.symbol,
+                side=side,
+                qty=qty,
+                price=price,
+                fee=fee,
+                realized_pnl=ZERO,
+                mode=mode,
+                leverage=leverage,
+                margin=margin,
+            )
+            return self._entry_filled((instrument.symbol, side), opened, f"opening {symbol}")
 
     def increase(
         self,
@@ -710,21 +744,17 @@ class Account:
                 self._wallets[settle] = self.wallet(settle) - fee
             self.fees_paid += fee
             self._positions[key] = replace(pos, qty=new_qty, entry=entry, margin=pos.margin + added)
-            self._sync_marks(instrument.symbol, price)
-            self._require_solvent_after_fill(key, f"increasing {symbol}")
-            events: list[ev.Event] = [
-                ev.PositionIncreased(
-                    symbol=instrument.symbol,
-                    side=pos.side,
-                    qty=qty,
-                    price=price,
-                    fee=fee,
-                    realized_pnl=ZERO,
-                    entry=entry,
-                    margin_added=added,
-                )
-            ]
-            return self._record(events + self._liquidation_sweep())
+            increased = ev.PositionIncreased(
+                symbol=instrument.symbol,
+                side=pos.side,
+                qty=qty,
+                price=price,
+                fee=fee,
+                realized_pnl=ZERO,
+                entry=entry,
+                margin_added=added,
+            )
+            return self._entry_filled(key, increased, f"increasing {symbol}")
 
     def reduce(
         self,
@@ -1251,24 +1281,8 @@ class Account:
             if pos.mode is MarginMode.ISOLATED
             else returned - equity + market_pnl
         )
-        events.insert(
-            0,
-            ev.Liquidated(
-                symbol=pos.symbol,
-                side=pos.side,
-                mode=pos.mode,
-                qty=pos.qty,
-                entry=pos.entry,
-                mark=pos.mark,
-                price=style_price if style_price is not None else pos.mark,
-                bankruptcy_price=bankruptcy,
-                realized_pnl=realized,
-                liquidation_fee=fee,
-                insurance_fund_delta=fund,
-                loss=-realized,
-            ),
-        )
-        return events
+        price = style_price if style_price is not None else pos.mark
+        return [_liquidated(pos, price, bankruptcy, realized, -realized, fee=fee, fund=fund), *events]
 
     def _liquidate_cross(self, settle: str) -> list[ev.Event]:
         events: list[ev.Event] = []
@@ -1483,20 +1497,6 @@ class Account:
             index = rates[pos.instrument.settle].index_price
             loss = pool * share / index - pos.unrealized_pnl()  # the collateral before the loss was realized
             bankruptcy = bankruptcies[key]
-            events.append(
-                ev.Liquidated(
-                    symbol=pos.symbol,
-                    side=pos.side,
-                    mode=pos.mode,
-                    qty=pos.qty,
-                    entry=pos.entry,
-                    mark=pos.mark,
-                    price=bankruptcy if bankruptcy is not None else pos.mark,
-                    bankruptcy_price=bankruptcy,
-                    realized_pnl=-loss,
-                    liquidation_fee=ZERO,
-                    insurance_fund_delta=ZERO,
-                    loss=loss,
-                )
-            )
+            price = bankruptcy if bankruptcy is not None else pos.mark
+            events.append(_liquidated(pos, price, bankruptcy, -loss, loss, fee=ZERO, fund=ZERO))
         return events + seized

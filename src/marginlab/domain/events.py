@@ -29,16 +29,36 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Deposited(Event):
-    """Money entered the cross wallet from outside."""
+class WalletEvent(Event):
+    """Base class: an amount of ``asset`` (asset units) entered or left a wallet."""
 
-    kind: ClassVar[str] = "deposited"
     asset: str
     amount: Decimal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PositionImported(Event):
+class Deposited(WalletEvent):
+    """Money entered the cross wallet from outside."""
+
+    kind: ClassVar[str] = "deposited"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SymbolEvent(Event):
+    """Base class: an event about one symbol's settings or market."""
+
+    symbol: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionEvent(SymbolEvent):
+    """Base class: an event about one position (``symbol`` and ``side``)."""
+
+    side: Side
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionImported(PositionEvent):
     """An existing position was placed in the account as it stands (no fill, no fee).
 
     ``liquidatable`` is True when the position's margin pool was already at or below its maintenance
@@ -46,8 +66,6 @@ class PositionImported(Event):
     """
 
     kind: ClassVar[str] = "position_imported"
-    symbol: str
-    side: Side
     qty: Decimal
     entry: Decimal
     mode: MarginMode
@@ -57,12 +75,10 @@ class PositionImported(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Filled(Event):
+class Filled(PositionEvent):
     """A trade filled: a position was opened, increased, reduced or closed."""
 
     kind: ClassVar[str] = "filled"
-    symbol: str
-    side: Side
     qty: Decimal
     price: Decimal
     fee: Decimal
@@ -89,60 +105,63 @@ class PositionIncreased(Filled):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PositionReduced(Filled):
-    """Part of a position was closed; ``margin_released`` went back to the cross wallet."""
+class Released(Filled):
+    """Base class: a fill closed part or all of a position; ``margin_released`` went to the cross wallet."""
+
+    margin_released: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionReduced(Released):
+    """Part of a position was closed."""
 
     kind: ClassVar[str] = "reduced"
-    margin_released: Decimal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PositionClosed(Filled):
-    """A position was closed in full; ``margin_released`` went back to the cross wallet."""
+class PositionClosed(Released):
+    """A position was closed in full."""
 
     kind: ClassVar[str] = "closed"
-    margin_released: Decimal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MarginAdded(Event):
+class MarginMoved(PositionEvent):
+    """Base class: ``amount`` moved between the cross wallet and an isolated position (now ``margin``)."""
+
+    amount: Decimal
+    margin: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarginAdded(MarginMoved):
     """Margin moved from the cross wallet into an isolated position (``auto`` by the auto-add policy)."""
 
     kind: ClassVar[str] = "margin_added"
-    symbol: str
-    side: Side
-    amount: Decimal
-    margin: Decimal
     auto: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MarginRemoved(Event):
+class MarginRemoved(MarginMoved):
     """Margin moved from an isolated position back to the cross wallet."""
 
     kind: ClassVar[str] = "margin_removed"
-    symbol: str
-    side: Side
-    amount: Decimal
-    margin: Decimal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LeverageChanged(Event):
+class LeverageChanged(SymbolEvent):
     """A symbol's leverage setting changed; ``margin_added`` topped up isolated positions."""
 
     kind: ClassVar[str] = "leverage_changed"
-    symbol: str
     leverage: Decimal
     margin_added: Decimal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MarginModeChanged(Event):
+class MarginModeChanged(SymbolEvent):
     """A symbol's margin mode changed; ``margin_moved`` is what went to (+) or left (-) isolated margin."""
 
     kind: ClassVar[str] = "margin_mode_changed"
-    symbol: str
     mode: MarginMode
     margin_moved: Decimal
 
@@ -156,33 +175,28 @@ class PositionModeChanged(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class FundingSettled(Event):
+class FundingSettled(PositionEvent):
     """Funding was exchanged; ``amount`` > 0 received, < 0 paid. Isolated funding moves its margin."""
 
     kind: ClassVar[str] = "funding_settled"
-    symbol: str
-    side: Side
     rate: Decimal
     mark: Decimal
     amount: Decimal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MarkUpdated(Event):
+class MarkUpdated(SymbolEvent):
     """A symbol's mark price changed."""
 
     kind: ClassVar[str] = "mark_updated"
-    symbol: str
     mark: Decimal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PartiallyLiquidated(Event):
+class PartiallyLiquidated(PositionEvent):
     """A liquidation stepped a position down a tier by closing ``qty`` at the mark price."""
 
     kind: ClassVar[str] = "partially_liquidated"
-    symbol: str
-    side: Side
     qty: Decimal
     mark: Decimal
     liquidation_fee: Decimal
@@ -190,7 +204,7 @@ class PartiallyLiquidated(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Liquidated(Event):
+class Liquidated(PositionEvent):
     """A position was liquidated in full.
 
     ``price`` is where the trader's position was closed (the bankruptcy price on venues that take it over
@@ -200,8 +214,6 @@ class Liquidated(Event):
     """
 
     kind: ClassVar[str] = "liquidated"
-    symbol: str
-    side: Side
     mode: MarginMode
     qty: Decimal
     entry: Decimal
@@ -215,29 +227,25 @@ class Liquidated(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AutoDeleveraged(Event):
+class AutoDeleveraged(PositionEvent):
     """The insurance fund could not cover a deficit: ``qty`` was closed against counterparties at ``price``.
 
     ``shortfall`` is the part of the deficit borne by the deleveraged counterparties.
     """
 
     kind: ClassVar[str] = "auto_deleveraged"
-    symbol: str
-    side: Side
     qty: Decimal
     price: Decimal
     shortfall: Decimal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CollateralSeized(Event):
+class CollateralSeized(WalletEvent):
     """Multi-Assets mode: a liquidation of the account took this wallet (asset units; negative: a debt).
 
     ``value`` is its USD market value at ``index_price`` (no buffer, no haircut).
     """
 
     kind: ClassVar[str] = "collateral_seized"
-    asset: str
-    amount: Decimal
     index_price: Decimal
     value: Decimal

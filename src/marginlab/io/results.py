@@ -43,8 +43,8 @@ class Closest:
 
 
 @dataclass(slots=True)
-class ModeResult:
-    """Outcome of one margin-mode scenario over the bars."""
+class ModeSummary:
+    """What a replay of one margin mode reports, exact or fast (money in the settlement asset)."""
 
     mode: str
     start_equity: Decimal
@@ -54,15 +54,21 @@ class ModeResult:
     max_drawdown: Decimal
     liquidations: list[Liquidation]
     closest_to_liquidation: Closest | None
-    equity: list[Decimal] = field(default_factory=list)
-    margin_ratio: list[Decimal] = field(default_factory=list)
-    liquidation_prices: dict[str, list[Decimal | None]] = field(default_factory=dict)
-    stops: list[str] = field(default_factory=list)
 
     @property
     def pnl(self) -> Decimal:
         """Return final minus start equity (positive: profit)."""
         return self.final_equity - self.start_equity
+
+
+@dataclass(slots=True)
+class ModeResult(ModeSummary):
+    """Outcome of one margin-mode scenario over the bars, series as Decimal."""
+
+    equity: list[Decimal] = field(default_factory=list)
+    margin_ratio: list[Decimal] = field(default_factory=list)
+    liquidation_prices: dict[str, list[Decimal | None]] = field(default_factory=dict)
+    stops: list[str] = field(default_factory=list)
 
 
 def position_label(symbol: str, side: Side | str) -> str:

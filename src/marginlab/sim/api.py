@@ -25,7 +25,7 @@ from marginlab.errors import (
 )
 from marginlab.io.bars import Bars, to_decimal
 from marginlab.io.portfolio import portfolio_for_mode, portfolio_venue
-from marginlab.io.results import Closest, Liquidation, ModeResult, position_label
+from marginlab.io.results import Closest, Liquidation, ModeResult, ModeSummary, position_label
 from marginlab.io.schema import Portfolio
 from marginlab.sim import dtypes as dt
 from marginlab.sim.compile import (
@@ -246,7 +246,7 @@ def cross_fixed(
 
 # =========================================================================== replay
 @dataclass(slots=True)
-class FastResult:
+class FastResult(ModeSummary):
     """Outcome of one margin mode from the fast core: :class:`ModeResult`'s fields, series as float64.
 
     Scalars, liquidations and the closest call are exact types (converted once, in ``compile``); the series
@@ -266,25 +266,12 @@ class FastResult:
         The kernel's event table (``pos`` indexes the mode's portfolio positions).
     """
 
-    mode: str
-    start_equity: Decimal
-    final_equity: Decimal
-    fees: Decimal
-    funding: Decimal
-    max_drawdown: Decimal
-    liquidations: list[Liquidation]
-    closest_to_liquidation: Closest | None
     times: npt.NDArray[np.datetime64]
     equity: FloatArray
     margin_ratio: FloatArray
     liquidation_prices: dict[str, FloatArray] = field(default_factory=dict)
     stops: list[str] = field(default_factory=list)
     events: npt.NDArray[np.void] = field(default_factory=lambda: np.zeros(0, dt.EVENT_DT))
-
-    @property
-    def pnl(self) -> Decimal:
-        """Return final minus start equity (positive: profit)."""
-        return self.final_equity - self.start_equity
 
     def to_mode_result(self) -> ModeResult:
         """Return the same outcome as the exact replay's :class:`ModeResult` (series as Decimal)."""

@@ -186,12 +186,9 @@ def _whatif_routes(router: APIRouter, source: BookSource) -> None:
 
     @router.post("/whatif/move")
     async def whatif_move(request: Request, lab: LabBook = book_of) -> Response:
-        try:
-            body = await request.json()
-        except ValueError:
-            return JSONResponse({"field": "form", "error": "expected a JSON body"}, status_code=400)
-        if not isinstance(body, dict):
-            return JSONResponse({"field": "form", "error": "expected a JSON object"}, status_code=400)
+        body = await _json_object(request)
+        if isinstance(body, Response):
+            return body
         try:
             book = books.get(lab)
             prices = body.get("prices") or {}
@@ -202,6 +199,17 @@ def _whatif_routes(router: APIRouter, source: BookSource) -> None:
         except MarginLabError as exc:
             return refused(exc, ("change",))
         return JSONResponse(render.whatif_json(report))
+
+
+async def _json_object(request: Request) -> dict[str, Any] | Response:
+    """Return the request's JSON object body, or the 400 answer saying it is not one."""
+    try:
+        body = await request.json()
+    except ValueError:
+        return JSONResponse({"field": "form", "error": "expected a JSON body"}, status_code=400)
+    if not isinstance(body, dict):
+        return JSONResponse({"field": "form", "error": "expected a JSON object"}, status_code=400)
+    return body
 
 
 def _replay_routes(router: APIRouter, source: BookSource) -> None:
@@ -222,12 +230,9 @@ def _replay_routes(router: APIRouter, source: BookSource) -> None:
 
     @router.post("/replay/jobs")
     async def start_job(request: Request, lab: LabBook = book_of) -> Response:
-        try:
-            form = await request.json()
-        except ValueError:
-            return JSONResponse({"field": "form", "error": "expected a JSON body"}, status_code=400)
-        if not isinstance(form, dict):
-            return JSONResponse({"field": "form", "error": "expected a JSON object"}, status_code=400)
+        form = await _json_object(request)
+        if isinstance(form, Response):
+            return form
         try:
             kind = parse_choice("kind", form.get("kind"), JobKind)
             portfolio = _portfolio(lab)

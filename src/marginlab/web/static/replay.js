@@ -133,13 +133,18 @@
     }
   }
 
+  // the job could not start, or failed: stop the progress and show why next to the form
+  function fail(form, field, message) {
+    setBusy(false);
+    progressBox.hidden = true;
+    showError(form, field, message);
+  }
+
   async function poll(form, id) {
     const response = await fetch("/replay/jobs/" + id, { headers: { Accept: "application/json" }, credentials: "same-origin" });
     const state = await response.json();
     if (!response.ok) {
-      setBusy(false);
-      progressBox.hidden = true;
-      showError(form, state.field || "form", state.error);
+      fail(form, state.field || "form", state.error);
       return;
     }
     if (state.status === "running") {
@@ -147,12 +152,11 @@
       window.setTimeout(function () { poll(form, id); }, POLL_MS);
       return;
     }
-    setBusy(false);
     if (state.status === "failed") {
-      progressBox.hidden = true;
-      showError(form, state.field || "form", state.error);
+      fail(form, state.field || "form", state.error);
       return;
     }
+    setBusy(false);
     showResult(state);
   }
 
@@ -171,16 +175,12 @@
           credentials: "same-origin",
         });
       } catch (err) {
-        setBusy(false);
-        progressBox.hidden = true;
-        showError(form, "form", "the server did not answer (" + err + ")");
+        fail(form, "form", "the server did not answer (" + err + ")");
         return;
       }
       const data = await response.json();
       if (!response.ok) {
-        setBusy(false);
-        progressBox.hidden = true;
-        showError(form, data.field || "form", data.error);
+        fail(form, data.field || "form", data.error);
         return;
       }
       poll(form, data.id);
