@@ -149,6 +149,9 @@ class OrderRow(Base):
         UniqueConstraint("account_id", "algo", "client_order_id", name="uq_orders_client_id"),
         Index("ix_orders_open", "symbol", "status"),
         Index("ix_orders_account", "account_id", "symbol"),
+        # an order reads the account's open orders (reserved margin): without this, every order scanned all
+        # of the account's past orders, and a bot's orders got slower the longer it traded
+        Index("ix_orders_account_open", "account_id", "status", "algo"),
     )
 
 

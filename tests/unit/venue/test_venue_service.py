@@ -46,6 +46,22 @@ def test_migrations_match_the_models(engine: Engine) -> None:
     assert diff == []
 
 
+def test_the_open_orders_read_uses_an_index_not_the_accounts_history(engine: Engine) -> None:
+    """Every order reads the account's open orders; a scan of all its past orders grew with the history."""
+    from marginlab.venue.rawsql import RawSQL
+
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the query plan is checked on SQLite (PostgreSQL's planner picks by table statistics)")
+    raw = engine.raw_connection()
+    try:
+        plan = raw.cursor().execute("EXPLAIN QUERY PLAN " + RawSQL(engine).reserved, (1, False)).fetchall()
+    finally:
+        raw.close()
+    assert [row[-1] for row in plan] == [
+        "SEARCH orders USING INDEX ix_orders_account_open (account_id=? AND status=? AND algo=?)"
+    ]
+
+
 def test_new_account_books_deposit_and_bonus(service: VenueService) -> None:
     new = service.create_account(deposit=D(10000), bonus=D(5500))
     view = service.account(new.account_id)
