@@ -18,6 +18,31 @@ def test_all_lists_each_public_name_once_and_every_name_exists() -> None:
         assert hasattr(marginlab, name), name
 
 
+def test_unknown_names_raise_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'Acount'"):
+        marginlab.Acount  # noqa: B018 - the attribute access is the test
+
+
+@pytest.mark.parametrize(
+    ("statement", "absent"),
+    [
+        # the exact engine alone: no data frames, charts or web stack
+        ("from marginlab import Account, get_venue", ("pandas", "plotly", "fastapi", "numba")),
+        # what a Dask worker imports to run a Monte Carlo chunk
+        ("import marginlab.sim.montecarlo", ("pandas", "plotly", "fastapi", "marginlab.app")),
+    ],
+)
+def test_imports_load_only_what_they_use(statement: str, absent: tuple[str, ...]) -> None:
+    import subprocess
+    import sys
+
+    probe = f"{statement}; import sys; print(' '.join(m for m in {absent!r} if m in sys.modules))"
+    loaded = subprocess.run(  # noqa: S603 - this interpreter, a fixed probe
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert loaded == []
+
+
 def test_ccxt_position_mirrors_ccxt_field_names_and_values() -> None:
     venue = get_venue("binance")
     account = Account(venue, balances={"USDT": D(9500)})

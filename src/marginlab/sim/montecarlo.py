@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from marginlab.errors import InputError
-from marginlab.sim.api import raise_for_status
+from marginlab.sim.dtypes import Status
 from marginlab.sim.montecarlo_nb import mc_run_nb, no_pool, ziggurat_tables
 from marginlab.sim.paths import ModelParams, cholesky, increments
 
@@ -149,7 +149,11 @@ def _walk(
             job.sym, job.side, job.qty, job.entry, job.iso, job.margin, job.log_lp, job.wallet,
             job.tiers, job.tables, job.basis_entry, *pool, liq, final, low,
         )  # fmt: skip
-    raise_for_status(code, where="Monte Carlo kernel")
+    if code != Status.OK:
+        # imported here: sim.api pulls in pandas (io.bars), which a Dask worker running chunks never needs
+        from marginlab.sim.api import raise_for_status
+
+        raise_for_status(code, where="Monte Carlo kernel")
     return liq, final, low
 
 
