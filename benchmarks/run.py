@@ -257,8 +257,12 @@ _mc_run(2_000)  # load the numba cache
 numba.set_num_threads({threads})
 wall, cpu = time.perf_counter(), time.process_time()
 _mc_run({paths})
-print(json.dumps({{"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+try:  # this process image's own peak: ru_maxrss keeps the parent's peak across fork + exec (Linux)
+    status = open("/proc/self/status").read().split("VmHWM:")[1]
+    rss_mb = int(status.split()[0]) / 1024
+except (OSError, IndexError):
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({{"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu, "rss_mb": rss_mb}}))
 """
 
 
