@@ -15,6 +15,7 @@ from marginlab.app.inputs import venue_for
 from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode, Side
 from marginlab.domain.position import Position
+from marginlab.domain.precision import ZERO
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError
 from marginlab.io.portfolio import (
@@ -25,8 +26,6 @@ from marginlab.io.portfolio import (
     with_all_modes,
 )
 from marginlab.io.schema import Portfolio
-
-ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
