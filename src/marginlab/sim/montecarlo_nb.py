@@ -346,6 +346,62 @@ def gbm_log_paths_nb(key, first_path, steps, x0, drift_dt, chol_dt, zk, zw, zf, 
     return _OK
 
 
+@njit(cache=True, inline="always")
+def _leg_invariants(sym, side, qty, tiers, tables, pool_of, pool_rate):
+    """Return the legs' loop invariants, computed once with the same arithmetic as the per-step formulas.
+
+    ``(sq, size_c, contracts, monotone, first_tier, last_tier, fee, mmf)``: per mode and leg ``side * qty``
+    (uPnL = sq * (price - entry)); per mode and leg the tier size when it does not move with the price
+    (contract-sized tables, else 0); per leg whether its table sizes in contracts, whether the table's caps
+    ascend, its first and last tier row (the last is open-ended, as the engine's ``tier_at``) and its close
+    fee rate; per mode and leg the factor taking maintenance to the pool's unit (:func:`_mm_rate`).
+    """
+    n_modes, n_pos = qty.shape
+    sq = np.empty((n_modes, n_pos))
+    size_c = np.zeros((n_modes, n_pos))
+    contracts = np.zeros(n_pos, np.bool_)
+    monotone = np.ones(n_pos, np.bool_)
+    first_tier = np.empty(n_pos, np.int64)
+    last_tier = np.empty(n_pos, np.int64)
+    fee = np.empty(n_pos)
+    mmf = np.empty((n_modes, n_pos))
+    for p in range(n_pos):
+        t_row = sym[p]
+        contracts[p] = tables[t_row, T_CONTRACTS] != 0.0
+        first_tier[p] = int(tables[t_row, T_START])
+        last_tier[p] = first_tier[p] + int(tables[t_row, T_COUNT]) - 1
+        for k in range(first_tier[p], last_tier[p] - 1):
+            if not tiers[k, CAP] <= tiers[k + 1, CAP]:
+                monotone[p] = False
+        fee[p] = tables[t_row, T_CLOSE_FEE]
+        for m in range(n_modes):
+            sq[m, p] = side[p] * qty[m, p]
+            mmf[m, p] = _mm_rate(pool_of, pool_rate, m, p)
+            if contracts[p]:
+                size_c[m, p] = qty[m, p] / tables[t_row, T_CONTRACT_SIZE]
+    return sq, size_c, contracts, monotone, first_tier, last_tier, fee, mmf
+
+
+@njit(cache=True, inline="always")
+def _leg_lists(iso):
+    """Return ``(n_iso, n_cross, iso_p, cross_p)``: per mode the count and the list of its isolated legs and
+    of its cross legs, each list in position order (as the reference kernel visits them)."""
+    n_modes, n_pos = iso.shape
+    n_iso = np.zeros(n_modes, np.int64)
+    n_cross = np.zeros(n_modes, np.int64)
+    iso_p = np.zeros((n_modes, n_pos), np.int64)
+    cross_p = np.zeros((n_modes, n_pos), np.int64)
+    for m in range(n_modes):
+        for p in range(n_pos):
+            if iso[m, p]:
+                iso_p[m, n_iso[m]] = p
+                n_iso[m] += 1
+            else:
+                cross_p[m, n_cross[m]] = p
+                n_cross[m] += 1
+    return n_iso, n_cross, iso_p, cross_p
+
+
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def mc_run_ref_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
               key, first_path, x0, drift_dt, chol_dt, zk, zw, zf,
@@ -363,29 +419,11 @@ def mc_run_ref_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
     n_modes, n_pos = qty.shape
     if not _inputs_ok(x0, sym, side, qty, tables) or not _pool_ok(x0, iso, pool_of, pool_wallet, pool_rate):
         return _BAD_INPUT
-    # loop invariants, computed once with the same arithmetic as the per-step formulas
-    sq = np.empty((n_modes, n_pos))  # side * qty (uPnL = sq * (price - entry))
-    size_c = np.zeros((n_modes, n_pos))  # tier size when it does not move with the price (contracts)
-    contracts = np.zeros(n_pos, np.bool_)
-    first_tier = np.empty(n_pos, np.int64)
-    last_tier = np.empty(n_pos, np.int64)  # the last tier is open-ended, as the engine's tier_at
-    fee = np.empty(n_pos)
-    n_cross = np.zeros(n_modes, np.int64)
-    mmf = np.empty((n_modes, n_pos))  # maintenance to the pool's unit: the settle ask rate (pooled), else 1
+    sq, size_c, contracts, _, first_tier, last_tier, fee, mmf = _leg_invariants(
+        sym, side, qty, tiers, tables, pool_of, pool_rate
+    )
+    _, n_cross, _, _ = _leg_lists(iso)
     pooled, idle, keep_walking = _pool_modes(pool_of, pool_wallet)
-    for p in range(n_pos):
-        t_row = sym[p]
-        contracts[p] = tables[t_row, T_CONTRACTS] != 0.0
-        first_tier[p] = int(tables[t_row, T_START])
-        last_tier[p] = first_tier[p] + int(tables[t_row, T_COUNT]) - 1
-        fee[p] = tables[t_row, T_CLOSE_FEE]
-        for m in range(n_modes):
-            sq[m, p] = side[p] * qty[m, p]
-            mmf[m, p] = _mm_rate(pool_of, pool_rate, m, p)
-            if contracts[p]:
-                size_c[m, p] = qty[m, p] / tables[t_row, T_CONTRACT_SIZE]
-            if not iso[m, p]:
-                n_cross[m] += 1
     upper = gbm and _has_upper(chol_dt)
     for i in prange(n):
         s = path_state_nb(key, first_path + i)
@@ -648,41 +686,11 @@ def mc_run_nb(gbm, incr, n, steps,  # noqa: C901 - one fused loop on purpose
     n_modes, n_pos = qty.shape
     if not _inputs_ok(x0, sym, side, qty, tables) or not _pool_ok(x0, iso, pool_of, pool_wallet, pool_rate):
         return _BAD_INPUT
-    # loop invariants, computed once with the same arithmetic as the per-step formulas; legs of each mode
-    # listed in position order (isolated ones, cross ones), as the reference kernel visits them
-    sq = np.empty((n_modes, n_pos))
-    size_c = np.zeros((n_modes, n_pos))
-    contracts = np.zeros(n_pos, np.bool_)
-    monotone = np.ones(n_pos, np.bool_)
-    first_tier = np.empty(n_pos, np.int64)
-    last_tier = np.empty(n_pos, np.int64)
-    fee = np.empty(n_pos)
-    mmf = np.empty((n_modes, n_pos))
+    sq, size_c, contracts, monotone, first_tier, last_tier, fee, mmf = _leg_invariants(
+        sym, side, qty, tiers, tables, pool_of, pool_rate
+    )
+    n_iso, n_cr, iso_p, cr_p = _leg_lists(iso)
     pooled, idle, keep_walking = _pool_modes(pool_of, pool_wallet)
-    n_iso = np.zeros(n_modes, np.int64)
-    n_cr = np.zeros(n_modes, np.int64)
-    iso_p = np.zeros((n_modes, n_pos), np.int64)
-    cr_p = np.zeros((n_modes, n_pos), np.int64)
-    for p in range(n_pos):
-        t_row = sym[p]
-        contracts[p] = tables[t_row, T_CONTRACTS] != 0.0
-        first_tier[p] = int(tables[t_row, T_START])
-        last_tier[p] = first_tier[p] + int(tables[t_row, T_COUNT]) - 1
-        for k in range(first_tier[p], last_tier[p] - 1):
-            if not tiers[k, CAP] <= tiers[k + 1, CAP]:
-                monotone[p] = False
-        fee[p] = tables[t_row, T_CLOSE_FEE]
-        for m in range(n_modes):
-            sq[m, p] = side[p] * qty[m, p]
-            mmf[m, p] = _mm_rate(pool_of, pool_rate, m, p)
-            if contracts[p]:
-                size_c[m, p] = qty[m, p] / tables[t_row, T_CONTRACT_SIZE]
-            if iso[m, p]:
-                iso_p[m, n_iso[m]] = p
-                n_iso[m] += 1
-            else:
-                cr_p[m, n_cr[m]] = p
-                n_cr[m] += 1
     upper = gbm and _has_upper(chol_dt)
     n_blocks = (n + BLOCK - 1) // BLOCK
     for blk in prange(n_blocks):
