@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from marginlab.app.inputs import venue_for
+from marginlab.app.inputs import OnVenue
 from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode, Side
 from marginlab.domain.position import Position
@@ -30,26 +29,18 @@ ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PortfolioRequest:
+class PortfolioRequest(OnVenue):
     """A portfolio and the rule set to judge it by.
 
     Parameters
     ----------
     portfolio : Portfolio
         Balances and positions (:func:`marginlab.app.inputs.read_portfolio`).
-    exchange : str, optional
-        Rule set name; overrides the portfolio's ``exchange``.
-    tiers_file : Path, optional
-        ccxt ``fetch_leverage_tiers()`` dump replacing the bundled tiers.
+    exchange, tiers_file : optional
+        The rule set (:class:`~marginlab.app.inputs.OnVenue`).
     """
 
     portfolio: Portfolio
-    exchange: str | None = None
-    tiers_file: Path | None = None
-
-    def venue(self) -> Venue:
-        """Return the rule set this request names."""
-        return venue_for(self.portfolio.exchange, self.exchange, self.tiers_file)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -163,12 +154,12 @@ class ModesReport:
 # ------------------------------------------------------------------------------------------------ use cases
 def liquidation(request: PortfolioRequest) -> LiquidationReport:
     """Return liquidation and margin figures for every position of the request's portfolio."""
-    return analyze(request.portfolio, request.venue())
+    return analyze(request.portfolio, request.venue(request.portfolio.exchange))
 
 
 def modes(request: PortfolioRequest) -> ModesReport:
     """Return the request's portfolio analysed all-cross and all-isolated, with the same money."""
-    venue = request.venue()
+    venue = request.venue(request.portfolio.exchange)
     reports = compare_modes(request.portfolio, venue)
     return ModesReport(
         exchange=venue.name,
