@@ -237,11 +237,7 @@ def position_report(account: Account, pos: Position) -> PositionReport:
     """Return the margin figures of ``pos`` within ``account``."""
     tier = pos.tier()
     liq = account.liquidation_price(pos)
-    # already at or past its liquidation (a position given as it stands): the distance is negative
     liquidatable = account.is_liquidatable(pos)
-    distance = abs(pos.mark - liq) / pos.mark if liq is not None else None
-    if liquidatable and distance is not None:
-        distance = -distance
     return PositionReport(
         symbol=pos.symbol,
         side=pos.side,
@@ -260,10 +256,24 @@ def position_report(account: Account, pos: Position) -> PositionReport:
         margin_ratio=account.margin_ratio(pos),
         liquidation_price=liq,
         bankruptcy_price=account.bankruptcy_price(pos),
-        distance_to_liquidation=distance,
+        distance_to_liquidation=distance_to_liquidation(pos.mark, liq, liquidatable=liquidatable),
         tick_size=pos.instrument.tick_size,
         liquidatable=liquidatable,
     )
+
+
+def distance_to_liquidation(
+    mark: Decimal, liquidation_price: Decimal | None, *, liquidatable: bool
+) -> Decimal | None:
+    """Return how far ``mark`` may move before the position is liquidated, as a fraction of ``mark``.
+
+    Negative for a position already at or past its liquidation (one given as it stands, or moved there);
+    None when nothing liquidates it.
+    """
+    if liquidation_price is None:
+        return None
+    distance = abs(mark - liquidation_price) / mark
+    return -distance if liquidatable else distance
 
 
 def account_report(account: Account, asset: str) -> AccountReport:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from marginlab.app.calculator import AccountReport, account_report
+from marginlab.app.calculator import AccountReport, account_report, distance_to_liquidation
 from marginlab.app.inputs import OnVenue, PortfolioSource, parse_decimal, parse_percent, read_portfolio
 from marginlab.domain import events as ev
 from marginlab.domain.account import Account
@@ -516,9 +516,6 @@ def _figures(account: Account, isolated_liquidation: Mapping[Key, Decimal | None
                 cross_gone[settle] = account.is_liquidatable(pos)
             liq, ratio, liquidatable = cross_price[pos.symbol], cross_ratio[settle], cross_gone[settle]
             at_stake = account.wallet(settle)
-        distance = abs(pos.mark - liq) / pos.mark if liq is not None else None
-        if distance is not None and liquidatable:
-            distance = -distance
         out.append(
             PositionOutcome(
                 symbol=pos.symbol,
@@ -532,7 +529,7 @@ def _figures(account: Account, isolated_liquidation: Mapping[Key, Decimal | None
                 unrealized_pnl=pos.unrealized_pnl(),
                 at_stake=at_stake,
                 liquidation_price=liq,
-                distance_to_liquidation=distance,
+                distance_to_liquidation=distance_to_liquidation(pos.mark, liq, liquidatable=liquidatable),
                 margin_ratio=ratio,
                 tick_size=pos.instrument.tick_size,
             )
