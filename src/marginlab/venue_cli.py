@@ -105,7 +105,9 @@ def serve(
         err=True,
     )
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        # proxy_headers off: nothing here reads the client's address (limits are per API key), so the
+        # per-request X-Forwarded-* rewrite would be work for nothing
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=False)
     finally:
         feed.stop()
 

@@ -34,6 +34,7 @@ import numpy as np
 from marginlab.domain import events as ev
 from marginlab.domain.account import Account
 from marginlab.domain.enums import Liquidity, MarginMode, Side
+from marginlab.domain.precision import ZERO
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError, OperationRejected
 from marginlab.io.bars import CLOSE, HIGH, LOW, OPEN, Bars, to_decimal
@@ -51,7 +52,6 @@ from marginlab.io.schema import Portfolio, PositionSpec, check_stop
 
 __all__ = ["ENTRY_GAP_LIMIT", "MODES", "ModeResult", "PreparedReplay", "prepare_replay", "replay_exact"]
 
-ZERO = Decimal(0)
 ONE = Decimal(1)
 
 

@@ -25,12 +25,11 @@ from decimal import Decimal
 
 from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode, Side
+from marginlab.domain.precision import ZERO
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError, OperationRejected
 from marginlab.io.portfolio import account_from
 from marginlab.io.schema import Portfolio
-
-ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

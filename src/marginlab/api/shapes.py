@@ -15,10 +15,9 @@ from starlette.responses import Response
 from marginlab.venue.models import IncomeRow, MarginChangeRow, MarketRow, OrderRow, TradeRow
 from marginlab.venue.orders import MIN_NOTIONAL
 from marginlab.venue.views import AccountView, PositionView
-from marginlab.venue.vocabulary import Instrument, MarginMode
+from marginlab.venue.vocabulary import ZERO, Instrument, MarginMode
 
 EIGHT = Decimal("0.00000001")
-ZERO = Decimal(0)
 ORDER_TYPES = ["LIMIT", "MARKET", "STOP_MARKET", "TAKE_PROFIT_MARKET"]
 
 

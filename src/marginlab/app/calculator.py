@@ -14,6 +14,7 @@ from marginlab.app.inputs import OnVenue
 from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode, Side
 from marginlab.domain.position import Position
+from marginlab.domain.precision import ZERO
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError
 from marginlab.io.portfolio import (
@@ -24,8 +25,6 @@ from marginlab.io.portfolio import (
     with_all_modes,
 )
 from marginlab.io.schema import Portfolio
-
-ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

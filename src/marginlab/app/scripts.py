@@ -17,7 +17,7 @@ from marginlab.app.calculator import (
 from marginlab.app.inputs import OnVenue
 from marginlab.domain.account import Account
 from marginlab.domain.events import Event
-from marginlab.domain.precision import LARGEST
+from marginlab.domain.precision import LARGEST, ZERO
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError, MarginLabError, shown
 from marginlab.io.portfolio import account_options, instrument_for
@@ -35,8 +35,6 @@ from marginlab.io.schema import (
 )
 
 __all__ = ["Event", "RunReport", "ScriptRequest", "StepResult", "apply_step", "run", "run_script"]
-
-ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

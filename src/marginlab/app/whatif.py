@@ -30,6 +30,7 @@ from marginlab.app.inputs import OnVenue, PortfolioSource, parse_decimal, parse_
 from marginlab.domain import events as ev
 from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode, Side
+from marginlab.domain.precision import ZERO
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError, MarginLabError
 from marginlab.io.portfolio import account_options, place_positions, portfolio_venue, with_all_modes
@@ -51,7 +52,6 @@ __all__ = [
     "what_if",
 ]
 
-ZERO = Decimal(0)
 ONE = Decimal(1)
 SCENARIOS = ("as-is", "cross", "isolated")
 """The book as written, every position cross, every position isolated (same money in each)."""

@@ -33,6 +33,7 @@ from marginlab.domain.precision import (
     EIGHT_DECIMALS,
     ENGINE_PRECISION,
     FINEST,
+    ZERO,
     money_step,
     positive,
     price_step,
@@ -44,7 +45,6 @@ from marginlab.domain.tiers import TierBasis
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError, InsufficientMargin, OperationRejected
 
-ZERO = Decimal(0)
 ONE = Decimal(1)
 Key = tuple[str, Side]
 SOLVED_PRICE_DIGITS = 28

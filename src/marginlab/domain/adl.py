@@ -29,9 +29,8 @@ from decimal import Decimal
 
 from marginlab.domain.enums import Side
 from marginlab.domain.position import Position
+from marginlab.domain.precision import ZERO
 from marginlab.errors import InputError
-
-ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

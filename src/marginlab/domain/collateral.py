@@ -80,9 +80,9 @@ from types import MappingProxyType
 from marginlab.domain.enums import MarginMode
 from marginlab.domain.liquidation import solve_piecewise_linear
 from marginlab.domain.position import Position
+from marginlab.domain.precision import ZERO
 from marginlab.errors import InputError
 
-ZERO = Decimal(0)
 ONE = Decimal(1)
 
 MaintenanceFn = Callable[[Position], Decimal]

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from marginlab.domain.enums import ContractKind
+from marginlab.domain.precision import ZERO
 from marginlab.domain.tiers import TierBasis, TierTable
 from marginlab.errors import InputError, RuleSetError
-
-ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -28,9 +28,9 @@ from itertools import pairwise
 
 from marginlab.domain.enums import MaintenanceBasis, Side
 from marginlab.domain.instrument import Instrument
+from marginlab.domain.precision import ZERO
 from marginlab.domain.tiers import RiskTier, TierBasis
 
-ZERO = Decimal(0)
 PRECISION = 50
 
 

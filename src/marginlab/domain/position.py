@@ -7,9 +7,8 @@ from decimal import Decimal
 
 from marginlab.domain.enums import MarginMode, Side
 from marginlab.domain.instrument import Instrument
+from marginlab.domain.precision import ZERO
 from marginlab.domain.tiers import RiskTier
-
-ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -56,6 +56,8 @@ from typing import TypeVar
 
 from marginlab.errors import InputError
 
+ZERO = Decimal(0)
+"""Decimal zero, defined once for every module of the engine, the lab and the venue."""
 EIGHT_DECIMALS = Decimal("1e-8")
 SIX_DECIMALS = Decimal("1e-6")
 MONEY_STEPS: dict[str, Decimal] = {"dydx": SIX_DECIMALS, "hyperliquid": SIX_DECIMALS}

@@ -17,9 +17,8 @@ from decimal import Decimal
 from enum import StrEnum
 from itertools import pairwise
 
+from marginlab.domain.precision import ZERO
 from marginlab.errors import RuleSetError
-
-ZERO = Decimal(0)
 
 
 def _plain(number: Decimal) -> str:

@@ -18,10 +18,10 @@ from marginlab.domain.enums import (
     RemoveMarginCap,
 )
 from marginlab.domain.instrument import Instrument
+from marginlab.domain.precision import ZERO
 from marginlab.domain.tiers import TierTable
 from marginlab.errors import InputError, RuleSetError
 
-ZERO = Decimal(0)
 UNROUNDED = Decimal("0.00000001")  # tick and lot of instruments whose contract data is not bundled
 
 _SNAPSHOT_DATE = re.compile(r"\d{4}-\d{2}(?:-\d{2})?")

@@ -6,17 +6,16 @@ step build their accounts through these functions, so a position means the same 
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from marginlab.domain.account import Account, AutoAddMargin
 from marginlab.domain.enums import MarginMode
 from marginlab.domain.instrument import Instrument
+from marginlab.domain.precision import ZERO
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError, MarginLabError, OperationRejected
 from marginlab.io.schema import InstrumentOverrides, Portfolio, PositionSpec, Script
 
-ZERO = Decimal(0)
 MODES = ("cross", "isolated", "hybrid")
 """The margin-mode scenarios: every position cross, every position isolated, or as written."""
 

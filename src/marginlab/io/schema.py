@@ -21,10 +21,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from marginlab.domain.enums import Liquidity, MarginMode, PositionMode, Side
 from marginlab.domain.instrument import Instrument
-from marginlab.domain.precision import FINEST, LARGEST, NUMBER_TEXT
+from marginlab.domain.precision import FINEST, LARGEST, NUMBER_TEXT, ZERO
 from marginlab.errors import SHOWN, InputError, shown
 
-ZERO = Decimal(0)
 SYMBOL_LENGTH = 64
 """Longest symbol accepted (``XYZ-AAPL/USDC:USDC`` has 18 characters)."""
 

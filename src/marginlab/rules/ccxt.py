@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 
+from marginlab.domain.precision import ZERO
 from marginlab.domain.tiers import RiskTier, TierBasis, TierTable
 from marginlab.errors import InputError
-
-ZERO = Decimal(0)
 
 
 def _number(where: str, value: object) -> Decimal:

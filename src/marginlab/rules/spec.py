@@ -41,6 +41,7 @@ from marginlab.domain.enums import (
     RemoveMarginCap,
 )
 from marginlab.domain.instrument import Instrument
+from marginlab.domain.precision import ZERO
 from marginlab.domain.tiers import RiskTier, TierBasis, TierTable
 from marginlab.domain.venue import UNROUNDED, DeriveRates, Source, SymbolFormat, Venue, given_rates
 from marginlab.errors import RuleSetError
@@ -49,8 +50,6 @@ from marginlab.rules.collateral import collateral_table
 
 TableBuilder = Callable[[Mapping[str, Any]], TierTable]
 """Builds one tier table from its ``[tables.NAME]`` entry (``source`` included)."""
-
-ZERO = Decimal(0)
 
 
 def number(value: object) -> Decimal:

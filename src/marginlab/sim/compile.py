@@ -33,6 +33,7 @@ from marginlab.domain.enums import (
 )
 from marginlab.domain.enums import Side as DomainSide
 from marginlab.domain.position import Position
+from marginlab.domain.precision import ZERO
 from marginlab.domain.tiers import TierBasis
 from marginlab.domain.venue import Venue
 from marginlab.errors import InputError
@@ -43,7 +44,6 @@ from marginlab.sim import dtypes as dt
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-ZERO = Decimal(0)
 NAN = float("nan")
 
 

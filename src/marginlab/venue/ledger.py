@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from marginlab.domain import events as ev
+from marginlab.domain.precision import ZERO
 from marginlab.venue.models import AccountRow
 from marginlab.venue.settings import BonusLossOrder
-
-ZERO = Decimal(0)
 
 
 def book(

@@ -31,6 +31,7 @@ from marginlab.domain.account import Account
 from marginlab.domain.enums import Liquidity, PositionMode, Side
 from marginlab.domain.instrument import Instrument
 from marginlab.domain.position import Position
+from marginlab.domain.precision import ZERO
 from marginlab.domain.venue import Venue
 from marginlab.errors import InsufficientMargin, OperationRejected, RuleSetError
 from marginlab.venue.errors import VenueError
@@ -40,7 +41,6 @@ from marginlab.venue.settings import VenueSettings
 if TYPE_CHECKING:
     from marginlab.venue.service import Book
 
-ZERO = Decimal(0)
 MIN_NOTIONAL = Decimal(5)  # Binance's MIN_NOTIONAL filter of most USDⓈ-M symbols (BTCUSDT: 100)
 ALGO_TYPES = ("STOP_MARKET", "TAKE_PROFIT_MARKET")
 

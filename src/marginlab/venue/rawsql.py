@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from marginlab.domain.precision import ZERO
 from marginlab.venue.models import AccountRow, OrderRow, PositionRow, SymbolSettingRow
 
-ZERO = Decimal(0)
 PositionKey = tuple[str, str]  # (symbol, side)
 # qty, entry, leverage, margin mode, margin, liquidation-price hint, hint exact
 PositionValues = tuple[Decimal, Decimal, Decimal, str, Decimal, float | None, bool]

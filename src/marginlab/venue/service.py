@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from marginlab.domain import events as ev
 from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode, PositionMode
+from marginlab.domain.precision import ZERO
 from marginlab.domain.venue import Venue
 from marginlab.errors import InsufficientMargin, OperationRejected
 from marginlab.rules import get_venue
@@ -52,7 +53,6 @@ from marginlab.venue.settings import VenueSettings
 from marginlab.venue.views import AccountView, account_view, max_notional
 
 Clock = Callable[[], int]
-ZERO = Decimal(0)
 OPEN = ("NEW", "PARTIALLY_FILLED")
 MAX_CACHED_KEYS = 100_000
 HINT_TOLERANCE = 1e-6  # relative slack of the float pre-filter; the exact engine decides

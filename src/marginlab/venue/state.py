@@ -25,12 +25,12 @@ from sqlalchemy.orm import Session
 from marginlab.domain.account import Account, SymbolSettings
 from marginlab.domain.enums import MarginMode, PositionMode, Side
 from marginlab.domain.position import Position
+from marginlab.domain.precision import ZERO
 from marginlab.domain.venue import Venue
 from marginlab.venue.models import AccountRow, PositionRow, SymbolSettingRow
 from marginlab.venue.rawsql import PositionKey, PositionValues, SettingValues, Tx
 
 SETTLE = "USDT"
-ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,10 @@ from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode, PositionMode, Side
 from marginlab.domain.instrument import Instrument
 from marginlab.domain.position import Position
+from marginlab.domain.precision import ZERO
 from marginlab.venue.models import AccountRow
 from marginlab.venue.state import SETTLE, total_balance
 
-ZERO = Decimal(0)
 # Binance's margin-ratio thresholds (Liquidation Protocols, https://www.binance.com/en/support/faq/360033525271,
 # read 2026-12-01): liquidation when the margin ratio reaches 100 %; Binance advises staying below 80 %
 # (its margin-call warning level). The dashboard's gauge marks both.

@@ -1,8 +1,9 @@
-"""The engine's types the venue's front end names (so that ``marginlab.api`` imports only the venue)."""
+"""The engine's types and constants the venue's front end names (``marginlab.api`` imports only the venue)."""
 
 from __future__ import annotations
 
 from marginlab.domain.enums import MarginMode
 from marginlab.domain.instrument import Instrument
+from marginlab.domain.precision import ZERO
 
-__all__ = ["Instrument", "MarginMode"]
+__all__ = ["ZERO", "Instrument", "MarginMode"]
