@@ -230,11 +230,10 @@ def run(
         )
         return scripts.run(request)
 
-    report = _guarded(body)
-    if as_json:
-        _print_json(render.run_json(report))
-    else:
-        _show(render.run_view(report, title=script.name))
+    report = _answer(
+        body, as_json=as_json, to_json=render.run_json, view=lambda r: render.run_view(r, title=script.name)
+    )
+    if not as_json:
         for s in report.steps:
             if not s.ok and not s.expected_refusal:
                 typer.echo(f"error: {_one_line(str(s.error))}", err=True)
@@ -302,12 +301,13 @@ def compare(
             replay.write_report(result, report, title=title)
         return result
 
-    result = _guarded(body)
-    if as_json:
-        _print_json(render.replay_json(result))
-        return
-    _show(render.replay_view(result, title=f"{result.venue_title}: {portfolio.name} on {result.data_name}"))
-    if report is not None:
+    _answer(
+        body,
+        as_json=as_json,
+        to_json=render.replay_json,
+        view=lambda r: render.replay_view(r, title=f"{r.venue_title}: {portfolio.name} on {r.data_name}"),
+    )
+    if report is not None and not as_json:
         console.print(f"report written to {report}")
 
 
@@ -329,11 +329,12 @@ def _compare_all(
         with _progress(quiet=as_json) as progress:
             return replay.replay_all(every, progress=progress)
 
-    runs = _guarded(body)
-    if as_json:
-        _print_json(render.replay_all_json(runs))
-    else:
-        _show(render.replay_all_view(runs, title=f"{name} through every bundled scenario"))
+    _answer(
+        body,
+        as_json=as_json,
+        to_json=render.replay_all_json,
+        view=lambda runs: render.replay_all_view(runs, title=f"{name} through every bundled scenario"),
+    )
 
 
 @cli.command(short_help="Size a position to risk R % of equity to its stop.")
@@ -379,11 +380,8 @@ def size(
         )
         return sizing.size(request)
 
-    result = _guarded(body)
-    if as_json:
-        _print_json(render.sizing_json(result))
-    else:
-        _show(render.sizing_view(result))
+    result = _answer(body, as_json=as_json, to_json=render.sizing_json, view=render.sizing_view)
+    if not as_json:
         for warning in result.result.warnings:
             typer.echo(f"warning: {warning}", err=True)
     if strict and result.result.stop_warning:
@@ -451,12 +449,11 @@ def risk(
         with _progress(quiet=as_json) as progress:
             return risk_case.risk(request, progress=progress)
 
-    result = _guarded(body)
-    if as_json:
-        _print_json(render.risk_json(result.report))
-        return
-    title = f"{result.venue_title}: {portfolio.name}, {paths:,} {model} paths over {horizon}"
-    _show(render.risk_view(result, title=title))
+    def view(result: risk_case.RiskResult) -> render.View:
+        title = f"{result.venue_title}: {portfolio.name}, {paths:,} {model} paths over {horizon}"
+        return render.risk_view(result, title=title)
+
+    _answer(body, as_json=as_json, to_json=lambda r: render.risk_json(r.report), view=view)
 
 
 @cli.command(short_help="Cross or isolated for a new trade, with reasons.")

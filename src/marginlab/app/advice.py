@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from marginlab.analysis.advisor import Advice, Evidence, Profile, Reason, advise, parse_profile, parse_trade
-from marginlab.app.inputs import venue_for
+from marginlab.app.inputs import OnVenue
 from marginlab.app.risk import left_cross_shortfall, risk_data, risk_evidence
 from marginlab.io.schema import Portfolio, PositionSpec
 
@@ -14,7 +14,7 @@ __all__ = ["Advice", "AdviceRequest", "Evidence", "Profile", "Reason", "recommen
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AdviceRequest:
+class AdviceRequest(OnVenue):
     """A new trade to place next to the open positions of a portfolio.
 
     Parameters
@@ -31,7 +31,7 @@ class AdviceRequest:
         Data for correlations, volatility and the simulation; default the bundled normal-market hourly
         history (the trailing 90 days, as ``risk``).
     exchange, tiers_file : optional
-        Rule set overriding the portfolio's, and a ccxt tiers dump.
+        The rule set (:class:`~marginlab.app.inputs.OnVenue`).
     """
 
     portfolio: Portfolio
@@ -41,14 +41,12 @@ class AdviceRequest:
     paths: int = 20_000
     scenario: str | None = None
     datadir: Path | None = None
-    exchange: str | None = None
-    tiers_file: Path | None = None
 
 
 def recommend(request: AdviceRequest) -> Advice:
     """Return the recommendation for the request's trade, every reason measured."""
     model = request.portfolio
-    venue = venue_for(model.exchange, request.exchange, request.tiers_file)
+    venue = request.venue(model.exchange)
     data = risk_data(request.scenario, request.datadir)
     trade = parse_trade(request.trade) if isinstance(request.trade, str) else request.trade
     profile = request.profile if isinstance(request.profile, Profile) else parse_profile(request.profile)

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from marginlab.app.inputs import venue_for
+from marginlab.app.inputs import OnVenue
 from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode, Side
 from marginlab.domain.position import Position
@@ -29,26 +28,18 @@ from marginlab.io.schema import Portfolio
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PortfolioRequest:
+class PortfolioRequest(OnVenue):
     """A portfolio and the rule set to judge it by.
 
     Parameters
     ----------
     portfolio : Portfolio
         Balances and positions (:func:`marginlab.app.inputs.read_portfolio`).
-    exchange : str, optional
-        Rule set name; overrides the portfolio's ``exchange``.
-    tiers_file : Path, optional
-        ccxt ``fetch_leverage_tiers()`` dump replacing the bundled tiers.
+    exchange, tiers_file : optional
+        The rule set (:class:`~marginlab.app.inputs.OnVenue`).
     """
 
     portfolio: Portfolio
-    exchange: str | None = None
-    tiers_file: Path | None = None
-
-    def venue(self) -> Venue:
-        """Return the rule set this request names."""
-        return venue_for(self.portfolio.exchange, self.exchange, self.tiers_file)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -162,12 +153,12 @@ class ModesReport:
 # ------------------------------------------------------------------------------------------------ use cases
 def liquidation(request: PortfolioRequest) -> LiquidationReport:
     """Return liquidation and margin figures for every position of the request's portfolio."""
-    return analyze(request.portfolio, request.venue())
+    return analyze(request.portfolio, request.venue(request.portfolio.exchange))
 
 
 def modes(request: PortfolioRequest) -> ModesReport:
     """Return the request's portfolio analysed all-cross and all-isolated, with the same money."""
-    venue = request.venue()
+    venue = request.venue(request.portfolio.exchange)
     reports = compare_modes(request.portfolio, venue)
     return ModesReport(
         exchange=venue.name,
@@ -245,11 +236,7 @@ def position_report(account: Account, pos: Position) -> PositionReport:
     """Return the margin figures of ``pos`` within ``account``."""
     tier = pos.tier()
     liq = account.liquidation_price(pos)
-    # already at or past its liquidation (a position given as it stands): the distance is negative
     liquidatable = account.is_liquidatable(pos)
-    distance = abs(pos.mark - liq) / pos.mark if liq is not None else None
-    if liquidatable and distance is not None:
-        distance = -distance
     return PositionReport(
         symbol=pos.symbol,
         side=pos.side,
@@ -268,10 +255,24 @@ def position_report(account: Account, pos: Position) -> PositionReport:
         margin_ratio=account.margin_ratio(pos),
         liquidation_price=liq,
         bankruptcy_price=account.bankruptcy_price(pos),
-        distance_to_liquidation=distance,
+        distance_to_liquidation=distance_to_liquidation(pos.mark, liq, liquidatable=liquidatable),
         tick_size=pos.instrument.tick_size,
         liquidatable=liquidatable,
     )
+
+
+def distance_to_liquidation(
+    mark: Decimal, liquidation_price: Decimal | None, *, liquidatable: bool
+) -> Decimal | None:
+    """Return how far ``mark`` may move before the position is liquidated, as a fraction of ``mark``.
+
+    Negative for a position already at or past its liquidation (one given as it stands, or moved there);
+    None when nothing liquidates it.
+    """
+    if liquidation_price is None:
+        return None
+    distance = abs(mark - liquidation_price) / mark
+    return -distance if liquidatable else distance
 
 
 def account_report(account: Account, asset: str) -> AccountReport:

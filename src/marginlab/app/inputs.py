@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -28,6 +29,7 @@ from marginlab.rules import get_venue
 
 __all__ = [
     "DEFAULT_SCENARIO",
+    "OnVenue",
     "Portfolio",
     "PortfolioSource",
     "ProgressFn",
@@ -69,6 +71,28 @@ def venue_for(document_exchange: str, exchange: str | None, tiers_file: str | Pa
     if exchange is not None and not exchange.strip():
         raise InputError("--exchange", exchange, "a venue name such as 'binance' (see `marginlab venues`)")
     return load_venue(document_exchange if exchange is None else exchange, tiers_file=tiers_file)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OnVenue:
+    """The rule set part of a request whose document (portfolio, script, book) names an exchange.
+
+    The requests of the use cases derive from it, so the two fields and their meaning are stated once.
+
+    Parameters
+    ----------
+    exchange : str, optional
+        Rule set name; overrides the document's ``exchange``.
+    tiers_file : Path, optional
+        ccxt ``fetch_leverage_tiers()`` dump replacing the bundled tiers.
+    """
+
+    exchange: str | None = None
+    tiers_file: Path | None = None
+
+    def venue(self, document_exchange: str) -> Venue:
+        """Return the rule set :attr:`exchange` names, else ``document_exchange``'s (:func:`venue_for`)."""
+        return venue_for(document_exchange, self.exchange, self.tiers_file)
 
 
 def read_portfolio(source: PortfolioSource) -> Portfolio:

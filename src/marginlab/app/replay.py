@@ -22,7 +22,7 @@ from marginlab.analysis.compare import (
 )
 from marginlab.analysis.replay import replay_exact
 from marginlab.analysis.report import comparison_figure, render_html, summary_html
-from marginlab.app.inputs import ProgressFn, load_market, parse_modes, venue_for
+from marginlab.app.inputs import OnVenue, ProgressFn, load_market, parse_modes
 from marginlab.domain.venue import Venue
 from marginlab.errors import DataError, InputError
 from marginlab.io.bars import Bars, bars_from_market
@@ -52,7 +52,7 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ReplayRequest:
+class ReplayRequest(OnVenue):
     """What to replay, on which data, in which modes.
 
     Parameters
@@ -64,7 +64,7 @@ class ReplayRequest:
     start, end : str, optional
         ISO 8601 bounds, ``[start, end)`` (UTC if no zone).
     exchange, tiers_file : optional
-        Rule set overriding the portfolio's, and a ccxt tiers dump.
+        The rule set (:class:`~marginlab.app.inputs.OnVenue`).
     modes : str or sequence of str
         ``"cross,isolated,hybrid"`` or a subset, in order.
     engine : {"fast", "exact"}
@@ -82,8 +82,6 @@ class ReplayRequest:
     datadir: Path | None = None
     start: str | None = None
     end: str | None = None
-    exchange: str | None = None
-    tiers_file: Path | None = None
     modes: str | Sequence[str] = MODES
     engine: str = "fast"
     extremes: bool = True
@@ -125,7 +123,7 @@ class ReplayReport:
 def replay(request: ReplayRequest, *, progress: ProgressFn | None = None) -> ReplayReport:
     """Replay the request's portfolio once per mode and return the comparison (see :class:`ReplayRequest`)."""
     model = request.portfolio
-    venue = venue_for(model.exchange, request.exchange, request.tiers_file)
+    venue = request.venue(model.exchange)
     wanted = parse_modes(request.modes) if isinstance(request.modes, str) else tuple(request.modes)
     market = load_market(
         scenario=request.scenario,

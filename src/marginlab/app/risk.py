@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from marginlab.analysis.advisor import Evidence, EvidenceFn
-from marginlab.app.inputs import ProgressFn, load_market, parse_count, parse_modes, venue_for
+from marginlab.app.inputs import OnVenue, ProgressFn, load_market, parse_count, parse_modes
 from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode
 from marginlab.domain.venue import Venue
@@ -70,7 +70,7 @@ MAX_PATHS = 100_000_000  # 10^8 paths: hours of work already; more is a typo, no
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RiskRequest:
+class RiskRequest(OnVenue):
     """A Monte Carlo run: the portfolio, the path model and the data it is calibrated on.
 
     Parameters
@@ -98,7 +98,7 @@ class RiskRequest:
     start_from : {"position", "data"}
         Paths start at each position's own mark (``mark``, else ``entry``) or at the data's last price.
     exchange, tiers_file : optional
-        Rule set overriding the portfolio's, and a ccxt tiers dump.
+        The rule set (:class:`~marginlab.app.inputs.OnVenue`).
     modes : str or sequence of str
         ``"cross,isolated,hybrid"`` or a subset.
     workers, scheduler : optional
@@ -118,8 +118,6 @@ class RiskRequest:
     timeframe: str | None = None
     regime: str = "normal"
     start_from: str = "position"
-    exchange: str | None = None
-    tiers_file: Path | None = None
     modes: str | Sequence[str] = MODES
     workers: int | None = None
     scheduler: str | None = None
@@ -152,7 +150,7 @@ def risk(request: RiskRequest, *, progress: ProgressFn | None = None) -> RiskRes
     model = request.portfolio
     parse_count("seed", request.seed, minimum=0, maximum=2**63 - 1)
     parse_count("paths", request.paths, maximum=MAX_PATHS)
-    venue = venue_for(model.exchange, request.exchange, request.tiers_file)
+    venue = request.venue(model.exchange)
     data = risk_data(request.scenario, request.datadir, request.regime, timeframe=request.timeframe)
     vol = parse_vol(request.vol) if isinstance(request.vol, str) else request.vol
     modes = parse_modes(request.modes) if isinstance(request.modes, str) else tuple(request.modes)

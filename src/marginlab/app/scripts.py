@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 
 from marginlab.app.calculator import (
     AccountReport,
@@ -15,7 +14,7 @@ from marginlab.app.calculator import (
     position_report,
     primary_asset,
 )
-from marginlab.app.inputs import venue_for
+from marginlab.app.inputs import OnVenue
 from marginlab.domain.account import Account
 from marginlab.domain.events import Event
 from marginlab.domain.precision import LARGEST, ZERO
@@ -39,24 +38,20 @@ __all__ = ["Event", "RunReport", "ScriptRequest", "StepResult", "apply_step", "r
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ScriptRequest:
+class ScriptRequest(OnVenue):
     """A script, the rule set to run it on, and whether a rejected step stops the run.
 
     Parameters
     ----------
     script : Script
         Balances and steps (:func:`marginlab.app.inputs.read_script`).
-    exchange : str, optional
-        Rule set name; overrides the script's ``exchange``.
-    tiers_file : Path, optional
-        ccxt ``fetch_leverage_tiers()`` dump replacing the bundled tiers.
+    exchange, tiers_file : optional
+        The rule set (:class:`~marginlab.app.inputs.OnVenue`).
     keep_going : bool
         Record a rejected step and go on (default: stop there).
     """
 
     script: Script
-    exchange: str | None = None
-    tiers_file: Path | None = None
     keep_going: bool = False
 
 
@@ -92,7 +87,7 @@ class RunReport:
 
 def run(request: ScriptRequest) -> RunReport:
     """Run the request's script on the rule set it names; see :func:`run_script`."""
-    venue = venue_for(request.script.exchange, request.exchange, request.tiers_file)
+    venue = request.venue(request.script.exchange)
     return run_script(request.script, venue, keep_going=request.keep_going)
 
 

@@ -23,11 +23,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from marginlab.app.calculator import AccountReport, account_report
-from marginlab.app.inputs import PortfolioSource, parse_decimal, parse_percent, read_portfolio, venue_for
+from marginlab.app.calculator import AccountReport, account_report, distance_to_liquidation
+from marginlab.app.inputs import OnVenue, PortfolioSource, parse_decimal, parse_percent, read_portfolio
 from marginlab.domain import events as ev
 from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode, Side
@@ -137,7 +136,7 @@ class Book:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class WhatIfRequest:
+class WhatIfRequest(OnVenue):
     """A book to move, and the rule set to judge it by.
 
     Parameters
@@ -145,15 +144,11 @@ class WhatIfRequest:
     book : Book, Portfolio, mapping or path
         The positions (every one needs an ``entry``; a replay-only position without one is left out with a
         note) and the cross balances.
-    exchange : str, optional
-        Rule set name overriding the book's.
-    tiers_file : Path, optional
-        ccxt ``fetch_leverage_tiers()`` dump replacing the bundled tiers.
+    exchange, tiers_file : optional
+        The rule set (:class:`~marginlab.app.inputs.OnVenue`).
     """
 
     book: Book | PortfolioSource
-    exchange: str | None = None
-    tiers_file: Path | None = None
 
 
 Key = tuple[str, Side]
@@ -298,7 +293,7 @@ def prepare(request: WhatIfRequest) -> PreparedBook:
     """
     source = request.book
     portfolio = read_portfolio(source.document() if isinstance(source, Book) else source)
-    venue = venue_for(portfolio.exchange, request.exchange, request.tiers_file)
+    venue = request.venue(portfolio.exchange)
     held = [s for s in portfolio.positions if s.entry is not None]
     notes: tuple[str, ...] = ()
     if len(held) < len(portfolio.positions):
@@ -521,9 +516,6 @@ def _figures(account: Account, isolated_liquidation: Mapping[Key, Decimal | None
                 cross_gone[settle] = account.is_liquidatable(pos)
             liq, ratio, liquidatable = cross_price[pos.symbol], cross_ratio[settle], cross_gone[settle]
             at_stake = account.wallet(settle)
-        distance = abs(pos.mark - liq) / pos.mark if liq is not None else None
-        if distance is not None and liquidatable:
-            distance = -distance
         out.append(
             PositionOutcome(
                 symbol=pos.symbol,
@@ -537,7 +529,7 @@ def _figures(account: Account, isolated_liquidation: Mapping[Key, Decimal | None
                 unrealized_pnl=pos.unrealized_pnl(),
                 at_stake=at_stake,
                 liquidation_price=liq,
-                distance_to_liquidation=distance,
+                distance_to_liquidation=distance_to_liquidation(pos.mark, liq, liquidatable=liquidatable),
                 margin_ratio=ratio,
                 tick_size=pos.instrument.tick_size,
             )

@@ -130,8 +130,10 @@ def refused(exc: Exception, fields: tuple[str, ...] = ()) -> JSONResponse:
     return JSONResponse({"field": field_of(exc, fields), "error": str(exc)}, status_code=422)
 
 
-def _page(request: Request, name: str, context: dict[str, Any]) -> HTMLResponse:
-    response = templates.TemplateResponse(request, name, context)
+def _page(request: Request, name: str, lab: LabBook, active: str, context: dict[str, Any]) -> HTMLResponse:
+    """Return the lab page ``name``: ``context``, the menu with tab ``active`` selected, the book's title."""
+    menu = {"active": active, "venue_pages": lab.venue_pages, "book_title": lab.title}
+    response = templates.TemplateResponse(request, name, menu | context)
     response.headers.update(HEADERS)
     return response
 
@@ -154,19 +156,14 @@ def _whatif_routes(router: APIRouter, source: BookSource) -> None:
         try:
             book = books.get(lab)
         except MarginLabError as exc:
-            context = {"active": "whatif", "venue_pages": lab.venue_pages, "heading": "What-if"}
-            return _page(
-                request, "message.html", context | {"message": str(exc), "link": "", "link_text": ""}
-            )
+            message = {"heading": "What-if", "message": str(exc), "link": "", "link_text": ""}
+            return _page(request, "message.html", lab, "whatif", message)
         first = whatif.move(book)
         symbols = [
             {"symbol": s, "mark": render.number(book.marks[s]), "tick": f"{book.tick_sizes[s].normalize():f}"}
             for s in book.symbols
         ]
         context = {
-            "active": "whatif",
-            "venue_pages": lab.venue_pages,
-            "book_title": lab.title,
             "venue_title": book.venue_title,
             "asset": book.asset,
             "notes": book.notes,
@@ -175,7 +172,7 @@ def _whatif_routes(router: APIRouter, source: BookSource) -> None:
             "initial": {"book": render.whatif_book_json(book), "move": render.whatif_json(first)},
             "move_url": "/whatif/move",
         }
-        return _page(request, "whatif.html", context)
+        return _page(request, "whatif.html", lab, "whatif", context)
 
     @router.get("/whatif/book")
     def whatif_book(lab: LabBook = book_of) -> Response:
@@ -219,14 +216,11 @@ def _replay_routes(router: APIRouter, source: BookSource) -> None:
     @router.get("/replay", response_class=HTMLResponse)
     def replay_page(request: Request, lab: LabBook = book_of) -> Response:
         context = {
-            "active": "replay",
-            "venue_pages": lab.venue_pages,
-            "book_title": lab.title,
             "scenarios": [s.name for s in catalog.scenarios()],
             "default_scenario": replay_default_scenario(),
             "models": MODELS,
         }
-        return _page(request, "replay.html", context)
+        return _page(request, "replay.html", lab, "replay", context)
 
     @router.post("/replay/jobs")
     async def start_job(request: Request, lab: LabBook = book_of) -> Response:
