@@ -238,12 +238,7 @@ def position_report(account: Account, pos: Position) -> PositionReport:
     liq = account.liquidation_price(pos)
     liquidatable = account.is_liquidatable(pos)
     return PositionReport(
-        symbol=pos.symbol,
-        side=pos.side,
-        mode=pos.mode,
-        qty=pos.qty,
-        entry=pos.entry,
-        mark=pos.mark,
+        **pos.snapshot(),
         leverage=pos.leverage,
         notional=pos.notional(),
         margin=pos.margin if pos.mode is MarginMode.ISOLATED else pos.initial_margin(),

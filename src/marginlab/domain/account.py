@@ -97,12 +97,7 @@ def _liquidated(
     computed so its sign of zero is kept), ``fee`` the liquidation fee, ``fund`` the insurance fund's delta.
     """
     return ev.Liquidated(
-        symbol=pos.symbol,
-        side=pos.side,
-        mode=pos.mode,
-        qty=pos.qty,
-        entry=pos.entry,
-        mark=pos.mark,
+        **pos.snapshot(),
         price=price,
         bankruptcy_price=bankruptcy,
         realized_pnl=realized,
@@ -873,10 +868,7 @@ class Account:
     def add_margin(self, symbol: str, amount: Number, *, side: Side | str | None = None) -> list[ev.Event]:
         """Move ``amount`` from the cross wallet into an isolated position (Binance type 1)."""
         with self._atomic():
-            key = self._key(symbol, side)
-            pos = self._positions[key]
-            amount = _positive("amount", amount)
-            self._require_isolated(pos, "add_margin")
+            key, pos, amount = self._margin_move(symbol, side, amount, "add_margin")
             self._debit(pos.instrument.settle, amount, f"adding margin to {pos.symbol}")
             self._positions[key] = replace(pos, margin=pos.margin + amount)
             return self._record(
@@ -904,10 +896,7 @@ class Account:
     def remove_margin(self, symbol: str, amount: Number, *, side: Side | str | None = None) -> list[ev.Event]:
         """Move ``amount`` from an isolated position back to the cross wallet, within the venue's cap."""
         with self._atomic():
-            key = self._key(symbol, side)
-            pos = self._positions[key]
-            amount = _positive("amount", amount)
-            self._require_isolated(pos, "remove_margin")
+            key, pos, amount = self._margin_move(symbol, side, amount, "remove_margin")
             cap = self.max_removable_margin(pos)
             if amount > cap:
                 raise InsufficientMargin(
@@ -927,12 +916,18 @@ class Account:
                 ]
             )
 
-    @staticmethod
-    def _require_isolated(pos: Position, op: str) -> None:
+    def _margin_move(
+        self, symbol: str, side: Side | str | None, amount: Number, op: str
+    ) -> tuple[Key, Position, Decimal]:
+        """Return the key and the isolated position ``op`` moves margin of, and ``amount`` checked > 0."""
+        key = self._key(symbol, side)
+        pos = self._positions[key]
+        amount = _positive("amount", amount)
         if pos.mode is not MarginMode.ISOLATED:
             raise OperationRejected(
                 f"{op}.isolated_only", f"{op} needs an isolated position; {pos.symbol} is cross"
             )
+        return key, pos, amount
 
     def set_leverage(self, symbol: str, leverage: Number) -> list[ev.Event]:
         """Change a symbol's leverage, checked against the tier max at its open notional.

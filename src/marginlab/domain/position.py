@@ -4,11 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import TypedDict
 
 from marginlab.domain.enums import MarginMode, Side
 from marginlab.domain.instrument import Instrument
 from marginlab.domain.precision import ZERO
 from marginlab.domain.tiers import RiskTier
+
+
+class PositionSnapshot(TypedDict):
+    """A position's identity and state as it stands, under the names events and reports give them.
+
+    Unpacked (``**``) into a constructor that names these fields, it is type-checked key by key.
+    """
+
+    symbol: str
+    side: Side
+    mode: MarginMode
+    qty: Decimal
+    entry: Decimal
+    mark: Decimal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,6 +85,17 @@ class Position:
     def initial_margin(self) -> Decimal:
         """Return the initial margin at mark: ``notional(mark) / leverage``."""
         return self.notional() / self.leverage
+
+    def snapshot(self) -> PositionSnapshot:
+        """Return the symbol, side, margin mode, size, entry and mark of the position as it stands."""
+        return PositionSnapshot(
+            symbol=self.symbol,
+            side=self.side,
+            mode=self.mode,
+            qty=self.qty,
+            entry=self.entry,
+            mark=self.mark,
+        )
 
     def with_mark(self, mark: Decimal) -> Position:
         """Return a copy at a new mark price."""
