@@ -144,6 +144,27 @@ def test_risk_from_the_page_reports_probabilities_per_mode(client: TestClient) -
         assert 0 <= mode["p_any_liquidation"] <= 1
     # cross: the $10,000 wallet backs a $5,000 long, which no positive price liquidates
     assert risk["modes"]["cross"]["p_any_liquidation"] == 0
+    # the chart: one colour per mode, the odds (%) on the left, the losses on the right, the JSON's figures
+    figure = json.loads(state["result"]["figure"])
+    odds = [t for t in figure["data"] if t["xaxis"] == "x"]
+    losses = [t for t in figure["data"] if t["xaxis"] == "x2"]
+    assert [t["name"] for t in odds] == [t["name"] for t in losses] == list(risk["modes"])
+    for trace in odds:
+        mode = risk["modes"][trace["name"]]
+        assert trace["x"] == ["any liquidation", "wipe-out", "BTCUSDT long liquidated"]
+        expected = [mode["p_any_liquidation"] * 100, mode["p_wipeout"] * 100]
+        assert trace["y"][:2] == pytest.approx(expected, abs=1e-4)
+    for trace in losses:
+        mode = risk["modes"][trace["name"]]
+        assert trace["y"] == pytest.approx([mode["expected_loss"], mode["es95"], mode["es99"]], abs=0.01)
+
+
+def test_the_standalone_whatif_page_has_no_live_marks(client: TestClient) -> None:
+    text = client.get("/whatif").text
+    # a portfolio file's marks never move: no stream to follow, no "reset to mark", no live status
+    assert "data-live-url" not in text
+    assert 'data-role="follow"' not in text
+    assert 'id="live-status"' not in text
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,8 @@
 
 The server is the real command in a subprocess, as a user starts it. The what-if slider must turn the isolated
 long's row red at its liquidation price on the tick (90,361.4, which the page shows) and not one tick before,
-with the engine's equity; a compare run from the replay page must show the summary table and figure.
+with the engine's equity; a compare run from the replay page must show the summary table and figure, a risk
+run its table and chart.
 """
 
 from __future__ import annotations
@@ -133,6 +134,23 @@ def test_compare_from_the_replay_page_shows_the_summary_table(dashboard: str, pa
     expect(table.locator("tbody tr").first).to_contain_text("start equity (USDT)")
     expect(page.locator("#lab-figure .main-svg").first).to_be_attached()
     screenshot(page, "replay.png")
+
+
+def test_risk_from_the_replay_page_shows_the_chart(dashboard: str, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(dashboard + "/replay")
+    page.locator("#risk-paths").fill("2000")  # few paths: the chart, not the estimate, is under test
+    page.locator("#risk-form button[type=submit]").click()
+    table = page.locator("#lab-result-body table.summary")
+    expect(table).to_be_visible(timeout=120_000)
+    expect(page.locator("#lab-figure")).to_be_visible()
+    expect(page.locator("#lab-figure .main-svg").first).to_be_attached()
+    # one bar series per mode in the legend, and both panels' titles: the server's figure, drawn as it is
+    expect(page.locator("#lab-figure .legendtext")).to_have_text(["cross", "isolated", "hybrid"])
+    expect(page.locator("#lab-figure .annotation-text")).to_have_text(
+        ["chance of liquidation (%; whiskers: 95 % interval)", "loss over the horizon (USDT)"]
+    )
 
 
 def test_a_phone_width_screen_keeps_the_whatif_usable(dashboard: str, browser: Any) -> None:

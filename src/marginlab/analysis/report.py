@@ -1,4 +1,5 @@
-"""Self-contained offline HTML report of a mode comparison (Plotly, its JavaScript embedded).
+"""Self-contained offline HTML report of a mode comparison (Plotly, its JavaScript embedded), and the
+Monte Carlo risk figure (:func:`risk_figure`) beside it.
 
 Layout, top to bottom: the summary table (equity, PnL, fees, funding, drawdown, liquidations and closest
 call per mode), the verdicts, then **small multiples**: one column per margin mode, so modes whose lines
@@ -9,9 +10,10 @@ settlement asset, and the worst margin ratio (100 % = liquidation). Every series
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from html import escape
+from typing import Protocol
 
 import numpy as np
 import plotly.graph_objects as go
@@ -242,3 +244,126 @@ def _held(comparison: Comparison, symbol: str) -> bool:
         for result in comparison.results.values()
         for label in result.liquidation_prices
     )
+
+
+# ---------------------------------------------------------------------------------------------- risk
+class PositionOdds(Protocol):
+    """What :func:`risk_figure` reads of one position's risk (``marginlab.app.risk.PositionRisk``)."""
+
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def side(self) -> str: ...
+    @property
+    def p_liquidation(self) -> float: ...
+    @property
+    def ci(self) -> tuple[float, float]: ...
+
+
+class ModeOdds(Protocol):
+    """What :func:`risk_figure` reads of one mode's risk (``marginlab.app.risk.ModeRisk``).
+
+    A protocol, not the use case's class: this layer sits below the use cases (``app``).
+    """
+
+    @property
+    def positions(self) -> Sequence[PositionOdds]: ...
+    @property
+    def p_any_liquidation(self) -> float: ...
+    @property
+    def ci_any_liquidation(self) -> tuple[float, float]: ...
+    @property
+    def p_wipeout(self) -> float: ...
+    @property
+    def ci_wipeout(self) -> tuple[float, float]: ...
+    @property
+    def expected_loss(self) -> float: ...
+    @property
+    def es95(self) -> float: ...
+    @property
+    def es99(self) -> float: ...
+
+
+def risk_figure(modes: Mapping[str, ModeOdds], asset: str) -> go.Figure:
+    """Return the Monte Carlo risk figure: liquidation odds and losses per margin mode, side by side.
+
+    Left, the chance (%) of any liquidation, of a wipe-out and of each position's liquidation, with the
+    Wilson 95 % interval as error bars; right, the expected loss and the expected shortfalls (ES 95 %,
+    ES 99 %: the mean loss of the worst 5 % / 1 % of paths) in ``asset``. One bar colour per mode, the
+    replay figure's. The one chart code path for risk: the dashboard's replay & risk page draws its JSON,
+    and an offline report would inline it like :func:`comparison_figure`.
+    """
+    labels: list[str] = []
+    for mode in modes.values():
+        for p in mode.positions:
+            if f"{p.symbol} {p.side}" not in labels:
+                labels.append(f"{p.symbol} {p.side}")
+    odds_x = ["any liquidation", "wipe-out", *(f"{label} liquidated" for label in labels)]
+    loss_x = ["expected loss", "ES 95 %", "ES 99 %"]
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.6, 0.4],
+        horizontal_spacing=0.12,
+        subplot_titles=[
+            "chance of liquidation (%; whiskers: 95 % interval)",
+            f"loss over the horizon ({asset})",
+        ],
+    )
+    for name, mode in modes.items():
+        color = COLORS.get(name, "#999")
+        odds: list[tuple[float | None, tuple[float, float]]] = [
+            (mode.p_any_liquidation, mode.ci_any_liquidation),
+            (mode.p_wipeout, mode.ci_wipeout),
+        ]
+        held = {f"{p.symbol} {p.side}": p for p in mode.positions}
+        for label in labels:
+            one = held.get(label)
+            odds.append((None, (0.0, 0.0)) if one is None else (one.p_liquidation, one.ci))
+        y = [None if v is None else v * 100 for v, _ in odds]
+        fig.add_trace(
+            go.Bar(
+                x=odds_x,
+                y=y,
+                name=name,
+                marker={"color": color},
+                legendgroup=name,
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [None if v is None else (hi - v) * 100 for v, (_, hi) in odds],
+                    "arrayminus": [None if v is None else (v - lo) * 100 for v, (lo, _) in odds],
+                    "color": "#444",
+                    "thickness": 1,
+                },
+                hovertemplate="%{x}: %{y:.2f} %<extra>" + name + "</extra>",
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Bar(
+                x=loss_x,
+                y=[mode.expected_loss, mode.es95, mode.es99],
+                name=name,
+                marker={"color": color},
+                legendgroup=name,
+                showlegend=False,
+                hovertemplate="%{x}: %{y:,.2f} " + asset + "<extra>" + name + "</extra>",
+            ),
+            row=1,
+            col=2,
+        )
+    top = max((max(m.ci_any_liquidation[1], m.ci_wipeout[1]) for m in modes.values()), default=0.0)
+    top = max([top, *(p.ci[1] for m in modes.values() for p in m.positions)])
+    # explicit range: a book no path liquidates still gets a readable 0-1 % axis, not a flat line at 0
+    fig.update_yaxes(range=[0, min(100.0, max(top * 100 * 1.1, 1.0))], ticksuffix=" %", row=1, col=1)
+    fig.update_yaxes(tickformat=",.0f", zeroline=True, row=1, col=2)
+    fig.update_layout(
+        barmode="group",
+        height=420,
+        template="plotly_white",
+        margin={"t": 60, "l": 70},
+        legend={"orientation": "h", "y": -0.18, "title": {"text": "margin mode"}},
+    )
+    return fig

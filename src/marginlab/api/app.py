@@ -6,6 +6,8 @@ upgrading the schema.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -14,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from marginlab.api import admin, errors, private, public
 from marginlab.api.signing import RateLimiter
-from marginlab.venue.database import make_engine, upgrade_schema
+from marginlab.venue.database import WalCheckpointer, make_engine, upgrade_schema
 from marginlab.venue.service import Clock, VenueService
 from marginlab.venue.settings import VenueSettings
 from marginlab.web import install as install_dashboard
@@ -83,18 +85,34 @@ def create_app(
     settings : VenueSettings
         The venue's settings (admin token, limits, spread, bonus rule, …).
     engine : sqlalchemy.Engine, optional
-        Database engine; tests pass their own.
+        Database engine; tests pass their own (SQLite then checkpoints its WAL on commit, as usual).
     clock : callable returning ms, optional
         Injected time for tests; the wall clock by default.
     """
-    engine = engine if engine is not None else make_engine(settings.db_url)
+    own_engine = engine is None  # the server's own: SQLite's WAL is checkpointed in the background
+    if engine is None:
+        engine = make_engine(settings.db_url, background_checkpoints=True)
     upgrade_schema(engine)
+    service = VenueService(engine, settings, clock=clock)
+    checkpointer = WalCheckpointer(engine, writers=service.write_lock) if own_engine else None
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if checkpointer is not None:
+            checkpointer.start()
+        try:
+            yield
+        finally:
+            if checkpointer is not None:
+                checkpointer.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="marginlab paper venue",
         version="1",
         description="Binance USDⓈ-M REST subset over marginlab's exact margin engine (paper trading).",
     )
-    app.state.service = VenueService(engine, settings, clock=clock)
+    app.state.service = service
     # the rate limit's one-minute windows follow the service's clock when one is injected (tests): a test's
     # requests then fall in one window however slowly the machine runs them
     app.state.rate_limiter = (

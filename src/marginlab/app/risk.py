@@ -62,6 +62,7 @@ __all__ = [
     "risk",
     "risk_data",
     "risk_evidence",
+    "risk_figure_json",
     "run_risk",
 ]
 
@@ -503,6 +504,17 @@ class RiskReport:
     vol_source: dict[str, str] = field(default_factory=dict)
     correlation: list[list[float]] = field(default_factory=list)
     window: dict[str, Any] = field(default_factory=dict)
+
+
+def risk_figure_json(report: RiskReport) -> str:
+    """Return the report's figure as Plotly JSON (``Plotly.newPlot(div, fig.data, fig.layout)``).
+
+    Built by :func:`marginlab.analysis.report.risk_figure`, beside the replay figure: the one risk chart
+    code path for the dashboard's page and any offline report.
+    """
+    from marginlab.analysis.report import risk_figure  # plotly loads for a figure only, not for the CLI
+
+    return str(risk_figure(report.modes, report.asset).to_json())
 
 
 # =========================================================================== compile the account

@@ -192,6 +192,11 @@ class VenueService:
                 yield session
             self._publish(pending)
 
+    @property
+    def write_lock(self) -> AbstractContextManager[object]:
+        """The lock this process's writers hold around a transaction (SQLite; a no-op on PostgreSQL)."""
+        return self._write_lock
+
     def _publish(self, saved: Mapping[int, state.Stored]) -> None:
         """Cache committed account states (a newer version already cached wins)."""
         with self._cache_lock:

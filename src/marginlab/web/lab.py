@@ -8,12 +8,14 @@ What-if: the page embeds the book and its first move as JSON; each slider change
 ``/whatif/move`` (debounced in the page), which answers with :func:`marginlab.render.whatif_json` of
 :func:`marginlab.app.whatif.move` — the exact engine, well under 100 ms for a 20-position book
 (``benchmarks/run.py``, group ``whatif``). A prepared book is cached by its content, so a slider never
-re-validates the file.
+re-validates the file. On the venue (:attr:`LabBook.live_url`) the page also listens to the account's live
+marks: a price field the user has not touched follows its mark, and the move is recomputed (same debounce).
 
 Replay & risk: the form starts a background job (one worker thread: the machine's cores belong to the
 engine, not to concurrent page visits) that reports progress through the use cases' progress callbacks; the
 page polls ``/replay/jobs/ID``. A finished compare carries the offline report's own summary table and figure
-(:func:`marginlab.app.replay.report_parts`: one chart code path for the page and the HTML report).
+(:func:`marginlab.app.replay.report_parts`: one chart code path for the page and the HTML report); a
+finished risk run carries its figure (:func:`marginlab.app.risk.risk_figure_json`, built beside the replay's).
 
 Bad input is refused with the use case's one-line message, named by the field it is about; the page shows
 it next to that field (``error-FIELD``).
@@ -70,13 +72,16 @@ class LabBook:
     """The book a lab page works on, and how the page names it.
 
     ``book`` is a portfolio file's path (or its parsed document) or a venue account's :class:`Book`;
-    ``venue_pages`` says whether the page's menu links the venue's account and positions pages.
+    ``venue_pages`` says whether the page's menu links the venue's account and positions pages;
+    ``live_url`` is the server-sent event stream of the book's live marks (the venue's ``/events``), which
+    the what-if page's untouched price fields follow; None for a file, whose marks never move.
     """
 
     title: str
     book: Book | Path | Mapping[str, Any]
     exchange: str | None = None
     venue_pages: bool = False
+    live_url: str | None = None
 
 
 BookSource = Callable[..., LabBook]
@@ -171,6 +176,7 @@ def _whatif_routes(router: APIRouter, source: BookSource) -> None:
             "scenarios": [w for w in SCENARIO_WORDS if w[0] in first.scenarios],
             "initial": {"book": render.whatif_book_json(book), "move": render.whatif_json(first)},
             "move_url": "/whatif/move",
+            "live_url": lab.live_url,
         }
         return _page(request, "whatif.html", lab, "whatif", context)
 
@@ -414,6 +420,7 @@ def _risk_task(portfolio: Portfolio, form: Mapping[str, Any]) -> Task:
         return {
             "title": f"Monte Carlo risk, {request.paths:,} paths",
             "risk": render.risk_json(result.report),
+            "figure": risk_case.risk_figure_json(result.report),
         }
 
     return run
@@ -465,7 +472,9 @@ def venue_book(request: Request) -> LabBook:
     service = get_service(request)
     session = current_session(request, service)
     view, _ = account_snapshot(service, session.account_id)
-    return LabBook(title=f"Account {session.account_id}", book=book_of_view(view), venue_pages=True)
+    return LabBook(
+        title=f"Account {session.account_id}", book=book_of_view(view), venue_pages=True, live_url="/events"
+    )
 
 
 # ---------------------------------------------------------------------------------------------- the app

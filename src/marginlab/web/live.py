@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from marginlab.render import number
 from marginlab.venue.service import VenueService
 from marginlab.venue.views import LIQUIDATION_RATIO, MARGIN_CALL_RATIO, AccountView, PositionView
 from marginlab.venue.vocabulary import MarginMode
@@ -64,17 +65,28 @@ def position_fields(p: PositionView) -> dict[str, str]:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """The account as the pages print it."""
+    """The account as the pages print it.
+
+    ``marks`` are the held symbols' marks as exact decimal strings (:func:`marginlab.render.number`, the
+    what-if page's own price format): the what-if page's untouched price fields follow them.
+    """
 
     fields: dict[str, str]
     gauge: dict[str, str]
     positions: dict[str, dict[str, Any]]
     keys: str
+    marks: dict[str, str]
 
     def as_json(self) -> str:
         """Return the snapshot as the JSON of one server-sent event."""
         return json.dumps(
-            {"fields": self.fields, "gauge": self.gauge, "positions": self.positions, "keys": self.keys},
+            {
+                "fields": self.fields,
+                "gauge": self.gauge,
+                "positions": self.positions,
+                "keys": self.keys,
+                "marks": self.marks,
+            },
             sort_keys=True,
         )
 
@@ -106,7 +118,8 @@ def snapshot(view: AccountView, funding: tuple[Decimal, Decimal]) -> Snapshot:
         for p in view.positions
     }
     gauge = {"width": gauge_width(view.margin_ratio), "level": level(view.margin_ratio)}
-    return Snapshot(fields, gauge, positions, ",".join(sorted(positions)))
+    marks = {p.symbol: number(p.mark) or "0" for p in view.positions}
+    return Snapshot(fields, gauge, positions, ",".join(sorted(positions)), marks)
 
 
 def account_snapshot(service: VenueService, account_id: int) -> tuple[AccountView, Snapshot]:

@@ -152,3 +152,60 @@ def test_sign_in_form_sign_out_phone_width_and_keyboard(venue: Any, browser: Any
         page.wait_for_url("**/signin")
     finally:
         ctx.close()
+
+
+def test_whatif_prices_follow_the_live_marks_until_touched(venue: Any, context: Any) -> None:
+    from playwright.sync_api import expect
+
+    venue.mark(BTCUSDT="100000", ETHUSDT="4000")
+    creds = venue.new_account(deposit="10000", bonus="0")
+    ex = ccxt_client(venue.url, creds["api_key"], creds["api_secret"])
+    ex.load_markets()
+    ex.create_order(BTC, "market", "buy", 0.05)
+    ex.create_order(ETH, "market", "sell", 1)
+
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(creds["dashboard_url"])
+    page.get_by_role("button", name="Open the dashboard").click()
+    page.wait_for_url("**/account")
+    page.goto(venue.url + "/whatif")
+    expect(page.locator("#live-status")).to_have_text("live")
+    btc, eth = page.locator("#price-BTCUSDT"), page.locator("#price-ETHUSDT")
+    expect(btc).to_have_value("100000")
+    status = page.locator("#whatif-status")
+    eth.fill("3900")  # touched: ETH stays at the user's price from now on
+    expect(status).to_have_text("prices: BTCUSDT 100,000.0, ETHUSDT 3,900.00")
+    reset = page.get_by_role("button", name="Reset ETHUSDT to the live mark")
+    expect(reset).to_be_visible()
+    expect(page.get_by_role("button", name="Reset BTCUSDT to the live mark")).to_be_hidden()
+    equity = page.locator('#scenario-as-is [data-field="equity_before"]')
+
+    def account_equity() -> str:  # the venue's own figure, as the what-if page prints an amount
+        return f"{D(ex.fapiPrivateV3GetAccount()['totalMarginBalance']):,.2f} USDT"
+
+    before = account_equity()
+    expect(equity).to_have_text(before)
+
+    # the marks move through the admin API: the untouched BTC field and the result follow, ETH stays
+    venue.mark(BTCUSDT="101000", ETHUSDT="4100")
+    expect(btc).to_have_value("101000")
+    expect(eth).to_have_value("3900")
+    expect(status).to_have_text("prices: BTCUSDT 101,000.0, ETHUSDT 3,900.00")
+    after = account_equity()  # the account at the new marks: +50 on BTC, -100 on ETH
+    assert D(after.split()[0].replace(",", "")) == D(before.split()[0].replace(",", "")) - 50
+    expect(equity).to_have_text(after)
+    expect(page.locator("#pct-BTCUSDT")).to_have_text("0.00 % vs mark")
+
+    # "reset to mark", by keyboard: ETH joins the live mark again and keeps following it
+    reset.focus()
+    page.keyboard.press("Enter")
+    expect(eth).to_have_value("4100")
+    expect(eth).to_be_focused()
+    expect(reset).to_be_hidden()
+    expect(status).to_have_text("prices: BTCUSDT 101,000.0, ETHUSDT 4,100.00")
+    venue.mark(ETHUSDT="4050")
+    expect(eth).to_have_value("4050")
+    expect(status).to_have_text("prices: BTCUSDT 101,000.0, ETHUSDT 4,050.00")
+    assert errors == []

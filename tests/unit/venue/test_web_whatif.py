@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from decimal import Decimal as D
 from pathlib import Path
@@ -66,3 +67,35 @@ def test_the_whatif_page_moves_the_signed_in_accounts_book_with_the_venues_figur
     text = http.get("/whatif").text
     assert "BTCUSDT" not in text
     assert http.post("/whatif/move", json={"prices": {"BTCUSDT": "1"}}).json()["field"] == "prices.BTCUSDT"
+
+
+def test_the_whatif_page_on_the_venue_carries_the_live_marks_its_untouched_prices_follow(
+    http: TestClient,
+) -> None:
+    service = http.app.state.service  # type: ignore[attr-defined]
+    service.update_prices({"BTCUSDT": (D(100000), D(100000)), "ETHUSDT": (D(4000), D(4000))})
+    aid = service.create_account(deposit=D(10000), bonus=D(0)).account_id
+    for symbol, side, qty in (("BTCUSDT", "BUY", "0.05"), ("ETHUSDT", "SELL", "1")):
+        service.set_leverage(aid, symbol, 10)
+        order = OrderRequest(symbol=symbol, side=side, type="MARKET", client_order_id=symbol, qty=D(qty))
+        service.place_order(aid, order)
+    sign_in(http, aid)
+
+    page = http.get("/whatif").text
+    # the page names the stream to follow, shows its state, and offers "reset to mark" per symbol (hidden
+    # until the user touches that price); the fields still start at the marks, server-rendered
+    assert 'data-live-url="/events"' in page
+    assert 'id="live-status"' in page
+    for symbol, mark in (("BTCUSDT", "100000"), ("ETHUSDT", "4000")):
+        assert f'data-role="follow" data-symbol="{symbol}"' in page
+        assert f'data-role="mark" data-symbol="{symbol}">{mark}<' in page
+        assert f'id="price-{symbol}" name="prices.{symbol}"' in page
+
+    # a mark moves: the stream carries the exact marks (the page's own format), and the server's book moved
+    service.update_prices({"BTCUSDT": (D("101000.5"), D("101000.5"))})
+    stream = http.get("/events?once=1")
+    data = json.loads(next(line for line in stream.text.splitlines() if line.startswith("data: "))[6:])
+    assert data["marks"] == {"BTCUSDT": "101000.5", "ETHUSDT": "4000"}
+    doc = http.post("/whatif/move", json={"prices": {}, "change": "0"}).json()
+    assert doc["marks"] == data["marks"]
+    assert D(doc["scenarios"]["as-is"]["equity_before"]) == service.account(aid).margin_balance

@@ -1,4 +1,4 @@
-// Replay & risk page: start a job, poll its progress, then show the offline report's table and figure.
+// Replay & risk page: start a job, poll its progress, then show the result's table and the server's figure.
 (function () {
   "use strict";
   const POLL_MS = 400;
@@ -122,10 +122,11 @@
     figure.hidden = true;
     if (state.kind === "risk") {
       showRisk(state.result.risk);
-      return;
+    } else {
+      // the fragment is built and escaped server-side by the offline report's own code
+      body.innerHTML = state.result.summary_html;
     }
-    // the fragment is built and escaped server-side by the offline report's own code
-    body.innerHTML = state.result.summary_html;
+    // the figure of either kind is the server's (the report's chart code), drawn as it is
     if (state.result.figure && typeof Plotly !== "undefined") {
       const fig = JSON.parse(state.result.figure);
       figure.hidden = false; // drawn while visible, so the figure takes the page's width

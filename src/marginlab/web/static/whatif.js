@@ -72,18 +72,26 @@
     if (changeField.value.trim() !== "" && Number.isFinite(value)) changeRange.value = String(value);
     schedule();
   });
+  function syncRange(symbol) {
+    const field = document.getElementById("price-" + symbol);
+    const range = document.getElementById("range-" + symbol);
+    const value = Number(field.value);
+    const mark = Number(book.marks[symbol]);
+    if (field.value.trim() !== "" && Number.isFinite(value)) range.value = ((value / mark - 1) * 100).toFixed(1);
+  }
+
   for (const range of form.querySelectorAll("input[data-role=price-range]")) {
     const symbol = range.dataset.symbol;
     const field = document.getElementById("price-" + symbol);
     range.addEventListener("input", function () {
       field.value = onTick(symbol, Number(range.value) / 100);
+      touch(symbol, true);
       syncPercent(symbol);
       schedule();
     });
     field.addEventListener("input", function () {
-      const value = Number(field.value);
-      const mark = Number(book.marks[symbol]);
-      if (field.value.trim() !== "" && Number.isFinite(value)) range.value = ((value / mark - 1) * 100).toFixed(1);
+      syncRange(symbol);
+      touch(symbol, true);
       syncPercent(symbol);
       schedule();
     });
@@ -94,11 +102,93 @@
     send();
   });
   form.addEventListener("reset", function () {
+    // every field goes back to its value attribute, which follow() keeps at the live mark
+    for (const symbol of Object.keys(book.marks)) touch(symbol, false);
     window.setTimeout(function () {
       for (const symbol of Object.keys(book.marks)) syncPercent(symbol);
       send();
     }, 0);
   });
+
+  // --------------------------------------------------------------- live marks (on the venue only)
+  // A price field the user has not touched follows its symbol's live mark; a touched one stays where the
+  // user put it until its "reset to mark" button (or "Back to the marks") attaches it again. Without a
+  // live URL (a portfolio file: marks never move) none of this runs.
+  const touched = new Set();
+
+  function touch(symbol, on) {
+    if (on) touched.add(symbol);
+    else touched.delete(symbol);
+    const button = form.querySelector('button[data-role=follow][data-symbol="' + symbol + '"]');
+    if (button) button.hidden = !on;
+  }
+
+  for (const button of form.querySelectorAll("button[data-role=follow]")) {
+    button.addEventListener("click", function () {
+      const symbol = button.dataset.symbol;
+      const field = document.getElementById("price-" + symbol);
+      field.value = book.marks[symbol];
+      document.getElementById("range-" + symbol).value = "0";
+      field.removeAttribute("aria-invalid");
+      touch(symbol, false);
+      syncPercent(symbol);
+      field.focus(); // the button hides itself: keyboard focus lands on the field it reset
+      schedule();
+    });
+  }
+
+  function follow(marks) {
+    let moved = false;
+    for (const [symbol, mark] of Object.entries(marks)) {
+      if (!(symbol in book.marks) || book.marks[symbol] === mark) continue;
+      book.marks[symbol] = mark;
+      moved = true;
+      const field = document.getElementById("price-" + symbol);
+      field.defaultValue = mark; // "Back to the marks" goes to the live mark, not the page's first one
+      const shown = form.querySelector('[data-role=mark][data-symbol="' + symbol + '"]');
+      if (shown) shown.textContent = mark;
+      if (touched.has(symbol)) {
+        syncRange(symbol); // the user's price stays; its distance from the new mark changes
+      } else {
+        field.value = mark;
+        document.getElementById("range-" + symbol).value = "0";
+      }
+      syncPercent(symbol);
+    }
+    // the book itself moved (the server reads the account's marks): recompute, within the slider's debounce
+    if (moved) schedule();
+  }
+
+  function listen(url) {
+    const status = document.getElementById("live-status");
+    function setStatus(state, text) {
+      if (status) {
+        status.dataset.state = state;
+        status.textContent = text;
+      }
+    }
+    const held = Object.keys(book.marks).sort().join(",");
+    const source = new EventSource(url);
+    source.onopen = function () { setStatus("on", "live"); };
+    source.onerror = function () { setStatus("off", "reconnecting…"); };
+    source.addEventListener("signedout", function () {
+      source.close();
+      window.location.assign("/signin");
+    });
+    source.onmessage = function (event) {
+      const snap = JSON.parse(event.data);
+      const marks = snap.marks || {};
+      if (Object.keys(marks).sort().join(",") !== held) {
+        // a position opened or closed: this page's book is not the account's any more
+        setStatus("on", "positions changed: reload the page to see them");
+      } else {
+        setStatus("on", "live");
+      }
+      follow(marks);
+    };
+  }
+
+  if (form.dataset.liveUrl && window.EventSource) listen(form.dataset.liveUrl);
 
   // --------------------------------------------------------------- the request (debounced, last one wins)
   let timer = null;
