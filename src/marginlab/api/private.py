@@ -16,8 +16,8 @@ from marginlab.api import shapes
 from marginlab.api.public import ServiceDep
 from marginlab.api.signing import Caller, SignedDep
 from marginlab.venue.errors import VenueError
-from marginlab.venue.models import OrderRow
 from marginlab.venue.orders import OrderRequest
+from marginlab.venue.records import OrderFields
 from marginlab.venue.service import VenueService
 from marginlab.venue.vocabulary import MarginMode
 
@@ -174,7 +174,7 @@ def _order_routes(*, algo: bool, open_path: str, all_path: str, cancel_all_path:
     required ``symbol``, the newest ``limit`` (default 500, at most 1000), oldest first; ``cancel_all_path``:
     cancel every open order of the required ``symbol``.
     """
-    shape: Callable[[OrderRow], dict[str, Any]] = shapes.algo_order if algo else shapes.order
+    shape: Callable[[OrderFields], dict[str, Any]] = shapes.algo_order if algo else shapes.order
     what, suffix = ("conditional orders", "_algo") if algo else ("orders", "")
 
     def open_orders(caller: SignedDep, service: ServiceDep) -> list[dict[str, Any]]:

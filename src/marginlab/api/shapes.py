@@ -12,8 +12,9 @@ from typing import Any
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
-from marginlab.venue.models import IncomeRow, MarginChangeRow, MarketRow, OrderRow, TradeRow
+from marginlab.venue.models import IncomeRow, MarginChangeRow, MarketRow, TradeRow
 from marginlab.venue.orders import MIN_NOTIONAL
+from marginlab.venue.records import OrderFields
 from marginlab.venue.views import AccountView, PositionView
 from marginlab.venue.vocabulary import ZERO, Instrument, MarginMode
 
@@ -215,7 +216,7 @@ def account(view: AccountView, now_ms: int) -> dict[str, Any]:
     }
 
 
-def order(row: OrderRow) -> dict[str, Any]:
+def order(row: OrderFields) -> dict[str, Any]:
     """Return an order as ``/fapi/v1/order`` answers."""
     return {
         "orderId": row.id,
@@ -246,7 +247,7 @@ def order(row: OrderRow) -> dict[str, Any]:
     }
 
 
-def algo_order(row: OrderRow) -> dict[str, Any]:
+def algo_order(row: OrderFields) -> dict[str, Any]:
     """Return a conditional order as ``/fapi/v1/algoOrder`` answers."""
     return {
         "algoId": row.id,

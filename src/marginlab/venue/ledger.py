@@ -14,12 +14,12 @@ from decimal import Decimal
 
 from marginlab.domain import events as ev
 from marginlab.domain.precision import ZERO
-from marginlab.venue.models import AccountRow
+from marginlab.venue.records import AccountFields
 from marginlab.venue.settings import BonusLossOrder
 
 
 def book(
-    row: AccountRow,
+    row: AccountFields,
     events: Sequence[ev.Event],
     *,
     before: Decimal,
@@ -61,7 +61,7 @@ def book(
     return rows
 
 
-def apply_bonus_rule(row: AccountRow, *, before: Decimal, after: Decimal, rule: BonusLossOrder) -> None:
+def apply_bonus_rule(row: AccountFields, *, before: Decimal, after: Decimal, rule: BonusLossOrder) -> None:
     """Update the bonus left after the total balance moved from ``before`` to ``after``.
 
     ``OWN_FIRST``: the bonus is touched only once the own funds are gone: ``bonus_left = min(bonus_left,

@@ -35,7 +35,8 @@ from marginlab.domain.precision import ZERO
 from marginlab.domain.venue import Venue
 from marginlab.errors import InsufficientMargin, OperationRejected, RuleSetError
 from marginlab.venue.errors import VenueError
-from marginlab.venue.models import MarketRow, OrderRow
+from marginlab.venue.models import MarketRow
+from marginlab.venue.records import OrderFields, OrderRecord
 from marginlab.venue.settings import VenueSettings
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ class Trader:
         ask = _to_tick(last * (1 + h), instrument.tick_size, ROUND_CEILING)
         return max(bid, instrument.tick_size), ask
 
-    def triggered(self, order: OrderRow, market: MarketRow) -> bool:
+    def triggered(self, order: OrderFields, market: MarketRow) -> bool:
         """Return whether a resting order fills (limit) or triggers (conditional) at the market's prices."""
         if order.type == "LIMIT":
             return market.last <= order.price if order.side == "BUY" else market.last >= order.price
@@ -111,7 +112,7 @@ class Trader:
         return "LONG" if side is Side.LONG else "SHORT"
 
     def _split(
-        self, account: Account, order: OrderRow, qty: Decimal
+        self, account: Account, order: OrderFields, qty: Decimal
     ) -> tuple[Position | None, Decimal, Decimal]:
         """Return (position it closes, quantity closing it, quantity opening/growing) for ``qty``."""
         buy = order.side == "BUY"
@@ -134,12 +135,15 @@ class Trader:
     # ------------------------------------------------------------------ placing
     def place(
         self, book: Book, symbol: str, req: OrderRequest, reserved: Decimal, now: int
-    ) -> tuple[OrderRow, list[ev.Event]]:
-        """Validate and record an order; fill it now if it is a market or marketable order."""
+    ) -> tuple[OrderRecord, list[ev.Event]]:
+        """Validate and record an order; fill it now if it is a market or marketable order.
+
+        The new order is a plain record; the caller inserts it (``rawsql.Tx.insert_order``).
+        """
         instrument = self.rules.instrument(symbol)
         self._validate(instrument, req)
         market = book.market[symbol]
-        order = OrderRow(
+        order = OrderRecord(
             account_id=book.row.id,
             algo=req.algo,
             client_order_id=req.client_order_id,
@@ -224,7 +228,7 @@ class Trader:
             if req.working_type not in ("MARK_PRICE", "CONTRACT_PRICE"):
                 raise VenueError(-1130, "workingType must be MARK_PRICE or CONTRACT_PRICE")
 
-    def _reservation(self, account: Account, order: OrderRow, instrument: Instrument) -> Decimal:
+    def _reservation(self, account: Account, order: OrderFields, instrument: Instrument) -> Decimal:
         if order.reduce_only:
             return ZERO
         _, _, opening = self._split(account, order, order.qty)
@@ -232,7 +236,7 @@ class Trader:
 
     # ------------------------------------------------------------------ filling
     def execute_resting(
-        self, book: Book, order: OrderRow, reserved_other: Decimal, now: int
+        self, book: Book, order: OrderFields, reserved_other: Decimal, now: int
     ) -> list[ev.Event]:
         """Fill a resting limit order at its price (maker), or a triggered conditional order at the touch.
 
@@ -272,7 +276,7 @@ class Trader:
     def fill(
         self,
         book: Book,
-        order: OrderRow,
+        order: OrderFields,
         qty: Decimal,
         price: Decimal,
         *,

@@ -24,7 +24,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from marginlab.domain.precision import ZERO
-from marginlab.venue.models import AccountRow, OrderRow, PositionRow, SymbolSettingRow
+from marginlab.venue.models import PositionRow, SymbolSettingRow
+from marginlab.venue.records import AccountFields, AccountRecord, OrderFields
 
 PositionKey = tuple[str, str]  # (symbol, side)
 # qty, entry, leverage, margin mode, margin, liquidation-price hint, hint exact
@@ -210,10 +211,10 @@ class Tx:
                 pipeline.__exit__(None, None, None)
 
     # ------------------------------------------------------------------ reads
-    def begin_order(self, account_id: int) -> tuple[AccountRow | None, list[tuple[Any, ...]], Decimal]:
+    def begin_order(self, account_id: int) -> tuple[AccountRecord | None, list[tuple[Any, ...]], Decimal]:
         """Read (and on PostgreSQL lock) the account row, the market, the margin open orders reserve.
 
-        Returns (detached account row or None, the market's rows (symbol, mark, last, index price, funding
+        Returns (the account's record or None, the market's rows (symbol, mark, last, index price, funding
         rate, next funding ms, updated ms), the margin its open orders reserve).
         PostgreSQL: the three reads and the next order id (:attr:`order_id`) in one round trip.
         """
@@ -222,13 +223,13 @@ class Tx:
 
     def begin_read(
         self, account_id: int
-    ) -> tuple[AccountRow | None, list[tuple[Any, ...]], list[tuple[str, Decimal]]]:
+    ) -> tuple[AccountRecord | None, list[tuple[Any, ...]], list[tuple[str, Decimal]]]:
         """Read the account row, the market and the open orders' (symbol, reserved margin), without locks."""
         return self._reads(self.sql.account_read, account_id, draw_id=False)
 
     def _reads(
         self, account_sql: str, account_id: int, *, draw_id: bool
-    ) -> tuple[AccountRow | None, list[tuple[Any, ...]], list[tuple[str, Decimal]]]:
+    ) -> tuple[AccountRecord | None, list[tuple[Any, ...]], list[tuple[str, Decimal]]]:
         statements = [
             (account_sql, (account_id,)),
             (self.sql.market, ()),
@@ -254,13 +255,22 @@ class Tx:
         return row, list(market), [(symbol, _dec(amount)) for symbol, amount in reserved]
 
     @staticmethod
-    def _account_row(found: tuple[Any, ...] | None) -> AccountRow | None:
+    def _account_row(found: tuple[Any, ...] | None) -> AccountRecord | None:
         if found is None:
             return None
-        values = dict(zip(ACCOUNT_COLUMNS.split(", "), found, strict=True))
-        for money in ("wallet", "deposited", "bonus_granted", "bonus_left"):
-            values[money] = _dec(values[money])
-        return AccountRow(**values)
+        account_id, created, updated, mode, wallet, deposited, granted, left, liquidations, version = found
+        return AccountRecord(
+            account_id,
+            created,
+            updated,
+            mode,
+            _dec(wallet),
+            _dec(deposited),
+            _dec(granted),
+            _dec(left),
+            liquidations,
+            version,
+        )
 
     def state_rows(self, account_id: int) -> tuple[list[PositionRow], list[SymbolSettingRow]]:
         """Return the account's position and setting rows (detached objects)."""
@@ -288,7 +298,7 @@ class Tx:
         return positions, settings
 
     # ------------------------------------------------------------------ writes
-    def insert_order(self, order: OrderRow) -> int:
+    def insert_order(self, order: OrderFields) -> int:
         """Insert ``order``; return its id (the driver's IntegrityError on a duplicate client order id).
 
         PostgreSQL: the id drawn by :meth:`begin_order`; a duplicate raises at :meth:`finish`.
@@ -333,7 +343,7 @@ class Tx:
         if rows:
             self._writer().executemany(self.sql.insert_income, rows)
 
-    def update_account(self, row: AccountRow, old_version: int) -> None:
+    def update_account(self, row: AccountFields, old_version: int) -> None:
         """Write the account row's state if its version is still ``old_version`` (else raise RuntimeError)."""
         cursor = self._writer(own=True)
         cursor.execute(

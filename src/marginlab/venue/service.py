@@ -48,6 +48,7 @@ from marginlab.venue.models import (
 )
 from marginlab.venue.orders import OrderRequest, Trader
 from marginlab.venue.rawsql import RawSQL, Tx
+from marginlab.venue.records import AccountFields, AccountRecord, OrderFields, OrderRecord
 from marginlab.venue.secrets_box import SecretBox, new_key_pair
 from marginlab.venue.settings import VenueSettings
 from marginlab.venue.views import AccountView, account_view, max_notional
@@ -94,7 +95,7 @@ def token_hash(token: str) -> str:
 
 
 # a fill noted by Trader.fill: order, (symbol, side, position side, qty, price, fee, pnl) as text, maker, ms
-Fill = tuple[OrderRow, tuple[str, str, str, str, str, str, str], bool, int]
+Fill = tuple[OrderFields, tuple[str, str, str, str, str, str, str], bool, int]
 
 
 @dataclass(slots=True)
@@ -104,11 +105,11 @@ class Book:
     ``stored`` is what the database held of the account when the transaction loaded it (or after this
     transaction's last save): :func:`marginlab.venue.state.save` writes only what differs from it. ``tx``
     writes the state, fills and ledger rows; ``session`` is the ORM session of the operations that use one
-    (None on the order path, whose account row is detached and written by :meth:`rawsql.Tx.update_account`).
+    (None on the order path, whose account is a plain record written by :meth:`rawsql.Tx.update_account`).
     """
 
     tx: Tx
-    row: AccountRow
+    row: AccountFields
     account: Account
     market: dict[str, MarketRow]
     stored: state.Stored | None = None
@@ -255,11 +256,11 @@ class VenueService:
             session=session,
         )
 
-    def _raw_book(self, tx: Tx, row: AccountRow | None, raw_market: list[tuple[object, ...]]) -> Book:
+    def _raw_book(self, tx: Tx, row: AccountRecord | None, raw_market: list[tuple[object, ...]]) -> Book:
         """Return the book of the account ``row`` (read and locked by ``tx``): its state from the cache if
         cached at the row's version, else read by ``tx``.
 
-        The order path's :meth:`_lock_and_load`: plain SQL, detached rows, no ORM session.
+        The order path's :meth:`_lock_and_load`: plain SQL, plain records, no ORM session.
         """
         if row is None:
             raise VenueError(-2015)
@@ -679,7 +680,7 @@ class VenueService:
             return list(session.scalars(query.order_by(MarginChangeRow.id.desc()).limit(limit)).all())[::-1]
 
     # ------------------------------------------------------------------ orders
-    def place_order(self, account_id: int, request: OrderRequest) -> OrderRow:
+    def place_order(self, account_id: int, request: OrderRequest) -> OrderRecord:
         """Place an order; market orders (and marketable limits) fill at once, in the same transaction."""
         native = self.symbol(request.symbol)
         # the order path: plain SQL on one pooled connection (rawsql), same locks and one transaction

@@ -29,6 +29,7 @@ from marginlab.domain.precision import ZERO
 from marginlab.domain.venue import Venue
 from marginlab.venue.models import AccountRow, PositionRow, SymbolSettingRow
 from marginlab.venue.rawsql import PositionKey, PositionValues, SettingValues, Tx
+from marginlab.venue.records import AccountFields
 
 SETTLE = "USDT"
 
@@ -49,7 +50,7 @@ class Stored:
 
 def restore(
     rules: Venue,
-    row: AccountRow,
+    row: AccountFields,
     positions: Sequence[PositionRow],
     settings: Sequence[SymbolSettingRow],
     marks: Mapping[str, Decimal],
@@ -94,7 +95,7 @@ def load_stored(session: Session, rules: Venue, row: AccountRow, marks: Mapping[
 
 def stored_from_rows(
     rules: Venue,
-    row: AccountRow,
+    row: AccountFields,
     positions: Sequence[PositionRow],
     settings: Sequence[SymbolSettingRow],
     marks: Mapping[str, Decimal],
@@ -142,7 +143,7 @@ def total_balance(account: Account) -> Decimal:
     return account.wallet(SETTLE) + sum((p.margin for p in account.positions), ZERO)
 
 
-def save(tx: Tx, row: AccountRow, account: Account, now_ms: int, stored: Stored | None = None) -> Stored:
+def save(tx: Tx, row: AccountFields, account: Account, now_ms: int, stored: Stored | None = None) -> Stored:
     """Write the account's wallet, settings and positions back (with the sweep's liquidation-price hints).
 
     With ``stored`` (the rows' values as this transaction found them) only the rows that changed are

@@ -11,7 +11,7 @@ from marginlab.domain.enums import MarginMode, PositionMode, Side
 from marginlab.domain.instrument import Instrument
 from marginlab.domain.position import Position
 from marginlab.domain.precision import ZERO
-from marginlab.venue.models import AccountRow
+from marginlab.venue.records import AccountFields
 from marginlab.venue.state import SETTLE, total_balance
 
 # Binance's margin-ratio thresholds (Liquidation Protocols, https://www.binance.com/en/support/faq/360033525271,
@@ -146,7 +146,7 @@ def position_view(account: Account, pos: Position, open_order_margin: Decimal, n
 
 
 def account_view(
-    account: Account, row: AccountRow, open_orders: Sequence[tuple[str, Decimal]], now_ms: int
+    account: Account, row: AccountFields, open_orders: Sequence[tuple[str, Decimal]], now_ms: int
 ) -> AccountView:
     """Return the account report: balances from the engine, open-order margin and the bonus from the rows.
 

@@ -124,7 +124,17 @@ def test_kill_9_under_load_loses_nothing_acknowledged(database: str, tmp_path: P
         threads = [threading.Thread(target=client, args=(i,)) for i in range(6)]
         for t in threads:
             t.start()
-        time.sleep(random.Random(os.getpid()).uniform(1.0, 2.5))  # noqa: S311 - a random moment, not crypto
+        # a random moment (not crypto): 1-2.5 s into the load, or earlier once a random number of orders is
+        # acknowledged, so that check_account can read every order and income row back within the API's
+        # 1000-row pages however fast the server is (at 4 s it had done ~1,100 orders per account)
+        rng = random.Random(os.getpid())  # noqa: S311
+        deadline = time.monotonic() + rng.uniform(1.0, 2.5)
+        cap = rng.randrange(100, 1000)  # orders acknowledged, both accounts: ≤ ~625 income rows each
+        while time.monotonic() < deadline:
+            with lock:
+                if sum(len(a) for a in acknowledged) >= cap:
+                    break
+            time.sleep(0.002)
         os.kill(server.process.pid, signal.SIGKILL)
         server.process.wait()
         stop.set()
