@@ -4,6 +4,8 @@
   client, one account, sequential, through the real server (``marginlab venue serve``) over loopback HTTP.
 * ``venue_p99_ms_{sqlite,postgresql}``: p99 latency of 20 concurrent clients × 50 signed requests (4 accounts;
   4 in 5 requests are market orders, 1 in 5 reads the account).
+* Each is the median of ``VENUE_BENCH_ROUNDS`` (3) rounds on the same server; ``venue_rounds_*`` keeps every
+  round's figure (the p99 of 1,000 requests is their 10th slowest: one round alone swings with the machine).
 * ``venue_mark_update_accounts_per_s``: accounts covered per second by one whole mark update (pre-filter
   on the stored liquidation-price hints, then the exact engine on the candidates, liquidations written, one
   transaction) with 10,000 accounts holding an isolated BTC position, 1 % of which the move liquidates;
@@ -24,6 +26,7 @@ import http.client
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -139,7 +142,71 @@ class Client:
         return response.status, response.read()
 
 
-def http_figures(db: str, label: str, folder: Path) -> dict[str, float]:
+def _sequential_round(server: Server, one: Client, count: int, tag: str) -> tuple[float, float, float]:
+    """Send ``count`` market orders one after the other; return (orders/s, server and client CPU ms/order)."""
+    cpu = server.cpu_s()
+    client_cpu = time.thread_time()
+    started = time.perf_counter()
+    for i in range(count):
+        status, answer = one(
+            "POST",
+            "/fapi/v1/order",
+            symbol="BTCUSDT",
+            side="BUY" if i % 2 == 0 else "SELL",
+            type="MARKET",
+            quantity="0.01",
+            newClientOrderId=f"b{tag}{i}",
+        )
+        if status != 200:
+            raise SystemExit(answer.decode())
+    elapsed = time.perf_counter() - started
+    return (
+        count / elapsed,
+        (server.cpu_s() - cpu) / count * 1000,
+        (time.thread_time() - client_cpu) / count * 1000,
+    )
+
+
+def _concurrent_round(url: str, accounts: list[dict[str, Any]], tag: str) -> tuple[float, float]:
+    """Run 20 clients × 50 signed requests at once; return (p99, p50) latency in ms."""
+    latencies: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+
+    def worker(i: int) -> None:
+        account = accounts[i % 4]
+        client = Client(url, account["api_key"], account["api_secret"])
+        for j in range(50):
+            t0 = time.perf_counter()
+            if j % 5 == 4:
+                status, answer = client("GET", "/fapi/v3/account")
+            else:
+                status, answer = client(
+                    "POST",
+                    "/fapi/v1/order",
+                    symbol="BTCUSDT",
+                    side="BUY" if j % 2 == 0 else "SELL",
+                    type="MARKET",
+                    quantity="0.001",
+                    newClientOrderId=f"p{tag}{i}-{j}",
+                )
+            with lock:
+                latencies.append(time.perf_counter() - t0)
+                if status != 200:  # a fast refusal must not pass for a fast answer
+                    failures.append(answer.decode())
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failures:
+        raise SystemExit(f"{len(failures)} concurrent requests failed, e.g. {failures[0]}")
+    latencies.sort()
+    return latencies[int(len(latencies) * 0.99) - 1] * 1000, latencies[len(latencies) // 2] * 1000
+
+
+def http_figures(db: str, label: str, folder: Path) -> dict[str, object]:
     """Sequential order throughput and concurrent p99 through the real server on ``db``."""
     server = Server(db, folder)
     try:
@@ -147,65 +214,22 @@ def http_figures(db: str, label: str, folder: Path) -> dict[str, float]:
         accounts = [server.admin("/admin/v1/accounts", {"deposit": "1000000"}) for _ in range(4)]
         one = Client(server.url, accounts[0]["api_key"], accounts[0]["api_secret"])
         count = int(os.environ.get("VENUE_BENCH_ORDERS", "400"))
-        cpu = server.cpu_s()
-        client_cpu = time.thread_time()
-        started = time.perf_counter()
-        for i in range(count):
-            status, answer = one(
-                "POST",
-                "/fapi/v1/order",
-                symbol="BTCUSDT",
-                side="BUY" if i % 2 == 0 else "SELL",
-                type="MARKET",
-                quantity="0.01",
-                newClientOrderId=f"b{i}",
-            )
-            if status != 200:
-                raise SystemExit(answer.decode())
-        orders_per_s = count / (time.perf_counter() - started)
-        cpu_ms = (server.cpu_s() - cpu) / count * 1000
-        client_cpu_ms = (time.thread_time() - client_cpu) / count * 1000
-        latencies: list[float] = []
-        lock = threading.Lock()
-
-        def worker(i: int) -> None:
-            account = accounts[i % 4]
-            client = Client(server.url, account["api_key"], account["api_secret"])
-            for j in range(50):
-                t0 = time.perf_counter()
-                if j % 5 == 4:
-                    status, answer = client("GET", "/fapi/v3/account")
-                else:
-                    status, answer = client(
-                        "POST",
-                        "/fapi/v1/order",
-                        symbol="BTCUSDT",
-                        side="BUY" if j % 2 == 0 else "SELL",
-                        type="MARKET",
-                        quantity="0.001",
-                        newClientOrderId=f"p{i}-{j}",
-                    )
-                with lock:
-                    latencies.append(time.perf_counter() - t0)
-                    if status != 200:  # a fast refusal must not pass for a fast answer
-                        failures.append(answer.decode())
-
-        failures: list[str] = []
-        threads = [threading.Thread(target=worker, args=(i,)) for i in range(20)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if failures:
-            raise SystemExit(f"{len(failures)} concurrent requests failed, e.g. {failures[0]}")
-        latencies.sort()
-        p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
+        rounds = int(os.environ.get("VENUE_BENCH_ROUNDS", "3"))
+        sequential = [_sequential_round(server, one, count, f"r{r}-") for r in range(rounds)]
+        concurrent = [_concurrent_round(server.url, accounts, f"r{r}-") for r in range(rounds)]
+        rates, cpus, client_cpus = zip(*sequential, strict=True)
+        p99s, p50s = zip(*concurrent, strict=True)
         return {
-            f"venue_orders_per_s_{label}": round(orders_per_s, 1),
-            f"venue_server_cpu_ms_per_order_{label}": round(cpu_ms, 2),
-            f"venue_client_cpu_ms_per_order_{label}": round(client_cpu_ms, 2),
-            f"venue_p99_ms_{label}": round(p99, 1),
-            f"venue_p50_ms_{label}": round(latencies[len(latencies) // 2] * 1000, 1),
+            f"venue_orders_per_s_{label}": round(statistics.median(rates), 1),
+            f"venue_server_cpu_ms_per_order_{label}": round(statistics.median(cpus), 2),
+            f"venue_client_cpu_ms_per_order_{label}": round(statistics.median(client_cpus), 2),
+            f"venue_p99_ms_{label}": round(statistics.median(p99s), 1),
+            f"venue_p50_ms_{label}": round(statistics.median(p50s), 1),
+            f"venue_rounds_{label}": {
+                "orders_per_s": [round(r, 1) for r in rates],
+                "p99_ms": [round(p, 1) for p in p99s],
+                "p50_ms": [round(p, 1) for p in p50s],
+            },
         }
     finally:
         server.stop()

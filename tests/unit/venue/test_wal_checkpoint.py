@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -69,17 +70,44 @@ def test_a_long_wal_starts_over_after_a_round(tmp_path: Path) -> None:
     assert frames == done and frames < long_wal / 5  # the next commits wrote from the WAL's start again
 
 
-def test_the_wal_stays_short_while_orders_go_on(tmp_path: Path) -> None:
-    """Under a stream of commits a lock-free checkpoint never reaches the WAL's end; the locked one does."""
+class _RecordingLock:
+    """A lock that notes when it is held (the writers' lock, as the checkpointer sees it)."""
+
+    def __init__(self) -> None:
+        self.held = 0
+
+    def __enter__(self) -> None:
+        self.held += 1
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+
+def test_a_round_takes_the_writers_lock_only_for_a_long_wal(tmp_path: Path) -> None:
+    """Commits that never pause would keep a lock-free checkpoint behind the WAL's end for ever."""
+    service, account = _service(tmp_path)
+    writers = _RecordingLock()
+    checkpointer = WalCheckpointer(service.engine, writers=writers, restart_frames=100)
+    _orders(service, account, 2, "a")
+    checkpointer.run_once()
+    assert writers.held == 0  # a short WAL: the lock-free checkpoint alone
+    _orders(service, account, 30, "b")
+    checkpointer.run_once()
+    assert writers.held == 1  # a long one: a second checkpoint under the writers' lock
+
+
+def test_the_thread_keeps_the_wal_short_while_orders_go_on(tmp_path: Path) -> None:
     service, account = _service(tmp_path)
     checkpointer = WalCheckpointer(service.engine, writers=service.write_lock, every=0.01, restart_frames=50)
     checkpointer.start()
     try:
-        _orders(service, account, 300, "a")  # ~4,000 frames: a WAL of ~16 MB if it never started over
+        for i in range(150):  # ~2,000 frames: an 8 MB WAL if it never started over
+            _orders(service, account, 1, f"a{i}-")
+            time.sleep(0.001)  # a client's round trip between two orders
     finally:
         checkpointer.stop()  # a last round after the thread's loop
-    assert (tmp_path / "venue.db-wal").stat().st_size < 8 * 2**20
+    assert (tmp_path / "venue.db-wal").stat().st_size < 4 * 2**20
     _, frames, done = checkpointer.checkpoint()
     assert frames == done
     orders = service.orders(account, "BTCUSDT", open_only=False, algo=False, limit=500)
-    assert [o.client_order_id for o in orders] == [f"a{i}" for i in range(300)]  # nothing lost on the way
+    assert [o.client_order_id for o in orders] == [f"a{i}-0" for i in range(150)]  # nothing lost on the way
