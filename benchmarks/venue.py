@@ -142,21 +142,27 @@ class Client:
         return response.status, response.read()
 
 
+def _market_order(client: Client, i: int, qty: str, client_id: str) -> tuple[int, bytes]:
+    """Send the ``i``-th BTCUSDT market order of a client: buys and sells alternate (open, close, …)."""
+    side = "BUY" if i % 2 == 0 else "SELL"
+    return client(
+        "POST",
+        "/fapi/v1/order",
+        symbol="BTCUSDT",
+        side=side,
+        type="MARKET",
+        quantity=qty,
+        newClientOrderId=client_id,
+    )
+
+
 def _sequential_round(server: Server, one: Client, count: int, tag: str) -> tuple[float, float, float]:
     """Send ``count`` market orders one after the other; return (orders/s, server and client CPU ms/order)."""
     cpu = server.cpu_s()
     client_cpu = time.thread_time()
     started = time.perf_counter()
     for i in range(count):
-        status, answer = one(
-            "POST",
-            "/fapi/v1/order",
-            symbol="BTCUSDT",
-            side="BUY" if i % 2 == 0 else "SELL",
-            type="MARKET",
-            quantity="0.01",
-            newClientOrderId=f"b{tag}{i}",
-        )
+        status, answer = _market_order(one, i, "0.01", f"b{tag}{i}")
         if status != 200:
             raise SystemExit(answer.decode())
     elapsed = time.perf_counter() - started
@@ -181,15 +187,7 @@ def _concurrent_round(url: str, accounts: list[dict[str, Any]], tag: str) -> tup
             if j % 5 == 4:
                 status, answer = client("GET", "/fapi/v3/account")
             else:
-                status, answer = client(
-                    "POST",
-                    "/fapi/v1/order",
-                    symbol="BTCUSDT",
-                    side="BUY" if j % 2 == 0 else "SELL",
-                    type="MARKET",
-                    quantity="0.001",
-                    newClientOrderId=f"p{tag}{i}-{j}",
-                )
+                status, answer = _market_order(client, j, "0.001", f"p{tag}{i}-{j}")
             with lock:
                 latencies.append(time.perf_counter() - t0)
                 if status != 200:  # a fast refusal must not pass for a fast answer
