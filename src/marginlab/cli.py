@@ -421,9 +421,13 @@ def risk(
         ),
     ] = False,
     timeframe: TimeframeOpt = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Write an offline HTML report.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Monte Carlo liquidation and ruin probabilities of PORTFOLIO in each margin mode."""
+
+    def title_of(result: risk_case.RiskResult) -> str:
+        return f"{result.venue_title}: {portfolio.name}, {paths:,} {model} paths over {horizon}"
 
     def body() -> risk_case.RiskResult:
         request = risk_case.RiskRequest(
@@ -447,13 +451,17 @@ def risk(
             timeframe=timeframe,
         )
         with _progress(quiet=as_json) as progress:
-            return risk_case.risk(request, progress=progress)
+            result = risk_case.risk(request, progress=progress)
+        if report is not None:
+            risk_case.write_report(result.report, report, title=title_of(result))
+        return result
 
     def view(result: risk_case.RiskResult) -> render.View:
-        title = f"{result.venue_title}: {portfolio.name}, {paths:,} {model} paths over {horizon}"
-        return render.risk_view(result, title=title)
+        return render.risk_view(result, title=title_of(result))
 
     _answer(body, as_json=as_json, to_json=lambda r: render.risk_json(r.report), view=view)
+    if report is not None and not as_json:
+        console.print(f"report written to {report}")
 
 
 @cli.command(short_help="Cross or isolated for a new trade, with reasons.")

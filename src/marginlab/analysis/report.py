@@ -269,6 +269,8 @@ class ModeOdds(Protocol):
     @property
     def positions(self) -> Sequence[PositionOdds]: ...
     @property
+    def start_equity(self) -> float: ...
+    @property
     def p_any_liquidation(self) -> float: ...
     @property
     def ci_any_liquidation(self) -> tuple[float, float]: ...
@@ -367,3 +369,70 @@ def risk_figure(modes: Mapping[str, ModeOdds], asset: str) -> go.Figure:
         legend={"orientation": "h", "y": -0.18, "title": {"text": "margin mode"}},
     )
     return fig
+
+
+def _chance(p: float, ci: tuple[float, float]) -> str:
+    return f"{p * 100:.2f} % <span class='ci'>({ci[0] * 100:.2f}–{ci[1] * 100:.2f})</span>"
+
+
+def risk_summary_html(modes: Mapping[str, ModeOdds], *, asset: str, notes: Sequence[str] = ()) -> str:
+    """Return the risk report's text part as an HTML fragment: one column per mode, then the notes.
+
+    Rows: start equity, the chance of any liquidation, of a wipe-out and of each position's liquidation
+    (with the Wilson 95 % interval), the expected loss and the expected shortfalls, in ``asset``. Every value
+    is escaped here.
+    """
+    labels: list[str] = []
+    for mode in modes.values():
+        for p in mode.positions:
+            if f"{p.symbol} {p.side}" not in labels:
+                labels.append(f"{p.symbol} {p.side}")
+    rows: list[tuple[str, list[str]]] = [
+        ("start equity", [f"{m.start_equity:,.2f}" for m in modes.values()]),
+        (
+            "chance of any liquidation",
+            [_chance(m.p_any_liquidation, m.ci_any_liquidation) for m in modes.values()],
+        ),
+        ("chance of a wipe-out", [_chance(m.p_wipeout, m.ci_wipeout) for m in modes.values()]),
+    ]
+    for label in labels:
+        cells = []
+        for mode in modes.values():
+            held = {f"{p.symbol} {p.side}": p for p in mode.positions}
+            one = held.get(label)
+            cells.append("–" if one is None else _chance(one.p_liquidation, one.ci))
+        rows.append((f"{label} liquidated", cells))
+    rows += [
+        ("expected loss", [f"{m.expected_loss:,.2f}" for m in modes.values()]),
+        ("ES 95 % (mean of the worst 5 %)", [f"{m.es95:,.2f}" for m in modes.values()]),
+        ("ES 99 % (mean of the worst 1 %)", [f"{m.es99:,.2f}" for m in modes.values()]),
+    ]
+    head = "".join(f"<th>{escape(name)}</th>" for name in modes)
+    body = "".join(
+        f"<tr><td>{escape(label)}</td>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+        for label, cells in rows
+    )
+    note_items = "".join(f"<li>{escape(n)}</li>" for n in notes)
+    return (
+        f"<table class='summary'><thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table>"
+        f"<p class='def'>Amounts in {escape(asset)}; a loss is money lost (negative: a gain). Chances are "
+        "the share of simulated paths, with the Wilson 95 % interval in brackets; a wipe-out is final "
+        "equity at most 10 % of the start.</p>"
+        f"<details class='notes'><summary>notes ({len(notes)})</summary><ul>{note_items}</ul></details>"
+    )
+
+
+def render_risk_html(
+    modes: Mapping[str, ModeOdds], *, title: str, asset: str, notes: Sequence[str] = ()
+) -> str:
+    """Return the Monte Carlo risk report as one HTML document (works offline: plotly.js is inlined).
+
+    The same table and :func:`risk_figure` as the dashboard's replay & risk page draws.
+    """
+    figure = risk_figure(modes, asset).to_html(include_plotlyjs=True, full_html=False)
+    return (
+        "<!doctype html>\n<html><head><meta charset='utf-8'>"
+        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
+        f"<h2>{escape(title)}</h2>{risk_summary_html(modes, asset=asset, notes=notes)}"
+        f"{figure}</body></html>"
+    )

@@ -26,7 +26,7 @@ from marginlab.app.inputs import OnVenue, ProgressFn, load_market, parse_count, 
 from marginlab.domain.account import Account
 from marginlab.domain.enums import MarginMode
 from marginlab.domain.venue import Venue
-from marginlab.errors import InputError
+from marginlab.errors import DataError, InputError
 from marginlab.io.bars import CLOSE, Bars, to_decimal
 from marginlab.io.candles import MarketData
 from marginlab.io.history import load_history
@@ -515,6 +515,17 @@ def risk_figure_json(report: RiskReport) -> str:
     from marginlab.analysis.report import risk_figure  # plotly loads for a figure only, not for the CLI
 
     return str(risk_figure(report.modes, report.asset).to_json())
+
+
+def write_report(report: RiskReport, path: Path, *, title: str) -> None:
+    """Write the offline HTML report of ``report`` to ``path`` (DataError if it cannot be written)."""
+    from marginlab.analysis.report import render_risk_html  # plotly loads for a report only
+
+    html = render_risk_html(report.modes, title=title, asset=report.asset, notes=report.notes)
+    try:
+        path.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot write the report ({exc.strerror or exc})") from exc
 
 
 # =========================================================================== compile the account
