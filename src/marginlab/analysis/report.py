@@ -74,13 +74,29 @@ def render_html(comparison: Comparison, *, title: str, notes: Sequence[str] = ()
     ``asset`` is the settlement asset every amount is in (the equity axis is labelled with it). The
     dashboard's replay page shows the same :func:`summary_html` and :func:`comparison_figure`.
     """
-    figure = comparison_figure(comparison, asset).to_html(include_plotlyjs=True, full_html=False)
+    return _document(
+        title, summary_html(comparison, notes=notes, asset=asset), comparison_figure(comparison, asset)
+    )
+
+
+def _document(title: str, text_html: str, figure: go.Figure) -> str:
+    """Return one offline HTML document: the title, the (escaped) text part, the figure with plotly.js."""
     return (
         "<!doctype html>\n<html><head><meta charset='utf-8'>"
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
-        f"<h2>{escape(title)}</h2>{summary_html(comparison, notes=notes, asset=asset)}"
-        f"{figure}</body></html>"
+        f"<h2>{escape(title)}</h2>{text_html}"
+        f"{figure.to_html(include_plotlyjs=True, full_html=False)}</body></html>"
     )
+
+
+def _summary_table(columns: Sequence[str], rows: Sequence[tuple[str, Sequence[str]]]) -> str:
+    """Return the summary table: one column per mode, a row per figure (cells already escaped HTML)."""
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    body = "".join(
+        f"<tr><td>{escape(label)}</td>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+        for label, cells in rows
+    )
+    return f"<table class='summary'><thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def summary_html(comparison: Comparison, *, notes: Sequence[str] = (), asset: str = "USDT") -> str:
@@ -88,17 +104,11 @@ def summary_html(comparison: Comparison, *, notes: Sequence[str] = (), asset: st
 
     Every value is escaped here; the fragment is safe to insert into a page as it is.
     """
-    modes = list(comparison.results)
-    head = "".join(f"<th>{escape(m)}</th>" for m in modes)
-    body = "".join(
-        f"<tr><td>{escape(label)}</td>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
-        for label, cells in summary_rows(comparison, asset)
-    )
     verdicts = "".join(f"<li>{escape(v)}</li>" for v in comparison.verdicts.values())
     warnings = "".join(f"<li><b>warning:</b> {escape(w)}</li>" for w in comparison.warnings)
     note_items = "".join(f"<li>{escape(n)}</li>" for n in (*comparison.notes, *notes))
     return (
-        f"<table class='summary'><thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table>"
+        f"{_summary_table(list(comparison.results), summary_rows(comparison, asset))}"
         f"<p class='def'>{escape(CLOSEST_CALL_DEFINITION)}. Amounts in {escape(asset)}; "
         "times in UTC. Prices: Binance market data where the data is bundled.</p>"
         f"<ul>{warnings}{verdicts}</ul>"
@@ -286,6 +296,16 @@ class ModeOdds(Protocol):
     def es99(self) -> float: ...
 
 
+def _position_labels(modes: Mapping[str, ModeOdds]) -> list[str]:
+    """Return every position's "SYMBOL side" label over all modes, first seen first."""
+    return list(dict.fromkeys(label for mode in modes.values() for label in _by_label(mode)))
+
+
+def _by_label(mode: ModeOdds) -> dict[str, PositionOdds]:
+    """Return a mode's positions by their "SYMBOL side" label."""
+    return {f"{p.symbol} {p.side}": p for p in mode.positions}
+
+
 def risk_figure(modes: Mapping[str, ModeOdds], asset: str) -> go.Figure:
     """Return the Monte Carlo risk figure: liquidation odds and losses per margin mode, side by side.
 
@@ -295,11 +315,7 @@ def risk_figure(modes: Mapping[str, ModeOdds], asset: str) -> go.Figure:
     replay figure's. The one chart code path for risk: the dashboard's replay & risk page draws its JSON,
     and an offline report would inline it like :func:`comparison_figure`.
     """
-    labels: list[str] = []
-    for mode in modes.values():
-        for p in mode.positions:
-            if f"{p.symbol} {p.side}" not in labels:
-                labels.append(f"{p.symbol} {p.side}")
+    labels = _position_labels(modes)
     odds_x = ["any liquidation", "wipe-out", *(f"{label} liquidated" for label in labels)]
     loss_x = ["expected loss", "ES 95 %", "ES 99 %"]
     fig = make_subplots(
@@ -318,7 +334,7 @@ def risk_figure(modes: Mapping[str, ModeOdds], asset: str) -> go.Figure:
             (mode.p_any_liquidation, mode.ci_any_liquidation),
             (mode.p_wipeout, mode.ci_wipeout),
         ]
-        held = {f"{p.symbol} {p.side}": p for p in mode.positions}
+        held = _by_label(mode)
         for label in labels:
             one = held.get(label)
             odds.append((None, (0.0, 0.0)) if one is None else (one.p_liquidation, one.ci))
@@ -382,11 +398,7 @@ def risk_summary_html(modes: Mapping[str, ModeOdds], *, asset: str, notes: Seque
     (with the Wilson 95 % interval), the expected loss and the expected shortfalls, in ``asset``. Every value
     is escaped here.
     """
-    labels: list[str] = []
-    for mode in modes.values():
-        for p in mode.positions:
-            if f"{p.symbol} {p.side}" not in labels:
-                labels.append(f"{p.symbol} {p.side}")
+    labels = _position_labels(modes)
     rows: list[tuple[str, list[str]]] = [
         ("start equity", [f"{m.start_equity:,.2f}" for m in modes.values()]),
         (
@@ -398,8 +410,7 @@ def risk_summary_html(modes: Mapping[str, ModeOdds], *, asset: str, notes: Seque
     for label in labels:
         cells = []
         for mode in modes.values():
-            held = {f"{p.symbol} {p.side}": p for p in mode.positions}
-            one = held.get(label)
+            one = _by_label(mode).get(label)
             cells.append("–" if one is None else _chance(one.p_liquidation, one.ci))
         rows.append((f"{label} liquidated", cells))
     rows += [
@@ -407,14 +418,9 @@ def risk_summary_html(modes: Mapping[str, ModeOdds], *, asset: str, notes: Seque
         ("ES 95 % (mean of the worst 5 %)", [f"{m.es95:,.2f}" for m in modes.values()]),
         ("ES 99 % (mean of the worst 1 %)", [f"{m.es99:,.2f}" for m in modes.values()]),
     ]
-    head = "".join(f"<th>{escape(name)}</th>" for name in modes)
-    body = "".join(
-        f"<tr><td>{escape(label)}</td>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
-        for label, cells in rows
-    )
     note_items = "".join(f"<li>{escape(n)}</li>" for n in notes)
     return (
-        f"<table class='summary'><thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table>"
+        f"{_summary_table(list(modes), rows)}"
         f"<p class='def'>Amounts in {escape(asset)}; a loss is money lost (negative: a gain). Chances are "
         "the share of simulated paths, with the Wilson 95 % interval in brackets; a wipe-out is final "
         "equity at most 10 % of the start.</p>"
@@ -429,10 +435,4 @@ def render_risk_html(
 
     The same table and :func:`risk_figure` as the dashboard's replay & risk page draws.
     """
-    figure = risk_figure(modes, asset).to_html(include_plotlyjs=True, full_html=False)
-    return (
-        "<!doctype html>\n<html><head><meta charset='utf-8'>"
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
-        f"<h2>{escape(title)}</h2>{risk_summary_html(modes, asset=asset, notes=notes)}"
-        f"{figure}</body></html>"
-    )
+    return _document(title, risk_summary_html(modes, asset=asset, notes=notes), risk_figure(modes, asset))
