@@ -85,7 +85,9 @@ def create_app(
     settings : VenueSettings
         The venue's settings (admin token, limits, spread, bonus rule, …).
     engine : sqlalchemy.Engine, optional
-        Database engine; tests pass their own (SQLite then checkpoints its WAL on commit, as usual).
+        Database engine; tests pass their own (SQLite then checkpoints its WAL on commit, as usual). The
+        app's own engine leaves that to a :class:`WalCheckpointer` started by the app's lifespan, which
+        uvicorn runs by default.
     clock : callable returning ms, optional
         Injected time for tests; the wall clock by default.
     """

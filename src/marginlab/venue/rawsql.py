@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import fields
 from decimal import Decimal
 from typing import Any
 
@@ -32,10 +33,8 @@ PositionKey = tuple[str, str]  # (symbol, side)
 PositionValues = tuple[Decimal, Decimal, Decimal, str, Decimal, float | None, bool]
 SettingValues = tuple[str, Decimal]  # margin mode, leverage
 
-ACCOUNT_COLUMNS = (
-    "id, created_ms, updated_ms, position_mode, wallet, deposited, bonus_granted, bonus_left, liquidations, "
-    "version"
-)
+# the record's fields in declaration order: _account_row unpacks a row in this order
+ACCOUNT_COLUMNS = ", ".join(field.name for field in fields(AccountRecord))
 ORDER_COLUMNS = (
     "account_id, algo, client_order_id, symbol, side, position_side, type, time_in_force, price, stop_price, "
     "working_type, qty, executed_qty, avg_price, cum_quote, reduce_only, close_position, status, reserved, "

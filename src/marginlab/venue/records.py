@@ -22,7 +22,7 @@ from marginlab.venue.models import AccountRow, OrderRow
 # eq=False: compared by identity, as the ORM rows are
 @dataclass(slots=True, eq=False)
 class AccountRecord:
-    """An account row as the order path reads it (fields in the order of ``rawsql.ACCOUNT_COLUMNS``)."""
+    """An account row as the order path reads it (``rawsql.ACCOUNT_COLUMNS`` lists these fields in order)."""
 
     id: int
     created_ms: int
